@@ -1,0 +1,1 @@
+"""Pure analytics stages: numpy in, dataclasses out; no network, no database."""
