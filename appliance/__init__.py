@@ -1,0 +1,1 @@
+"""Edge box runtime: config, HTTP API, analysis, store, CLI."""

@@ -1,0 +1,181 @@
+"""Per-camera analysis on the edge box: detect, track into events, store in one transaction."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from appliance.snapshots import SnapshotWriter
+from appliance.store import DetectionRow, EventRow, FrameRow, Store
+from cameras.protocol import FrameMeta
+from pipelines.detectors import Detector
+from pipelines.tracker import IouTracker, TrackedObject, TrackerSettings, TrackUpdate
+from pipelines.types import Detection
+
+log = logging.getLogger(__name__)
+
+
+class StaleFrameError(Exception):
+    """A frame captured before the last one analysed for its camera."""
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    frame_id: int | None
+    """None when the frame was a duplicate of one already stored."""
+    detections: list[Detection]
+    track_ids: dict[int, int]
+    """Detection index -> track id."""
+    active_tracks: int
+
+
+@dataclass
+class _EventState:
+    event_id: str
+    snapshot: str | None = None
+    best_crop: bytes | None = field(default=None, repr=False)
+
+
+class CameraAnalyzer:
+    """Owns one camera's tracker; frames of one camera are analysed one at a time, in order."""
+
+    def __init__(
+        self,
+        camera_id: str,
+        detector: Detector,
+        store: Store,
+        tracker_settings: TrackerSettings,
+        snapshots: SnapshotWriter | None = None,
+    ) -> None:
+        self.camera_id = camera_id
+        self.detector = detector
+        self.store = store
+        self.snapshots = snapshots
+        self._tracker = IouTracker(tracker_settings)
+        self._events: dict[int, _EventState] = {}
+        self._lock = threading.Lock()
+        self._last: tuple[int, float] | None = None
+
+    def analyse(
+        self, image: npt.NDArray[np.uint8], meta: FrameMeta, jpeg_bytes: int
+    ) -> AnalysisResult:
+        with self._lock:
+            if self._last is not None and (meta.seq, meta.captured_at) == self._last:
+                return AnalysisResult(None, [], {}, len(self._tracker.active))
+            if self._last is not None and meta.captured_at < self._last[1]:
+                raise StaleFrameError(
+                    f"frame {meta.seq} was captured before the last analysed frame of "
+                    f"camera {self.camera_id}"
+                )
+            detections = self.detector.detect(image)
+            update = self._tracker.update(detections, meta.captured_at)
+            self._keep_best_crops(image, update, meta.captured_at)
+            frame_id = self.store.record_analysis(
+                self._frame_row(image, meta, jpeg_bytes),
+                [_detection_row(d, update.matches.get(i)) for i, d in enumerate(detections)],
+                self._event_rows(update, meta.captured_at),
+            )
+            self._forget_except(update.tracks)
+            self._last = (meta.seq, meta.captured_at)
+            return AnalysisResult(frame_id, detections, update.matches, len(self._tracker.active))
+
+    def close(self) -> int:
+        """End every open event (shutdown); returns how many were ended."""
+        with self._lock:
+            ended = self._tracker.flush()
+            self.store.save_events([self._event_row(t, ended=True) for t in ended])
+            self._forget_except([])
+            return len(ended)
+
+    def _frame_row(
+        self, image: npt.NDArray[np.uint8], meta: FrameMeta, jpeg_bytes: int
+    ) -> FrameRow:
+        height, width = image.shape[:2]
+        return FrameRow(
+            camera_id=self.camera_id,
+            seq=meta.seq,
+            captured_at=meta.captured_at,
+            received_at=time.time(),
+            jpeg_bytes=jpeg_bytes,
+            width=width,
+            height=height,
+            filter_score=meta.filter_score,
+        )
+
+    def _keep_best_crops(
+        self, image: npt.NDArray[np.uint8], update: TrackUpdate, timestamp: float
+    ) -> None:
+        """Crop now while the frame is here: the best view may come before the track confirms."""
+        if self.snapshots is None:
+            return
+        for track in update.tracks:
+            if track.best_timestamp == timestamp and track.last_seen == timestamp:
+                state = self._state(track.track_id)
+                state.best_crop = self.snapshots.crop(image, track.best_box)
+
+    def _event_rows(self, update: TrackUpdate, timestamp: float) -> list[EventRow]:
+        fresh = {t.track_id for t in (*update.confirmed, *update.improved)}
+        rows = []
+        for track in update.tracks:
+            if track.confirmed and track.last_seen == timestamp:
+                if track.track_id in fresh:
+                    self._save_snapshot(track)
+                rows.append(self._event_row(track, ended=False))
+        rows.extend(self._event_row(t, ended=True) for t in update.ended)
+        return rows
+
+    def _save_snapshot(self, track: TrackedObject) -> None:
+        state = self._state(track.track_id)
+        if self.snapshots is not None and state.best_crop is not None:
+            state.snapshot = self.snapshots.save(self.camera_id, state.event_id, state.best_crop)
+            state.best_crop = None
+
+    def _event_row(self, track: TrackedObject, ended: bool) -> EventRow:
+        state = self._state(track.track_id)
+        best = track.best_box
+        return EventRow(
+            id=state.event_id,
+            camera_id=self.camera_id,
+            track_id=track.track_id,
+            label=track.label,
+            started_at=track.first_seen,
+            last_seen_at=track.last_seen,
+            ended_at=track.last_seen if ended else None,
+            best_confidence=track.best_confidence,
+            best_x1=best.x1,
+            best_y1=best.y1,
+            best_x2=best.x2,
+            best_y2=best.y2,
+            hits=track.hits,
+            snapshot=state.snapshot,
+        )
+
+    def _state(self, track_id: int) -> _EventState:
+        if track_id not in self._events:
+            self._events[track_id] = _EventState(uuid.uuid4().hex)
+        return self._events[track_id]
+
+    def _forget_except(self, live: list[TrackedObject]) -> None:
+        """Drop state of tracks the tracker no longer has (ended or tentative and expired)."""
+        keep = {t.track_id for t in live}
+        for track_id in [i for i in self._events if i not in keep]:
+            del self._events[track_id]
+
+
+def _detection_row(detection: Detection, track_id: int | None) -> DetectionRow:
+    box = detection.box
+    return DetectionRow(
+        label=detection.label,
+        confidence=detection.confidence,
+        x1=box.x1,
+        y1=box.y1,
+        x2=box.x2,
+        y2=box.y2,
+        track_id=track_id,
+    )

@@ -1,0 +1,145 @@
+"""The edge box HTTP API: frame ingest from camera nodes, and read access for UIs and tools."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from appliance.analysis import AnalysisResult, StaleFrameError
+from appliance.edge import EdgeBox
+from appliance.ingest import RejectedFrame, decode_jpeg, parse_meta, read_body
+from appliance.store import StoreError
+from cameras.protocol import META_HEADER, EdgeFeedback, FrameReply, WireBox, WireDetection
+
+log = logging.getLogger(__name__)
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return None
+
+
+def create_app(box: EdgeBox, close_on_shutdown: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if close_on_shutdown:
+            box.close()
+
+    app = FastAPI(title="Smart-camera edge appliance", version="0.1.0", lifespan=lifespan)
+
+    @app.exception_handler(RejectedFrame)
+    async def _rejected(_: Request, exc: RejectedFrame) -> JSONResponse:
+        box.stats.reject(exc.reason)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    _add_ingest(app, box)
+    _add_reads(app, box, _reader_check(box))
+    return app
+
+
+def _add_ingest(app: FastAPI, box: EdgeBox) -> None:
+    @app.post("/api/v1/cameras/{camera_id}/frames", response_model=FrameReply)
+    async def post_frame(
+        camera_id: str,
+        request: Request,
+        authorization: str | None = Header(None),
+        frame_meta: str | None = Header(None, alias=META_HEADER),
+    ) -> FrameReply:
+        camera = box.camera(camera_id)
+        if camera is None:
+            raise RejectedFrame(404, "unknown_camera", f"unknown camera {camera_id!r}")
+        if not box.token_matches(camera.token.get_secret_value(), _bearer(authorization)):
+            raise RejectedFrame(401, "unauthorised", "missing or wrong camera token")
+        meta = parse_meta(frame_meta)
+        body = await read_body(request, box.config.max_frame_bytes)
+        box.stats.received(len(body))
+        result = await run_in_threadpool(_analyse, box, camera_id, body, meta)
+        return FrameReply(
+            frame_id=result.frame_id,
+            detections=[
+                WireDetection(
+                    label=d.label,
+                    confidence=d.confidence,
+                    box=WireBox(x1=d.box.x1, y1=d.box.y1, x2=d.box.x2, y2=d.box.y2),
+                    track_id=result.track_ids.get(i),
+                )
+                for i, d in enumerate(result.detections)
+            ],
+            active_tracks=result.active_tracks,
+            feedback=EdgeFeedback(difference_threshold=camera.difference_threshold),
+        )
+
+
+def _analyse(box: EdgeBox, camera_id: str, body: bytes, meta: Any) -> AnalysisResult:
+    image = decode_jpeg(body)
+    started = time.perf_counter()
+    try:
+        result = box.analyzers[camera_id].analyse(image, meta, len(body))
+    except StaleFrameError as exc:
+        raise RejectedFrame(409, "stale", str(exc)) from None
+    except StoreError as exc:
+        log.error("frame %d of camera %s not stored: %s", meta.seq, camera_id, exc)
+        raise RejectedFrame(503, "store_error", f"frame not stored: {exc}") from None
+    box.stats.analysed(time.perf_counter() - started, duplicate=result.frame_id is None)
+    return result
+
+
+def _reader_check(box: EdgeBox) -> Callable[[str | None], None]:
+    def check(authorization: str | None = Header(None)) -> None:
+        token = box.config.api_token
+        if token is not None and not box.token_matches(
+            token.get_secret_value(), _bearer(authorization)
+        ):
+            raise HTTPException(401, "missing or wrong API token")
+
+    return check
+
+
+def _add_reads(app: FastAPI, box: EdgeBox, reader: Callable[[str | None], None]) -> None:
+    guarded = [Depends(reader)]
+
+    @app.get("/api/v1/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/api/v1/stats", dependencies=guarded)
+    def stats() -> dict[str, Any]:
+        return {
+            "edge": box.stats.snapshot(),
+            "store": dataclasses.asdict(box.store.totals()),
+            "cameras": [dataclasses.asdict(c) for c in box.store.camera_stats()],
+        }
+
+    @app.get("/api/v1/events", dependencies=guarded)
+    def events(
+        camera: str | None = None,
+        label: str | None = None,
+        since: float | None = None,
+        limit: int = Query(100, ge=1, le=1000),
+    ) -> list[dict[str, Any]]:
+        rows = box.store.list_events(camera_id=camera, label=label, since=since, limit=limit)
+        return [dataclasses.asdict(r) for r in rows]
+
+    @app.get("/api/v1/events/{event_id}", dependencies=guarded)
+    def event(event_id: str) -> dict[str, Any]:
+        row = box.store.get_event(event_id)
+        if row is None:
+            raise HTTPException(404, f"unknown event {event_id!r}")
+        return dataclasses.asdict(row)
+
+    @app.get("/api/v1/events/{event_id}/snapshot.jpg", dependencies=guarded)
+    def snapshot(event_id: str) -> FileResponse:
+        row = box.store.get_event(event_id)
+        if row is None or row.snapshot is None or box.snapshots is None:
+            raise HTTPException(404, f"no snapshot for event {event_id!r}")
+        return FileResponse(box.snapshots.path(row.snapshot), media_type="image/jpeg")

@@ -1,0 +1,142 @@
+"""`appliance`: one command, a subcommand per role."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from appliance.config_loader import ConfigError, load_config
+
+log = logging.getLogger("appliance")
+
+EXIT_RUNTIME_ERROR = 1
+EXIT_CONFIG_ERROR = 2
+
+
+def _edge(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from appliance.api import create_app
+    from appliance.config import EdgeConfig
+    from appliance.edge import EdgeBox
+
+    config = load_config(args.config, EdgeConfig)
+    if args.port is not None:
+        config.listen.port = args.port
+    if args.data_dir is not None:
+        config.data_dir = args.data_dir
+    box = EdgeBox(config)
+    uvicorn.run(
+        create_app(box),
+        host=config.listen.host,
+        port=config.listen.port,
+        log_level=args.log_level.lower(),
+        access_log=False,
+    )
+    return 0
+
+
+def _camera(args: argparse.Namespace) -> int:
+    from cameras.config import CameraConfig
+    from cameras.node import CameraNode
+    from cameras.sources import VideoSource
+    from cameras.uplink import EdgeUplink
+    from pipelines.difference import FrameDifferenceFilter
+
+    config = load_config(args.config, CameraConfig)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    uplink = EdgeUplink(
+        config.edge_url, config.id, config.token.get_secret_value(), config.request_timeout_s
+    )
+    try:
+        with VideoSource(config.source, realtime=config.realtime) as source:
+            node = CameraNode(
+                source, FrameDifferenceFilter(config.filter.settings()), uplink, config.jpeg_quality
+            )
+            stats = node.run(max_frames=args.frames, stop=stop)
+    finally:
+        uplink.close()
+    print(json.dumps(asdict(stats)))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from appliance.config import DemoConfig
+    from appliance.demo import format_summary, run_demo
+
+    config = load_config(args.config, DemoConfig) if args.config else DemoConfig()
+    overrides = {"video": args.video, "frames": args.frames, "data_dir": args.data_dir}
+    config = config.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    summary = run_demo(config)
+    print(json.dumps(asdict(summary)) if args.json else format_summary(summary))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="appliance",
+        description="Smart-camera video analytics edge appliance.",
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    roles = parser.add_subparsers(dest="role", required=True, metavar="ROLE")
+
+    edge = roles.add_parser("edge", help="run the edge box: frame API, detection, tracking, store")
+    edge.add_argument("--config", type=Path, default=Path("configs/edge.yaml"))
+    edge.add_argument("--port", type=int, help="override listen.port")
+    edge.add_argument("--data-dir", type=Path, help="override data_dir")
+    edge.set_defaults(handler=_edge)
+
+    camera = roles.add_parser("camera", help="run a camera node: read, filter, send to the edge")
+    camera.add_argument("--config", type=Path, default=Path("configs/camera.yaml"))
+    camera.add_argument("--frames", type=int, help="stop after this many frames")
+    camera.set_defaults(handler=_camera)
+
+    demo = roles.add_parser("demo", help="edge box + camera node on real sample footage")
+    demo.add_argument("--config", type=Path, help="demo YAML (default: built-in settings)")
+    demo.add_argument("--video", help="sample name (vtest, bikes) or video file path")
+    demo.add_argument("--frames", type=int, help="stop after this many frames")
+    demo.add_argument("--data-dir", type=Path, help="where run folders are created")
+    demo.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def _known_errors() -> tuple[type[Exception], ...]:
+    from appliance.footage import FootageError
+    from appliance.store import StoreError
+    from cameras.sources import SourceError
+    from cameras.uplink import UplinkError
+
+    return (FootageError, StoreError, SourceError, UplinkError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        print(f"appliance: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    except _known_errors() as exc:
+        print(f"appliance: {args.role}: {exc}", file=sys.stderr)
+        return EXIT_RUNTIME_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

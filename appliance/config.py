@@ -1,0 +1,130 @@
+"""Edge-box and demo configuration: YAML files validated by pydantic models.
+
+Every field carries its description once; validation errors quote the field path and reason.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from cameras.config import DifferenceFilterConfig
+from pipelines.detectors.hog import HogSettings
+from pipelines.tracker import TrackerSettings
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ListenConfig(_Strict):
+    host: str = Field("127.0.0.1", description="Address the edge API binds to.")
+    port: int = Field(8080, ge=1, le=65535, description="TCP port of the edge API.")
+
+
+class HogConfig(_Strict):
+    win_stride: int = Field(8, ge=1, le=64, description="Step of the detection window, pixels.")
+    padding: int = Field(8, ge=0, le=64, description="Padding around the window, pixels.")
+    scale: float = Field(1.05, gt=1.0, le=2.0, description="Scale step of the image pyramid.")
+    min_confidence: float = Field(
+        0.5, ge=0.0, le=1.0, description="Drop detections below this confidence (0-1)."
+    )
+    nms_iou: float = Field(
+        0.45, gt=0.0, le=1.0, description="Overlap above which the weaker of two boxes is dropped."
+    )
+    max_width: int = Field(
+        0, ge=0, description="Shrink wider frames to this width before detecting (0: never)."
+    )
+
+    def settings(self) -> HogSettings:
+        return HogSettings(**self.model_dump())
+
+
+class DetectorConfig(_Strict):
+    kind: Literal["hog"] = Field("hog", description="Detector backend: OpenCV HOG people.")
+    hog: HogConfig = Field(default_factory=HogConfig, description="HOG people detector settings.")
+
+
+class TrackerConfig(_Strict):
+    iou_threshold: float = Field(
+        0.3, gt=0.0, le=1.0, description="Least overlap between a track and a detection to match."
+    )
+    min_hits: int = Field(
+        3, ge=1, le=100, description="Matches before a track becomes an event (hides flicker)."
+    )
+    max_age_s: float = Field(
+        2.0, gt=0.0, description="Seconds without a match after which a track's event ends."
+    )
+
+    def settings(self) -> TrackerSettings:
+        return TrackerSettings(
+            iou_threshold=self.iou_threshold, min_hits=self.min_hits, max_age_s=self.max_age_s
+        )
+
+
+class SnapshotConfig(_Strict):
+    enabled: bool = Field(True, description="Save a JPEG crop of each event's best detection.")
+    quality: int = Field(90, ge=10, le=100, description="JPEG quality of snapshots.")
+    margin: float = Field(
+        0.15, ge=0.0, le=2.0, description="Context around the box, as a fraction."
+    )
+
+
+class EdgeCameraConfig(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Camera id used in the API.")
+    name: str = Field("", max_length=200, description="Human-readable camera name.")
+    token: SecretStr = Field(min_length=8, description="Secret the camera node authenticates with.")
+    difference_threshold: float | None = Field(
+        None, ge=0.0, le=1.0, description="Difference threshold the edge asks this camera to use."
+    )
+
+
+class EdgeConfig(_Strict):
+    listen: ListenConfig = Field(default_factory=ListenConfig, description="HTTP API address.")
+    data_dir: Path = Field(Path("data"), description="Directory for the database and snapshots.")
+    database_url: SecretStr | None = Field(
+        None, description="SQLAlchemy URL; default SQLite (WAL) file in data_dir."
+    )
+    api_token: SecretStr | None = Field(
+        None, description="Token required to read the API (stats, events); none: open on localhost."
+    )
+    max_frame_bytes: int = Field(
+        8_000_000, ge=1024, description="Largest JPEG accepted from a camera, bytes."
+    )
+    detector: DetectorConfig = Field(default_factory=DetectorConfig, description="Full detector.")
+    tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracker settings.")
+    snapshots: SnapshotConfig = Field(
+        default_factory=SnapshotConfig, description="Event snapshots."
+    )
+    cameras: list[EdgeCameraConfig] = Field(
+        min_length=1, description="Cameras allowed to send frames."
+    )
+
+    @model_validator(mode="after")
+    def _unique_camera_ids(self) -> EdgeConfig:
+        ids = [c.id for c in self.cameras]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"camera ids must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+
+class DemoConfig(_Strict):
+    video: str = Field(
+        "vtest", description="Sample clip name (vtest, bikes) or a path to a video file."
+    )
+    frames: int | None = Field(
+        None, ge=1, description="Stop after this many frames (default: all)."
+    )
+    data_dir: Path = Field(
+        Path("data/demo"), description="Each run stores its database in a new folder under this."
+    )
+    camera_id: str = Field("demo", pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Camera id.")
+    jpeg_quality: int = Field(85, ge=10, le=100, description="JPEG quality of frames sent.")
+    filter: DifferenceFilterConfig = Field(
+        default_factory=DifferenceFilterConfig, description="Camera-side frame-difference filter."
+    )
+    detector: DetectorConfig = Field(default_factory=DetectorConfig, description="Full detector.")
+    tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracker settings.")

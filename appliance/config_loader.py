@@ -1,0 +1,79 @@
+"""Load a YAML file into a config model; every failure becomes one readable `ConfigError` line."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+Model = TypeVar("Model", bound=BaseModel)
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; str() is the one-line message for the user."""
+
+
+def load_config(path: Path, model: type[Model]) -> Model:
+    """Read `path`, expand `${VAR}` references (secrets from the environment), validate."""
+    raw = _read_yaml(path)
+    expanded = _expand_env(raw, path, ())
+    try:
+        return model.model_validate(expanded)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {describe_validation_error(exc)}") from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """'field.path: reason' for each problem, joined on one line."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        reason = error["msg"]
+        if error["type"] == "extra_forbidden":
+            reason = "unknown setting"
+        parts.append(f"{where}: {reason}")
+    return "; ".join(parts)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    return data
+
+
+def _expand_env(value: Any, path: Path, where: tuple[str, ...]) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand_env(v, path, (*where, str(k))) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, path, (*where, str(i))) for i, v in enumerate(value)]
+    if isinstance(value, str):
+        return _ENV_REFERENCE.sub(lambda m: _env_value(m.group(1), path, where), value)
+    return value
+
+
+def _env_value(name: str, path: Path, where: tuple[str, ...]) -> str:
+    value = os.environ.get(name)
+    if value is None:
+        field = ".".join(where) or "(top level)"
+        raise ConfigError(f"{path}: {field}: environment variable {name} is not set")
+    return value

@@ -1,0 +1,141 @@
+"""`appliance demo`: an edge box and one camera node on real footage, then a summary."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import uvicorn
+
+from appliance.api import create_app
+from appliance.config import DemoConfig, EdgeCameraConfig, EdgeConfig, ListenConfig
+from appliance.edge import EdgeBox
+from appliance.footage import resolve_video
+from cameras.node import CameraNode, NodeStats
+from cameras.sources import VideoSource
+from cameras.uplink import EdgeUplink
+from pipelines.difference import FrameDifferenceFilter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    video: str
+    frames: int
+    frames_sent: int
+    sent_fraction: float
+    bytes_sent: int
+    detections: int
+    detections_per_sent_frame: float
+    events: int
+    snapshots: int
+    upload_failures: int
+    elapsed_s: float
+    fps: float
+    data_dir: str
+    database: str
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class EdgeServer:
+    """Runs an edge API in a background thread on a loopback port."""
+
+    def __init__(self, box: EdgeBox, port: int) -> None:
+        config = uvicorn.Config(
+            create_app(box, close_on_shutdown=False),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="edge-api", daemon=True)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def __enter__(self) -> EdgeServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the demo edge box did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+def run_demo(config: DemoConfig) -> DemoSummary:
+    video = resolve_video(config.video)
+    run_dir = config.data_dir / datetime.now(timezone.utc).strftime("run-%Y%m%d-%H%M%S-%f")
+    token = secrets.token_urlsafe(24)
+    edge_config = EdgeConfig(
+        listen=ListenConfig(port=free_port()),
+        data_dir=run_dir,
+        detector=config.detector,
+        tracker=config.tracker,
+        cameras=[EdgeCameraConfig(id=config.camera_id, name=video.name, token=token)],
+    )
+    started = time.perf_counter()
+    box = EdgeBox(edge_config)
+    try:
+        with EdgeServer(box, edge_config.listen.port) as server:
+            stats = _run_camera(config, video, server.url, token)
+    finally:
+        box.close()
+    return _summary(config, video, run_dir, box, stats, time.perf_counter() - started)
+
+
+def _run_camera(config: DemoConfig, video: Path, edge_url: str, token: str) -> NodeStats:
+    uplink = EdgeUplink(edge_url, config.camera_id, token)
+    try:
+        with VideoSource(str(video)) as source:
+            node = CameraNode(
+                source, FrameDifferenceFilter(config.filter.settings()), uplink, config.jpeg_quality
+            )
+            return node.run(max_frames=config.frames)
+    finally:
+        uplink.close()
+
+
+def _summary(
+    config: DemoConfig, video: Path, run_dir: Path, box: EdgeBox, stats: NodeStats, elapsed: float
+) -> DemoSummary:
+    totals = box.store.totals()
+    snapshots = run_dir / "snapshots"
+    return DemoSummary(
+        video=str(video),
+        frames=stats.frames_read,
+        frames_sent=stats.frames_sent,
+        sent_fraction=round(stats.frames_sent / max(stats.frames_read, 1), 4),
+        bytes_sent=stats.bytes_sent,
+        detections=totals.detections,
+        detections_per_sent_frame=round(totals.detections / max(totals.frames, 1), 3),
+        events=totals.events,
+        snapshots=sum(1 for _ in snapshots.rglob("*.jpg")) if snapshots.exists() else 0,
+        upload_failures=stats.upload_failures,
+        elapsed_s=round(elapsed, 2),
+        fps=round(stats.frames_read / elapsed, 2) if elapsed > 0 else 0.0,
+        data_dir=str(run_dir),
+        database=box.database.url,
+    )
+
+
+def format_summary(summary: DemoSummary) -> str:
+    rows = dataclasses.asdict(summary)
+    width = max(len(k) for k in rows)
+    return "\n".join(f"{key:<{width}}  {value}" for key, value in rows.items())

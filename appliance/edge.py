@@ -1,0 +1,64 @@
+"""The edge box assembled from its config: store, detector, one analyzer per camera."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from appliance.analysis import CameraAnalyzer
+from appliance.config import DetectorConfig, EdgeCameraConfig, EdgeConfig
+from appliance.snapshots import SnapshotWriter
+from appliance.stats import EdgeStats
+from appliance.store import CameraRow, Database, Store, open_database, sqlite_url
+from pipelines.detectors import Detector
+from pipelines.detectors.hog import HogPeopleDetector
+
+log = logging.getLogger(__name__)
+
+
+def build_detector(config: DetectorConfig) -> Detector:
+    return HogPeopleDetector(config.hog.settings())
+
+
+class EdgeBox:
+    """Everything one running edge box owns; `close()` ends open events and the database."""
+
+    def __init__(self, config: EdgeConfig) -> None:
+        self.config = config
+        url = config.database_url.get_secret_value() if config.database_url else None
+        self.database: Database = open_database(url or sqlite_url(config.data_dir))
+        self.store = Store(self.database)
+        self.store.ensure_cameras([CameraRow(c.id, c.name or c.id) for c in config.cameras])
+        self.stats = EdgeStats()
+        self.snapshots = (
+            SnapshotWriter(config.data_dir, config.snapshots.quality, config.snapshots.margin)
+            if config.snapshots.enabled
+            else None
+        )
+        self.cameras = {c.id: c for c in config.cameras}
+        self.analyzers = {
+            c.id: CameraAnalyzer(
+                c.id,
+                # One detector per camera: OpenCV's HOG object is not safe to share across threads.
+                build_detector(config.detector),
+                self.store,
+                config.tracker.settings(),
+                self.snapshots,
+            )
+            for c in config.cameras
+        }
+        log.info("edge box ready: %d cameras, database %s", len(self.cameras), self.database.url)
+
+    def camera(self, camera_id: str) -> EdgeCameraConfig | None:
+        return self.cameras.get(camera_id)
+
+    @staticmethod
+    def token_matches(expected: str, presented: str | None) -> bool:
+        return presented is not None and hmac.compare_digest(
+            expected.encode("utf-8"), presented.encode("utf-8")
+        )
+
+    def close(self) -> None:
+        ended = sum(analyzer.close() for analyzer in self.analyzers.values())
+        log.info("edge box stopping: ended %d open events", ended)
+        self.database.dispose()

@@ -1,0 +1,59 @@
+"""Checks on an uploaded frame before any analysis: each failure is a clear 4xx, nothing stored."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from fastapi import HTTPException, Request
+from pydantic import ValidationError
+
+from appliance.config_loader import describe_validation_error
+from cameras.protocol import META_HEADER, FrameMeta
+
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+class RejectedFrame(HTTPException):
+    """An HTTP error that also names the reason counted in the edge's stats."""
+
+    def __init__(self, status: int, reason: str, detail: str) -> None:
+        super().__init__(status_code=status, detail=detail)
+        self.reason = reason
+
+
+def parse_meta(header: str | None) -> FrameMeta:
+    if not header:
+        raise RejectedFrame(400, "no_metadata", f"missing {META_HEADER} header")
+    try:
+        return FrameMeta.model_validate_json(header)
+    except ValidationError as exc:
+        raise RejectedFrame(
+            422, "bad_metadata", f"bad {META_HEADER}: {describe_validation_error(exc)}"
+        ) from None
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused as soon as it is known to exceed `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RejectedFrame(413, "too_large", f"frame of {declared} bytes exceeds {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RejectedFrame(413, "too_large", f"frame exceeds {limit} bytes")
+        chunks.append(chunk)
+    if size == 0:
+        raise RejectedFrame(400, "empty", "empty body: expected a JPEG image")
+    return b"".join(chunks)
+
+
+def decode_jpeg(body: bytes) -> npt.NDArray[np.uint8]:
+    if not body.startswith(JPEG_MAGIC):
+        raise RejectedFrame(415, "not_jpeg", "body is not a JPEG image")
+    image = cv2.imdecode(np.frombuffer(body, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise RejectedFrame(415, "not_jpeg", "body is a damaged JPEG image that cannot be decoded")
+    return np.asarray(image, dtype=np.uint8)

@@ -1,0 +1,20 @@
+"""Persistence for frames, detections and events (SQLAlchemy 2; SQLite WAL or PostgreSQL)."""
+
+from .database import Database, open_database, sqlite_url
+from .errors import StoreError
+from .repository import Store
+from .rows import CameraRow, CameraStats, DetectionRow, EventRow, FrameRow, StoreTotals
+
+__all__ = [
+    "CameraRow",
+    "CameraStats",
+    "Database",
+    "DetectionRow",
+    "EventRow",
+    "FrameRow",
+    "Store",
+    "StoreError",
+    "StoreTotals",
+    "open_database",
+    "sqlite_url",
+]

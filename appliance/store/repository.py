@@ -1,0 +1,165 @@
+"""The store: every read and write the appliance does, each in its own transaction."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from . import queries
+from .convert import detection_model, detection_row, event_row, frame_model
+from .database import Database
+from .errors import StoreError
+from .rows import CameraRow, CameraStats, DetectionRow, EventRow, FrameRow, StoreTotals
+from .schema import Camera, Detection, Event, Frame
+
+logger = logging.getLogger(__name__)
+
+
+class Store:
+    """Repository over a Database; takes and returns the frozen rows of ``rows.py`` only."""
+
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+        self._db = db
+        self._clock = clock
+
+    def ensure_cameras(self, cameras: Sequence[CameraRow]) -> None:
+        """Insert missing cameras and rename existing ones; never deletes."""
+        wanted = {cam.id: cam.name for cam in cameras}
+        with self._write("ensure cameras") as session:
+            existing = {
+                c.id: c for c in session.scalars(select(Camera).where(Camera.id.in_(wanted)))
+            }
+            for cam_id, name in wanted.items():
+                if cam_id not in existing:
+                    session.add(Camera(id=cam_id, name=name, created_at=self._clock()))
+                    logger.info("camera %s registered", cam_id)
+                elif existing[cam_id].name != name:
+                    existing[cam_id].name = name
+
+    def record_analysis(
+        self, frame: FrameRow, detections: Sequence[DetectionRow], events: Sequence[EventRow]
+    ) -> int | None:
+        """Store one analysed frame atomically; None (nothing written) for a duplicate upload."""
+        what = f"record frame {frame.camera_id}/{frame.seq}"
+        try:
+            with self._write(what) as session:
+                if queries.frame_id(session, frame) is not None:
+                    logger.debug("duplicate frame %s/%s ignored", frame.camera_id, frame.seq)
+                    return None
+                queries.require_cameras(session, {frame.camera_id, *(e.camera_id for e in events)})
+                model = frame_model(frame, len(detections))
+                session.add(model)
+                session.flush()
+                session.add_all(detection_model(d, model.id, frame.camera_id) for d in detections)
+                queries.upsert_events(session, events)
+                queries.bump_camera(session, frame)
+                return model.id
+        except StoreError as exc:
+            if isinstance(exc.__cause__, IntegrityError) and self._frame_stored(frame):
+                logger.debug("frame %s/%s stored concurrently", frame.camera_id, frame.seq)
+                return None
+            raise
+
+    def save_events(self, events: Sequence[EventRow]) -> None:
+        """Insert or update events by id in one transaction."""
+        with self._write("save events") as session:
+            queries.require_cameras(session, {e.camera_id for e in events})
+            queries.upsert_events(session, events)
+
+    def list_events(
+        self,
+        camera_id: str | None = None,
+        label: str | None = None,
+        since: float | None = None,
+        limit: int = 100,
+    ) -> list[EventRow]:
+        """Events newest started first; ``since`` keeps events with started_at >= since."""
+        stmt = select(Event)
+        if camera_id is not None:
+            stmt = stmt.where(Event.camera_id == camera_id)
+        if label is not None:
+            stmt = stmt.where(Event.label == label)
+        if since is not None:
+            stmt = stmt.where(Event.started_at >= since)
+        stmt = stmt.order_by(Event.started_at.desc(), Event.id.desc()).limit(max(limit, 0))
+        with self._read("list events") as session:
+            return [event_row(e) for e in session.scalars(stmt)]
+
+    def get_event(self, event_id: str) -> EventRow | None:
+        with self._read("get event") as session:
+            model = session.get(Event, event_id)
+            return None if model is None else event_row(model)
+
+    def camera_stats(self) -> list[CameraStats]:
+        """Per-camera counters, ordered by camera id."""
+        detections = queries.count_for_camera(Detection.id, Detection.camera_id)
+        events = queries.count_for_camera(Event.id, Event.camera_id)
+        stmt = select(
+            Camera.id, Camera.name, Camera.frames_received, Camera.last_frame_at, detections, events
+        ).order_by(Camera.id)
+        with self._read("camera stats") as session:
+            return [
+                CameraStats(
+                    id=r.id,
+                    name=r.name,
+                    frames_received=r.frames_received,
+                    last_frame_at=r.last_frame_at,
+                    detections=r[4] or 0,
+                    events=r[5] or 0,
+                )
+                for r in session.execute(stmt)
+            ]
+
+    def totals(self) -> StoreTotals:
+        with self._read("totals") as session:
+            return StoreTotals(
+                cameras=queries.count(session, Camera),
+                frames=queries.count(session, Frame),
+                detections=queries.count(session, Detection),
+                events=queries.count(session, Event),
+            )
+
+    def detections_for_frame(self, camera_id: str, seq: int) -> list[DetectionRow]:
+        """Detections of the latest-captured frame with this seq (a camera restart reuses seqs)."""
+        frame_id = (
+            select(Frame.id)
+            .where(Frame.camera_id == camera_id, Frame.seq == seq)
+            .order_by(Frame.captured_at.desc(), Frame.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        stmt = select(Detection).where(Detection.frame_id == frame_id).order_by(Detection.id)
+        with self._read("detections for frame") as session:
+            return [detection_row(d) for d in session.scalars(stmt)]
+
+    def _frame_stored(self, frame: FrameRow) -> bool:
+        with self._read("check frame") as session:
+            return queries.frame_id(session, frame) is not None
+
+    @contextmanager
+    def _write(self, what: str) -> Iterator[Session]:
+        """A transaction that commits on success and rolls back on any error."""
+        try:
+            with self._db.sessions.begin() as session:
+                yield session
+        except SQLAlchemyError as exc:
+            raise StoreError(f"{what} failed: {_reason(exc)}") from exc
+
+    @contextmanager
+    def _read(self, what: str) -> Iterator[Session]:
+        try:
+            with self._db.sessions() as session:
+                yield session
+        except SQLAlchemyError as exc:
+            raise StoreError(f"{what} failed: {_reason(exc)}") from exc
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    inner = getattr(exc, "orig", None) or exc
+    return " ".join(str(inner).split())

@@ -1,0 +1,92 @@
+"""ORM tables (SQLAlchemy 2 typed declarative); portable types only (SQLite and PostgreSQL).
+
+Times are UTC epoch seconds stored as double-precision floats.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sqlalchemy import BigInteger, Double, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+CAMERA_ID_LEN = 64
+EVENT_ID_LEN = 32
+
+# 64-bit ids on PostgreSQL (frames and detections outgrow 2**31 on a busy box); SQLite needs
+# exactly INTEGER PRIMARY KEY for its rowid autoincrement, and its INTEGER is 64-bit anyway.
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    """Declarative base; every float column is double precision (epoch seconds need it)."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {float: Double()}
+
+
+class Camera(Base):
+    __tablename__ = "cameras"
+
+    id: Mapped[str] = mapped_column(String(CAMERA_ID_LEN), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[float]
+    last_frame_at: Mapped[float | None]
+    frames_received: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class Frame(Base):
+    __tablename__ = "frames"
+    __table_args__ = (
+        UniqueConstraint("camera_id", "seq", "captured_at", name="uq_frames_camera_seq_captured"),
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(
+        String(CAMERA_ID_LEN), ForeignKey("cameras.id"), index=True
+    )
+    seq: Mapped[int]
+    captured_at: Mapped[float]
+    received_at: Mapped[float]
+    jpeg_bytes: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    filter_score: Mapped[float | None]
+    detection_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Detection(Base):
+    __tablename__ = "detections"
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    frame_id: Mapped[int] = mapped_column(
+        RowId, ForeignKey("frames.id", ondelete="CASCADE"), index=True
+    )
+    camera_id: Mapped[str] = mapped_column(String(CAMERA_ID_LEN), index=True)
+    label: Mapped[str] = mapped_column(String(64))
+    confidence: Mapped[float]
+    x1: Mapped[float]
+    y1: Mapped[float]
+    x2: Mapped[float]
+    y2: Mapped[float]
+    track_id: Mapped[int | None]
+
+
+class Event(Base):
+    __tablename__ = "events"
+
+    id: Mapped[str] = mapped_column(String(EVENT_ID_LEN), primary_key=True)
+    camera_id: Mapped[str] = mapped_column(
+        String(CAMERA_ID_LEN), ForeignKey("cameras.id"), index=True
+    )
+    track_id: Mapped[int]
+    label: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[float] = mapped_column(index=True)
+    last_seen_at: Mapped[float]
+    ended_at: Mapped[float | None]
+    best_confidence: Mapped[float]
+    best_x1: Mapped[float]
+    best_y1: Mapped[float]
+    best_x2: Mapped[float]
+    best_y2: Mapped[float]
+    hits: Mapped[int]
+    snapshot: Mapped[str | None] = mapped_column(String(512))

@@ -1,0 +1,71 @@
+"""Camera-node configuration (YAML `camera:` section), validated by pydantic."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from pipelines.difference import DifferenceSettings
+
+
+class DifferenceFilterConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    width: int = Field(
+        160, ge=8, le=1920, description="Width of the grey image frames are compared at."
+    )
+    height: int = Field(
+        120, ge=8, le=1080, description="Height of the grey image frames are compared at."
+    )
+    blur_kernel: int = Field(
+        5, ge=1, le=31, description="Gaussian blur size (odd) that hides sensor noise."
+    )
+    pixel_delta: int = Field(
+        20, ge=1, le=255, description="Grey-level change for a pixel to count as changed."
+    )
+    threshold: float = Field(
+        0.01,
+        ge=0.0,
+        le=1.0,
+        description="Fraction of changed pixels that makes a frame worth sending.",
+    )
+    max_interval_s: float = Field(
+        2.0,
+        ge=0.0,
+        description="Send a frame at least this often even if nothing changed (0: never).",
+    )
+
+    @field_validator("blur_kernel")
+    @classmethod
+    def _odd(cls, value: int) -> int:
+        if value % 2 == 0:
+            raise ValueError("must be an odd number")
+        return value
+
+    def settings(self) -> DifferenceSettings:
+        return DifferenceSettings(**self.model_dump())
+
+
+class CameraConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Camera id, as configured on the edge box."
+    )
+    source: str = Field(
+        min_length=1,
+        description="Video file, RTSP/HTTP URL (credentials allowed, never logged) or USB index.",
+    )
+    edge_url: str = Field(
+        "http://127.0.0.1:8080",
+        pattern=r"^https?://",
+        description="Base URL of the edge box API.",
+    )
+    token: SecretStr = Field(description="This camera's token, as configured on the edge box.")
+    jpeg_quality: int = Field(85, ge=10, le=100, description="JPEG quality of frames sent.")
+    realtime: bool = Field(
+        False, description="Pace a video file at its own frame rate (live sources always are)."
+    )
+    request_timeout_s: float = Field(10.0, gt=0, description="Timeout of one upload to the edge.")
+    filter: DifferenceFilterConfig = Field(
+        default_factory=DifferenceFilterConfig, description="Frame-difference input filter."
+    )

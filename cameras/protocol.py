@@ -1,0 +1,60 @@
+"""The camera -> edge wire contract, shared by the node (client) and the edge API (server).
+
+One HTTP request per selected frame: the JPEG is the body, this metadata rides in the
+`X-Frame-Meta` header as JSON, and the camera's token in `Authorization: Bearer`.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+META_HEADER = "X-Frame-Meta"
+
+
+class WireBox(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+
+class WireDetection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(min_length=1, max_length=64)
+    confidence: float = Field(ge=0.0, le=1.0)
+    box: WireBox
+    track_id: int | None = None
+
+
+class FrameMeta(BaseModel):
+    """What the camera node knows about a frame it sends."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seq: int = Field(ge=0, description="Frame number at the camera, counting every frame read.")
+    captured_at: float = Field(gt=0, description="Capture time, UTC epoch seconds.")
+    filter_score: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Frame-difference score that let it through."
+    )
+    send_reason: str = Field(default="changed", max_length=32)
+    detections: list[WireDetection] = Field(
+        default_factory=list, description="The camera's own (tiny) detector result, if any."
+    )
+
+
+class EdgeFeedback(BaseModel):
+    """Settings the edge box asks the camera to apply from now on (None: keep yours)."""
+
+    difference_threshold: float | None = None
+
+
+class FrameReply(BaseModel):
+    """The edge's answer to one frame."""
+
+    frame_id: int | None = Field(description="Stored frame id; None when it was a duplicate.")
+    detections: list[WireDetection]
+    active_tracks: int
+    feedback: EdgeFeedback = Field(default_factory=EdgeFeedback)

@@ -1,0 +1,83 @@
+"""HTTP client that posts selected frames to the edge box and returns its reply."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import httpx
+from pydantic import ValidationError
+
+from cameras.protocol import META_HEADER, FrameMeta, FrameReply
+
+log = logging.getLogger(__name__)
+
+
+class UplinkError(Exception):
+    """The edge refused a frame or could not be reached; the message names why."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class EdgeUplink:
+    """One camera's connection to the edge box, with retries on transport errors."""
+
+    def __init__(
+        self,
+        edge_url: str,
+        camera_id: str,
+        token: str,
+        timeout_s: float = 10.0,
+        attempts: int = 3,
+        backoff_s: float = 0.5,
+    ) -> None:
+        self.camera_id = camera_id
+        self.attempts = max(1, attempts)
+        self.backoff_s = backoff_s
+        self.bytes_sent = 0
+        self.failures = 0
+        self._url = f"{edge_url.rstrip('/')}/api/v1/cameras/{camera_id}/frames"
+        self._client = httpx.Client(
+            timeout=timeout_s,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "image/jpeg"},
+        )
+
+    def send(self, jpeg: bytes, meta: FrameMeta) -> FrameReply:
+        headers = {META_HEADER: meta.model_dump_json()}
+        for attempt in range(1, self.attempts + 1):
+            try:
+                response = self._client.post(self._url, content=jpeg, headers=headers)
+            except httpx.TransportError as exc:
+                self.failures += 1
+                if attempt == self.attempts:
+                    raise UplinkError(f"edge box unreachable at {self._url}: {exc}") from exc
+                log.warning("upload of frame %d failed (%s); retrying", meta.seq, exc)
+                time.sleep(self.backoff_s * 2 ** (attempt - 1))
+                continue
+            self.bytes_sent += len(jpeg)
+            return self._reply(response)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _reply(self, response: httpx.Response) -> FrameReply:
+        if response.status_code >= 400:
+            self.failures += 1
+            raise UplinkError(
+                f"edge box refused the frame: {response.status_code} {_detail(response)}",
+                response.status_code,
+            )
+        try:
+            return FrameReply.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise UplinkError(f"edge box sent an unreadable reply: {exc}") from exc
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("detail", response.text))
+    except ValueError:
+        return response.text[:200]

@@ -1,0 +1,117 @@
+"""Frame-difference input filter: send a frame only when it differs enough from the last one sent.
+
+Frames are compared as small blurred grey images, so the cost stays far below decoding and the
+blur keeps sensor noise from counting as change. The reference is the last frame *sent*, not the
+previous frame, so slow motion accumulates until it is worth a frame (as in Reducto and Glimpse).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+Image = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class DifferenceSettings:
+    """Parameters of `FrameDifferenceFilter`; descriptions live in the camera config model."""
+
+    width: int = 160
+    height: int = 120
+    blur_kernel: int = 5
+    pixel_delta: int = 20
+    threshold: float = 0.01
+    max_interval_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.width < 8 or self.height < 8:
+            raise ValueError("difference image must be at least 8x8 pixels")
+        if self.blur_kernel < 1 or self.blur_kernel % 2 == 0:
+            raise ValueError("blur_kernel must be a positive odd number")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ValueError("threshold is a fraction of pixels and must be within [0, 1]")
+
+
+class SendReason(str, Enum):
+    FIRST = "first"
+    CHANGED = "changed"
+    KEEPALIVE = "keepalive"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class FilterDecision:
+    """What the filter decided for one frame and why."""
+
+    send: bool
+    score: float
+    """Fraction of pixels of the small grey image that changed by more than pixel_delta."""
+    reason: SendReason
+
+
+class FrameDifferenceFilter:
+    """Keeps the last sent frame's signature and scores new frames against it."""
+
+    def __init__(self, settings: DifferenceSettings | None = None) -> None:
+        self.settings = settings or DifferenceSettings()
+        self._reference: Image | None = None
+        self._reference_time = 0.0
+
+    @property
+    def threshold(self) -> float:
+        return self.settings.threshold
+
+    def set_threshold(self, threshold: float) -> None:
+        """Apply a threshold sent by the edge box (feedback), clamped to a valid fraction."""
+        clamped = min(max(threshold, 0.0), 1.0)
+        self.settings = DifferenceSettings(
+            width=self.settings.width,
+            height=self.settings.height,
+            blur_kernel=self.settings.blur_kernel,
+            pixel_delta=self.settings.pixel_delta,
+            threshold=clamped,
+            max_interval_s=self.settings.max_interval_s,
+        )
+
+    def signature(self, frame: Image) -> Image:
+        """Downscaled, blurred grey image used for all comparisons."""
+        grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        small = cv2.resize(
+            grey, (self.settings.width, self.settings.height), interpolation=cv2.INTER_AREA
+        )
+        k = self.settings.blur_kernel
+        blurred = small if k == 1 else cv2.GaussianBlur(small, (k, k), 0)
+        return np.asarray(blurred, dtype=np.uint8)
+
+    def score(self, signature: Image) -> float:
+        if self._reference is None:
+            return 1.0
+        diff = cv2.absdiff(signature, self._reference)
+        changed = np.count_nonzero(diff > self.settings.pixel_delta)
+        return float(changed) / float(diff.size)
+
+    def decide(self, frame: Image, timestamp: float) -> FilterDecision:
+        """Score `frame`; when it is worth sending, it becomes the new reference."""
+        signature = self.signature(frame)
+        score = self.score(signature)
+        reason = self._reason(score, timestamp)
+        if reason is not SendReason.UNCHANGED:
+            self._reference = signature
+            self._reference_time = timestamp
+        return FilterDecision(send=reason is not SendReason.UNCHANGED, score=score, reason=reason)
+
+    def _reason(self, score: float, timestamp: float) -> SendReason:
+        if self._reference is None:
+            return SendReason.FIRST
+        if score >= self.settings.threshold:
+            return SendReason.CHANGED
+        interval = self.settings.max_interval_s
+        # A periodic frame keeps the edge's tracks honest: objects that left get their events ended.
+        if interval > 0 and timestamp - self._reference_time >= interval:
+            return SendReason.KEEPALIVE
+        return SendReason.UNCHANGED

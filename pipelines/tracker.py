@@ -1,0 +1,254 @@
+"""IoU multi-object tracker for sparse frames: turns per-frame detections into tracks and events.
+
+The camera node drops unchanged frames, so the gap between analysed frames varies. Everything
+time-related (ageing, velocity, prediction) is therefore in seconds of capture time, never frames.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pipelines.types import Box, Detection
+
+
+@dataclass(frozen=True)
+class TrackerSettings:
+    """Tuning knobs; the defaults suit people/vehicles at a few analysed frames per second."""
+
+    iou_threshold: float = 0.3
+    min_hits: int = 3
+    max_age_s: float = 2.0
+    velocity_smoothing: float = 0.5
+
+    def __post_init__(self) -> None:
+        # Fail at configuration time rather than silently producing odd tracks later.
+        if not 0.0 <= self.iou_threshold <= 1.0:
+            raise ValueError(f"iou_threshold must be in [0, 1], got {self.iou_threshold}")
+        if self.min_hits < 1:
+            raise ValueError(f"min_hits must be >= 1, got {self.min_hits}")
+        if not self.max_age_s >= 0.0:
+            raise ValueError(f"max_age_s must be >= 0, got {self.max_age_s}")
+        if not 0.0 < self.velocity_smoothing <= 1.0:
+            raise ValueError(f"velocity_smoothing must be in (0, 1], got {self.velocity_smoothing}")
+
+
+@dataclass(frozen=True)
+class TrackedObject:
+    """An immutable snapshot of one track, safe to hand to other stages."""
+
+    track_id: int
+    label: str
+    box: Box
+    confidence: float
+    best_confidence: float
+    best_box: Box
+    best_timestamp: float
+    hits: int
+    first_seen: float
+    last_seen: float
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class TrackUpdate:
+    """Result of one update: the live tracks plus the events users care about."""
+
+    tracks: list[TrackedObject]
+    matches: dict[int, int]
+    confirmed: list[TrackedObject]
+    improved: list[TrackedObject]
+    ended: list[TrackedObject]
+
+
+@dataclass
+class _Track:
+    """Mutable internal state; only snapshots (TrackedObject) leave the tracker."""
+
+    track_id: int
+    label: str
+    box: Box
+    confidence: float
+    best_confidence: float
+    best_box: Box
+    best_timestamp: float
+    first_seen: float
+    last_seen: float
+    hits: int = 1
+    confirmed: bool = False
+    velocity: tuple[float, float] | None = None  # centre px/s; None until 2 hits
+
+    def predicted_box(self, timestamp: float) -> Box:
+        # Constant velocity of the centre; size is kept from the last match because detector
+        # box sizes jitter too much to extrapolate.
+        if self.velocity is None:
+            return self.box
+        dt = timestamp - self.last_seen
+        return _shift(self.box, self.velocity[0] * dt, self.velocity[1] * dt)
+
+    def snapshot(self, box: Box | None = None) -> TrackedObject:
+        return TrackedObject(
+            track_id=self.track_id,
+            label=self.label,
+            box=self.box if box is None else box,
+            confidence=self.confidence,
+            best_confidence=self.best_confidence,
+            best_box=self.best_box,
+            best_timestamp=self.best_timestamp,
+            hits=self.hits,
+            first_seen=self.first_seen,
+            last_seen=self.last_seen,
+            confirmed=self.confirmed,
+        )
+
+
+def _centre(box: Box) -> tuple[float, float]:
+    return ((box.x1 + box.x2) / 2.0, (box.y1 + box.y2) / 2.0)
+
+
+def _shift(box: Box, dx: float, dy: float) -> Box:
+    return Box(box.x1 + dx, box.y1 + dy, box.x2 + dx, box.y2 + dy)
+
+
+def _greedy_pairs(
+    tracks: Sequence[_Track], detections: Sequence[Detection], timestamp: float, threshold: float
+) -> list[tuple[int, int]]:
+    """(track index, detection index) pairs, best IoU first, each side used at most once."""
+    predicted = [t.predicted_box(timestamp) for t in tracks]
+    candidates: list[tuple[float, int, int]] = []
+    for ti, track in enumerate(tracks):
+        for di, det in enumerate(detections):
+            if det.label != track.label:
+                continue  # a person must never inherit a car's id
+            iou = predicted[ti].iou(det.box)
+            if iou >= threshold:
+                candidates.append((iou, ti, di))
+    # Ties broken by older track / earlier detection so results are deterministic.
+    candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
+    used_t: set[int] = set()
+    used_d: set[int] = set()
+    pairs: list[tuple[int, int]] = []
+    for _, ti, di in candidates:
+        if ti in used_t or di in used_d:
+            continue
+        used_t.add(ti)
+        used_d.add(di)
+        pairs.append((ti, di))
+    return pairs
+
+
+class IouTracker:
+    """Greedy IoU tracker with velocity prediction; one instance per camera."""
+
+    def __init__(self, settings: TrackerSettings = TrackerSettings()) -> None:
+        self._settings = settings
+        self._tracks: list[_Track] = []
+        self._next_id = 1
+        self._last_timestamp: float | None = None
+
+    @property
+    def active(self) -> list[TrackedObject]:
+        """Live confirmed tracks, sorted by track_id."""
+        return [t.snapshot() for t in self._tracks if t.confirmed]
+
+    def update(self, detections: Sequence[Detection], timestamp: float) -> TrackUpdate:
+        """Feed one analysed frame's detections, captured at `timestamp` (seconds)."""
+        self._check_timestamp(timestamp)
+        ended = self._expire(timestamp)
+        pairs = _greedy_pairs(self._tracks, detections, timestamp, self._settings.iou_threshold)
+        matches: dict[int, int] = {}
+        confirmed: list[TrackedObject] = []
+        improved: list[TrackedObject] = []
+        for ti, di in pairs:
+            track = self._tracks[ti]
+            was_confirmed, old_best = track.confirmed, track.best_confidence
+            self._apply_match(track, detections[di], timestamp)
+            matches[di] = track.track_id
+            if track.confirmed and not was_confirmed:
+                confirmed.append(track.snapshot())
+            elif was_confirmed and track.best_confidence > old_best:
+                improved.append(track.snapshot())
+        for di, det in enumerate(detections):
+            if di not in matches:
+                track = self._start_track(det, timestamp)
+                matches[di] = track.track_id
+                if track.confirmed:
+                    confirmed.append(track.snapshot())
+        confirmed.sort(key=lambda t: t.track_id)
+        improved.sort(key=lambda t: t.track_id)
+        tracks = [t.snapshot() for t in self._tracks]
+        return TrackUpdate(tracks, dict(sorted(matches.items())), confirmed, improved, ended)
+
+    def predict(self, timestamp: float) -> list[TrackedObject]:
+        """Confirmed tracks with boxes moved to `timestamp`; state is left untouched."""
+        return [t.snapshot(t.predicted_box(timestamp)) for t in self._tracks if t.confirmed]
+
+    def flush(self) -> list[TrackedObject]:
+        """End every confirmed track now (shutdown); ids keep counting so none is reused."""
+        ended = self.active
+        self._tracks = []
+        return ended
+
+    def _check_timestamp(self, timestamp: float) -> None:
+        if not math.isfinite(timestamp):
+            raise ValueError(f"timestamp must be a finite number, got {timestamp}")
+        last = self._last_timestamp
+        if last is not None and timestamp < last:
+            # Ageing and velocity assume capture order; a late frame would corrupt both.
+            raise ValueError(
+                f"frames must arrive in capture order: timestamp {timestamp} is earlier "
+                f"than the previous update at {last}"
+            )
+        self._last_timestamp = timestamp
+
+    def _expire(self, timestamp: float) -> list[TrackedObject]:
+        max_age = self._settings.max_age_s
+        stale = [t for t in self._tracks if timestamp - t.last_seen > max_age]
+        self._tracks = [t for t in self._tracks if timestamp - t.last_seen <= max_age]
+        # Tentative tracks were never reported, so their end is not an event either.
+        return [t.snapshot() for t in stale if t.confirmed]
+
+    def _start_track(self, det: Detection, timestamp: float) -> _Track:
+        track = _Track(
+            track_id=self._next_id,
+            label=det.label,
+            box=det.box,
+            confidence=det.confidence,
+            best_confidence=det.confidence,
+            best_box=det.box,
+            best_timestamp=timestamp,
+            first_seen=timestamp,
+            last_seen=timestamp,
+            confirmed=self._settings.min_hits <= 1,
+        )
+        self._next_id += 1
+        self._tracks.append(track)  # ids only grow, so the list stays sorted by id
+        return track
+
+    def _apply_match(self, track: _Track, det: Detection, timestamp: float) -> None:
+        dt = timestamp - track.last_seen
+        if dt > 0:
+            self._update_velocity(track, det.box, dt)
+        track.box = det.box
+        track.confidence = det.confidence
+        track.last_seen = timestamp
+        track.hits += 1
+        if det.confidence > track.best_confidence:
+            track.best_confidence = det.confidence
+            track.best_box = det.box
+            track.best_timestamp = timestamp
+        if track.hits >= self._settings.min_hits:
+            track.confirmed = True
+
+    def _update_velocity(self, track: _Track, box: Box, dt: float) -> None:
+        (ox, oy), (nx, ny) = _centre(track.box), _centre(box)
+        measured = ((nx - ox) / dt, (ny - oy) / dt)
+        if track.velocity is None:
+            # First estimate taken as-is: blending with an assumed zero would halve it and make
+            # the next prediction lag exactly when frames are sparse.
+            track.velocity = measured
+            return
+        a = self._settings.velocity_smoothing
+        vx, vy = track.velocity
+        track.velocity = (a * measured[0] + (1 - a) * vx, a * measured[1] + (1 - a) * vy)
