@@ -1,13 +1,11 @@
-"""Store tests against real SQLite files in tmp_path (no mocks).
-
-Set APPLIANCE_TEST_PG_URL (e.g. postgresql+psycopg://u@127.0.0.1:5432/x, a scratch database:
-its tables are dropped) to run the backend-neutral tests against PostgreSQL as well.
+"""Store tests against real databases (no mocks): SQLite files in tmp_path and, for the
+backend-neutral tests, a fresh database on a real PostgreSQL 15 server that the tests start
+(conftest.py / pg_server.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,10 +25,8 @@ from appliance.store import (
     open_database,
     sqlite_url,
 )
-from appliance.store.schema import Base
 
 T0 = 1_700_000_000.0
-PG_URL = os.environ.get("APPLIANCE_TEST_PG_URL")
 
 
 @pytest.fixture
@@ -44,14 +40,10 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     if request.param == "sqlite":
         url = sqlite_url(tmp_path / "data")
-    elif PG_URL:
-        url = PG_URL
-    else:
-        pytest.skip("APPLIANCE_TEST_PG_URL not set")
+    else:  # requested lazily: SQLite-only runs (-k sqlite) never start PostgreSQL
+        url = request.getfixturevalue("postgres_db_url")
     database = open_database(url)
     yield database
-    if not database.is_sqlite:
-        Base.metadata.drop_all(database.engine)
     database.dispose()
 
 

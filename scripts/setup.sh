@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Set up everything the demo and the tests need on a fresh Debian machine; safe to re-run.
+# As root it installs the Debian packages too; otherwise it names the ones missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+EXTRAS=${EXTRAS:-test,samples,postgres}
+# opencv-doc: the vtest.avi sample clip; postgresql: the real server the store tests run against.
+APT_PACKAGES=(python3-venv opencv-doc postgresql)
+
+missing=()
+for package in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+        || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "setup: installing Debian packages: ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}" >/dev/null
+    else
+        echo "setup: missing Debian packages (run as root to install): ${missing[*]}" >&2
+    fi
+fi
+
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+    || { echo "setup: Python 3.10 or newer is required ($PYTHON)" >&2; exit 1; }
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+
+# Reinstall only when the dependencies changed.
+stamp="$VENV/.setup-stamp"
+wanted="$(sha256sum pyproject.toml | cut -d' ' -f1) $EXTRAS"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+    echo "setup: installing Python packages into $VENV"
+    log="$VENV/setup.log"
+    if ! { "$VENV/bin/python" -m pip install --upgrade pip \
+           && "$VENV/bin/python" -m pip install -e ".[$EXTRAS]"; } >"$log" 2>&1; then
+        tail -n 30 "$log" >&2
+        echo "setup: pip install failed; full log in $log" >&2
+        exit 1
+    fi
+    echo "$wanted" > "$stamp"
+fi

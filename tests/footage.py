@@ -1,0 +1,27 @@
+"""Real sample footage for tests: Debian's vtest.avi (installed by scripts/setup.sh)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from appliance.footage import resolve_video
+
+
+def vtest_path() -> Path:
+    return resolve_video("vtest")
+
+
+def vtest_frames(start: int, count: int) -> list[npt.NDArray[np.uint8]]:
+    capture = cv2.VideoCapture(str(vtest_path()))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, start)
+    frames = []
+    for _ in range(count):
+        ok, frame = capture.read()
+        assert ok, "vtest.avi ended early"
+        frames.append(frame)
+    capture.release()
+    return frames

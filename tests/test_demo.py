@@ -1,0 +1,104 @@
+"""`appliance demo` end to end on real footage: what a user reads in the summary is what is stored."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+APPLIANCE = [sys.executable, "-m", "appliance.cli", "--log-level", "WARNING"]
+SUMMARY_KEYS = {"frames", "frames_sent", "bytes_sent", "detections", "events", "database"}
+
+
+def run_demo(tmp_path: Path, *args: str) -> dict[str, Any]:
+    result = subprocess.run(
+        [*APPLIANCE, "demo", "--json", "--data-dir", str(tmp_path), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1, f"--json must print exactly one line, got: {result.stdout!r}"
+    summary: dict[str, Any] = json.loads(lines[0])
+    return summary
+
+
+def stored(database: str, sql: str) -> int:
+    path = database.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as connection:
+        value: int = connection.execute(sql).fetchone()[0]
+    return value
+
+
+@pytest.fixture(scope="module")
+def vtest_summary(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    # The whole clip: 795 frames of an outdoor pedestrian scene.
+    return run_demo(tmp_path_factory.mktemp("demo"), "--video", "vtest")
+
+
+def test_summary_has_the_promised_fields(vtest_summary: dict[str, Any]) -> None:
+    assert vtest_summary.keys() >= SUMMARY_KEYS
+    assert vtest_summary["frames"] == 795
+
+
+def test_filter_sends_fewer_frames_than_read(vtest_summary: dict[str, Any]) -> None:
+    assert 0 < vtest_summary["frames_sent"] < vtest_summary["frames"]
+    assert vtest_summary["bytes_sent"] > 0
+    assert vtest_summary["upload_failures"] == 0
+
+
+def test_people_are_detected(vtest_summary: dict[str, Any]) -> None:
+    # HOG finds about 3 people per frame in vtest.
+    per_frame = vtest_summary["detections"] / vtest_summary["frames_sent"]
+    assert 2.0 <= per_frame <= 6.0
+
+
+def test_events_and_detections_are_in_the_database(vtest_summary: dict[str, Any]) -> None:
+    database = vtest_summary["database"]
+    assert Path(database.removeprefix("sqlite:///")).is_file()
+    assert stored(database, "SELECT COUNT(*) FROM frames") == vtest_summary["frames_sent"]
+    assert stored(database, "SELECT COUNT(*) FROM detections") == vtest_summary["detections"]
+    events = stored(database, "SELECT COUNT(*) FROM events WHERE label = 'person'")
+    assert events == vtest_summary["events"]
+    # People walk in and out of view through the clip: several distinct tracks.
+    assert events >= 5
+    assert stored(database, "SELECT COUNT(*) FROM events WHERE ended_at IS NULL") == 0
+    assert stored(database, "SELECT COUNT(*) FROM events WHERE ended_at < started_at") == 0
+    tracked = "SELECT COUNT(*) FROM detections WHERE track_id IS NOT NULL"
+    assert stored(database, tracked) >= 0.8 * vtest_summary["detections"]
+
+
+def test_every_event_has_a_snapshot(vtest_summary: dict[str, Any]) -> None:
+    data_dir = Path(vtest_summary["data_dir"])
+    database = vtest_summary["database"]
+    with sqlite3.connect(database.removeprefix("sqlite:///")) as connection:
+        snapshots = [row[0] for row in connection.execute("SELECT snapshot FROM events")]
+    assert snapshots and all(snapshots)
+    for relative in snapshots:
+        assert (data_dir / relative).read_bytes().startswith(b"\xff\xd8\xff")
+
+
+def test_demo_runs_on_the_bikes_clip(tmp_path: Path) -> None:
+    summary = run_demo(tmp_path, "--video", "bikes", "--frames", "60")
+    assert summary["frames"] == 60
+    assert summary["video"].endswith("bikes.mp4")
+    assert 0 < summary["frames_sent"] <= 60
+
+
+def test_human_summary(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*APPLIANCE, "demo", "--frames", "30", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "frames_sent" in result.stdout and "database" in result.stdout
