@@ -3,7 +3,10 @@
 Uses Debian's ``postgresql`` package (``/usr/lib/postgresql/15/bin``). initdb refuses to run as
 root, so as root the server runs as the ``postgres`` OS user (via ``runuser``); otherwise as the
 current user. It listens on 127.0.0.1 only, on a free port, with trust authentication for the
-``postgres`` superuser, and durability turned off (fsync, full_page_writes): test data only.
+``postgres`` superuser and durability off (fsync, full_page_writes): test data only.
+
+The postmaster is a child of this process (not daemonized by ``pg_ctl start``), so after the
+``pg_ctl stop`` it is reaped here instead of lingering as a zombie under PID 1.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ PG_BIN_DIR = Path("/usr/lib/postgresql/15/bin")
 SUPERUSER = "postgres"
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 60
+STOP_TIMEOUT_S = 30
 LOG_TAIL_LINES = 40
 _START_ATTEMPTS = 3  # a free port can be taken between choosing it and binding it
 _SERVER_SETTINGS = {
@@ -49,6 +53,7 @@ class PostgresServer:
         self.bin_dir = Path(bin_dir)
         self.port: int | None = None
         self._base: Path | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._run_as: list[str] = []
 
     @property
@@ -58,40 +63,29 @@ class PostgresServer:
             raise RuntimeError("PostgreSQL test server is not running")
         return f"postgresql+psycopg://{SUPERUSER}@{HOST}:{self.port}/postgres"
 
-    @property
-    def data_dir(self) -> Path:
-        if self._base is None:
-            raise RuntimeError("PostgreSQL test server is not running")
-        return self._base / "data"
-
-    @property
-    def log_file(self) -> Path:
-        return self.data_dir.parent / "postgres.log"
-
     def start(self) -> None:
-        if self.port is not None:
+        if self._base is not None:
             return
         self._check_binaries()
         self._run_as = _run_as_postgres() if os.geteuid() == 0 else []
         # As root, stay out of TMPDIR: it may sit below a directory postgres cannot traverse.
-        self._base = Path(
-            tempfile.mkdtemp(prefix="appliance-pg-", dir="/tmp" if self._run_as else None)
-        )
+        tmp = "/tmp" if self._run_as else None
+        self._base = Path(tempfile.mkdtemp(prefix="appliance-pg-", dir=tmp))
         atexit.register(self.stop)
         try:
             if self._run_as:
                 user = pwd.getpwnam(SUPERUSER)
                 os.chown(self._base, user.pw_uid, user.pw_gid)
             self._run(
-                "initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "--auth=trust",
+                "initdb", "-D", str(self._data), "-U", SUPERUSER, "--auth=trust",
                 "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions",
             )  # fmt: skip
             for attempt in range(1, _START_ATTEMPTS + 1):
                 port = _free_port()
                 try:
-                    self._pg_ctl_start(port)
-                except RuntimeError:
-                    if attempt < _START_ATTEMPTS and "already in use" in self._log_tail():
+                    self._start_postmaster(port)
+                except RuntimeError as exc:
+                    if attempt < _START_ATTEMPTS and "already in use" in str(exc):
                         continue
                     raise
                 self.port = port
@@ -102,16 +96,15 @@ class PostgresServer:
 
     def stop(self) -> None:
         """Stop the server (fast shutdown, then by PID) and delete its directory; idempotent."""
-        base, self._base, self.port = self._base, None, None
         atexit.unregister(self.stop)
-        if base is None:
+        if self._base is None:
             return
-        data = base / "data"
         try:
-            if (data / "postmaster.pid").exists():
-                self._stop_server(data)
+            self._stop_postmaster()
         finally:
-            shutil.rmtree(base, ignore_errors=True)
+            shutil.rmtree(self._base, ignore_errors=True)
+            self._base = None
+            self.port = None
 
     def __enter__(self) -> PostgresServer:
         self.start()
@@ -129,8 +122,19 @@ class PostgresServer:
         state = f"port {self.port}" if self.port is not None else "stopped"
         return f"PostgresServer({state})"
 
+    @property
+    def _data(self) -> Path:
+        assert self._base is not None
+        return self._base / "data"
+
+    @property
+    def _log(self) -> Path:
+        assert self._base is not None
+        return self._base / "postgres.log"
+
     def _check_binaries(self) -> None:
-        missing = [n for n in ("initdb", "pg_ctl") if not os.access(self.bin_dir / n, os.X_OK)]
+        tools = ("initdb", "pg_ctl", "postgres")
+        missing = [t for t in tools if not os.access(self.bin_dir / t, os.X_OK)]
         if missing:
             raise RuntimeError(
                 f"PostgreSQL 15 server binaries not found ({', '.join(missing)} missing in "
@@ -138,32 +142,64 @@ class PostgresServer:
                 "(apt-get install postgresql; `make test` installs it when run as root)"
             )
 
-    def _pg_ctl_start(self, port: int) -> None:
-        socket_dir = str(self.data_dir.parent)
-        settings = {**_SERVER_SETTINGS, "port": str(port), "unix_socket_directories": socket_dir}
-        options = " ".join(f"-c {shlex.quote(f'{k}={v}')}" for k, v in settings.items())
-        self._run(
-            "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w",
-            "-t", str(START_TIMEOUT_S), "-o", options, "start",
-            timeout=START_TIMEOUT_S + 30,
-        )  # fmt: skip
+    def _start_postmaster(self, port: int) -> None:
+        settings = {
+            **_SERVER_SETTINGS,
+            "port": str(port),
+            "unix_socket_directories": str(self._base),
+        }
+        options = [a for k, v in settings.items() for a in ("-c", f"{k}={v}")]
+        cmd = [*self._run_as, str(self.bin_dir / "postgres"), "-D", str(self._data), *options]
+        with self._log.open("wb") as log:  # the child keeps its own copy of the descriptor
+            self._proc = subprocess.Popen(
+                cmd,
+                cwd=self._base,
+                env=_clean_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C on pytest must not shut it down mid-test
+            )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self._ready():
+            code = self._proc.poll()
+            if code is not None:
+                self._proc = None
+                raise self._error(f"postgres exited with code {code} while starting", cmd)
+            if time.monotonic() > deadline:
+                self._stop_postmaster()
+                raise self._error(f"postgres not ready after {START_TIMEOUT_S}s", cmd)
+            time.sleep(0.05)
 
-    def _stop_server(self, data: Path) -> None:
-        pid = _postmaster_pid(data)
+    def _ready(self) -> bool:
+        """What ``pg_ctl start -w`` checks: postmaster.pid's status line says ``ready``."""
         try:
-            self._run("pg_ctl", "-D", str(data), "-m", "fast", "-w", "-t", "30", "stop")
+            lines = (self._data / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return False
+        return len(lines) >= 8 and lines[7].strip() == "ready"
+
+    def _stop_postmaster(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
             return
-        except (RuntimeError, subprocess.TimeoutExpired):
-            pass
-        if pid is None:
+        pid = _postmaster_pid(self._data)
+        with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
+            self._run("pg_ctl", "-D", str(self._data), "-m", "fast", "-w", "stop")
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(STOP_TIMEOUT_S)
             return
-        for sig in (signal.SIGQUIT, signal.SIGKILL):  # immediate shutdown, then kill
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-            if _wait_gone(pid, 10):
+        # pg_ctl failed: immediate shutdown (SIGQUIT), then SIGKILL, by postmaster.pid's PID.
+        targets = [proc.pid] if pid is None else [pid, proc.pid]
+        for sig in (signal.SIGQUIT, signal.SIGKILL):
+            for target in targets:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(target, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(10)
                 return
 
-    def _run(self, tool: str, *args: str, timeout: float = 120) -> None:
+    def _run(self, tool: str, *args: str) -> None:
         cmd = [*self._run_as, str(self.bin_dir / tool), *args]
         result = subprocess.run(
             cmd,
@@ -172,23 +208,20 @@ class PostgresServer:
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
-            timeout=timeout,
+            timeout=START_TIMEOUT_S + STOP_TIMEOUT_S,
             check=False,
         )
         if result.returncode != 0:
             output = (result.stdout + result.stderr).strip()
-            log = self._log_tail()
-            raise RuntimeError(
-                f"{tool} failed (exit {result.returncode}): {shlex.join(cmd)}\n{output}"
-                + (f"\n--- postgres log (last {LOG_TAIL_LINES} lines) ---\n{log}" if log else "")
-            )
+            raise self._error(f"{tool} failed (exit {result.returncode}):\n{output}", cmd)
 
-    def _log_tail(self) -> str:
+    def _error(self, what: str, cmd: list[str]) -> RuntimeError:
         try:
-            lines = self.log_file.read_text(errors="replace").splitlines()
-        except (OSError, RuntimeError):
-            return ""
-        return "\n".join(lines[-LOG_TAIL_LINES:])
+            lines = self._log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+        except OSError:
+            lines = []
+        log = f"\n--- postgres log (last {len(lines)} lines) ---\n" + "\n".join(lines)
+        return RuntimeError(f"{what}\ncommand: {shlex.join(cmd)}" + (log if lines else ""))
 
 
 @contextlib.contextmanager
@@ -241,16 +274,3 @@ def _postmaster_pid(data: Path) -> int | None:
         return int((data / "postmaster.pid").read_text().split("\n", 1)[0])
     except (OSError, ValueError):
         return None
-
-
-def _wait_gone(pid: int, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            pass
-        time.sleep(0.05)
-    return False

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from tests.edge_process import EdgeProcess, running_edge
+from tests.footage import vtest_frames
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 FRAME_WIDTH, FRAME_HEIGHT = 768, 576
@@ -56,17 +57,11 @@ def meta(seq: int | None = None, captured_at: float | None = None, **extra: Any)
 @pytest.fixture(scope="module")
 def vtest_jpegs() -> list[bytes]:
     """The first frames of vtest.avi as real JPEGs (each well under MAX_FRAME_BYTES)."""
-    capture = cv2.VideoCapture(str(VTEST))
     jpegs = []
-    try:
-        while len(jpegs) < 60:
-            ok, image = capture.read()
-            assert ok, "vtest.avi ended early"
-            ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
-            assert ok
-            jpegs.append(encoded.tobytes())
-    finally:
-        capture.release()
+    for image in vtest_frames(0, 60):
+        ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        assert ok
+        jpegs.append(encoded.tobytes())
     assert all(len(j) < MAX_FRAME_BYTES for j in jpegs)
     return jpegs
 
@@ -192,8 +187,9 @@ def test_resent_frame_is_stored_once(
 
 
 def _png(jpegs: list[bytes]) -> bytes:
+    """A real image, but a PNG (a quarter-size vtest frame, so it stays under the size limit)."""
     image = cv2.imdecode(np.frombuffer(jpegs[0], dtype=np.uint8), cv2.IMREAD_COLOR)
-    ok, encoded = cv2.imencode(".png", image)
+    ok, encoded = cv2.imencode(".png", cv2.resize(image, (FRAME_WIDTH // 4, FRAME_HEIGHT // 4)))
     assert ok
     return encoded.tobytes()
 
