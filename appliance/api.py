@@ -14,10 +14,18 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from appliance.analysis import AnalysisResult, StaleFrameError
+from appliance.config import EdgeCameraConfig
 from appliance.edge import EdgeBox
 from appliance.ingest import RejectedFrame, decode_jpeg, parse_meta, read_body
-from appliance.store import StoreError
-from cameras.protocol import META_HEADER, EdgeFeedback, FrameReply, WireBox, WireDetection
+from appliance.store import CameraState, StoreError
+from cameras.protocol import (
+    META_HEADER,
+    CameraStatus,
+    EdgeFeedback,
+    FrameReply,
+    WireBox,
+    WireDetection,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +51,7 @@ def create_app(box: EdgeBox, close_on_shutdown: bool = True) -> FastAPI:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
 
     _add_ingest(app, box)
+    _add_status(app, box)
     _add_reads(app, box, _reader_check(box))
     return app
 
@@ -55,11 +64,7 @@ def _add_ingest(app: FastAPI, box: EdgeBox) -> None:
         authorization: str | None = Header(None),
         frame_meta: str | None = Header(None, alias=META_HEADER),
     ) -> FrameReply:
-        camera = box.camera(camera_id)
-        if camera is None:
-            raise RejectedFrame(404, "unknown_camera", f"unknown camera {camera_id!r}")
-        if not box.token_matches(camera.token.get_secret_value(), _bearer(authorization)):
-            raise RejectedFrame(401, "unauthorised", "missing or wrong camera token")
+        camera = _authenticate_camera(box, camera_id, authorization)
         meta = parse_meta(frame_meta)
         body = await read_body(request, box.config.max_frame_bytes)
         box.stats.received(len(body))
@@ -78,6 +83,32 @@ def _add_ingest(app: FastAPI, box: EdgeBox) -> None:
             active_tracks=result.active_tracks,
             feedback=EdgeFeedback(difference_threshold=camera.difference_threshold),
         )
+
+
+def _add_status(app: FastAPI, box: EdgeBox) -> None:
+    @app.post("/api/v1/cameras/{camera_id}/status")
+    def post_status(
+        camera_id: str, status: CameraStatus, authorization: str | None = Header(None)
+    ) -> dict[str, bool]:
+        _authenticate_camera(box, camera_id, authorization)
+        report = CameraState(camera_id, status.state, status.since, status.detail)
+        try:
+            applied = box.store.set_camera_state(report)
+        except StoreError as exc:
+            raise HTTPException(503, f"state not stored: {exc}") from None
+        log.info("camera %s is %s (%s)", camera_id, status.state, status.detail or "no detail")
+        return {"applied": applied}
+
+
+def _authenticate_camera(
+    box: EdgeBox, camera_id: str, authorization: str | None
+) -> EdgeCameraConfig:
+    camera = box.camera(camera_id)
+    if camera is None:
+        raise RejectedFrame(404, "unknown_camera", f"unknown camera {camera_id!r}")
+    if not box.token_matches(camera.token.get_secret_value(), _bearer(authorization)):
+        raise RejectedFrame(401, "unauthorised", "missing or wrong camera token")
+    return camera
 
 
 def _analyse(box: EdgeBox, camera_id: str, body: bytes, meta: Any) -> AnalysisResult:

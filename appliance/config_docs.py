@@ -41,7 +41,7 @@ def _default(field: FieldInfo) -> str:
     value: Any = field.default
     if value is None:
         return "none"
-    return f"`{value}`" if value != "" else "`\"\"`"
+    return f"`{value}`" if value != "" else '`""`'
 
 
 def _rows(model: type[BaseModel], prefix: str = "") -> list[str]:

@@ -6,6 +6,8 @@ One HTTP request per selected frame: the JPEG is the body, this metadata rides i
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 META_HEADER = "X-Frame-Meta"
@@ -58,3 +60,19 @@ class FrameReply(BaseModel):
     detections: list[WireDetection]
     active_tracks: int
     feedback: EdgeFeedback = Field(default_factory=EdgeFeedback)
+
+
+SourceStateName = Literal["connecting", "connected", "retrying", "failed", "stopped"]
+
+
+class CameraStatus(BaseModel):
+    """A camera node's report of its video source's health (sent on every change)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: SourceStateName
+    since: float = Field(gt=0, description="When the source entered this state, epoch seconds.")
+    detail: str | None = Field(
+        default=None, max_length=500, description="Last error, credentials redacted."
+    )
+    reconnects: int = Field(default=0, ge=0)

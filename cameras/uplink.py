@@ -8,7 +8,7 @@ import time
 import httpx
 from pydantic import ValidationError
 
-from cameras.protocol import META_HEADER, FrameMeta, FrameReply
+from cameras.protocol import META_HEADER, CameraStatus, FrameMeta, FrameReply
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,9 @@ class EdgeUplink:
         self.backoff_s = backoff_s
         self.bytes_sent = 0
         self.failures = 0
-        self._url = f"{edge_url.rstrip('/')}/api/v1/cameras/{camera_id}/frames"
+        camera_url = f"{edge_url.rstrip('/')}/api/v1/cameras/{camera_id}"
+        self._url = f"{camera_url}/frames"
+        self._status_url = f"{camera_url}/status"
         self._client = httpx.Client(
             timeout=timeout_s,
             headers={"Authorization": f"Bearer {token}", "Content-Type": "image/jpeg"},
@@ -59,6 +61,22 @@ class EdgeUplink:
             self.bytes_sent += len(jpeg)
             return self._reply(response)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def report_status(self, status: CameraStatus) -> bool:
+        """Tell the edge the source's state; a failure is logged, never fatal to the node."""
+        try:
+            response = self._client.post(
+                self._status_url,
+                content=status.model_dump_json(),
+                headers={"Content-Type": "application/json"},
+            )
+        except httpx.TransportError as exc:
+            log.warning("could not report state %s to the edge: %s", status.state, exc)
+            return False
+        if response.status_code >= 400:
+            log.warning("edge refused state report: %s %s", response.status_code, _detail(response))
+            return False
+        return True
 
     def _reply(self, response: httpx.Response) -> FrameReply:
         if response.status_code >= 400:

@@ -10,9 +10,10 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 
 
 def test_reference_matches_the_models() -> None:
-    assert DOC.read_text(encoding="utf-8") == config_docs.render(), (
-        "docs/configuration.md is stale: run python -m appliance.config_docs > docs/configuration.md"
+    stale = (
+        "docs/configuration.md is stale: python -m appliance.config_docs > docs/configuration.md"
     )
+    assert DOC.read_text(encoding="utf-8") == config_docs.render(), stale
 
 
 def test_every_field_is_described() -> None:

@@ -1,4 +1,4 @@
-"""`appliance demo` end to end on real footage: what a user reads in the summary is what is stored."""
+"""`appliance demo` end to end on real footage: the summary a user reads is what is stored."""
 
 from __future__ import annotations
 

@@ -39,7 +39,9 @@ def test_downscaled_detection_reports_boxes_in_original_pixels() -> None:
     scaled = HogPeopleDetector(HogSettings(max_width=frame.shape[1])).detect(doubled)
     assert original and len(scaled) == len(original)
     for small, big in zip(
-        sorted(original, key=lambda d: d.box.x1), sorted(scaled, key=lambda d: d.box.x1), strict=True
+        sorted(original, key=lambda d: d.box.x1),
+        sorted(scaled, key=lambda d: d.box.x1),
+        strict=True,
     ):
         assert abs(big.box.x1 - 2 * small.box.x1) < 1e-6
         assert abs(big.box.y2 - 2 * small.box.y2) < 1e-6

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ def test_file_frames_carry_clip_time() -> None:
     stamps = [f.timestamp for f in frames if f is not None]
     assert [f.index for f in frames if f is not None] == [0, 1, 2, 3, 4]
     assert source.fps == pytest.approx(10.0)
-    for earlier, later in zip(stamps, stamps[1:], strict=False):
+    for earlier, later in itertools.pairwise(stamps):
         assert later - earlier == pytest.approx(0.1, abs=1e-4)
     assert frames[0] is not None and frames[0].image.shape == (576, 768, 3)
 

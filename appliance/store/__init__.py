@@ -3,10 +3,11 @@
 from .database import Database, open_database, sqlite_url
 from .errors import StoreError
 from .repository import Store
-from .rows import CameraRow, CameraStats, DetectionRow, EventRow, FrameRow, StoreTotals
+from .rows import CameraRow, CameraState, CameraStats, DetectionRow, EventRow, FrameRow, StoreTotals
 
 __all__ = [
     "CameraRow",
+    "CameraState",
     "CameraStats",
     "Database",
     "DetectionRow",

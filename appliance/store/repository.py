@@ -15,7 +15,7 @@ from . import queries
 from .convert import detection_model, detection_row, event_row, frame_model
 from .database import Database
 from .errors import StoreError
-from .rows import CameraRow, CameraStats, DetectionRow, EventRow, FrameRow, StoreTotals
+from .rows import CameraRow, CameraState, CameraStats, DetectionRow, EventRow, FrameRow, StoreTotals
 from .schema import Camera, Detection, Event, Frame
 
 logger = logging.getLogger(__name__)
@@ -66,6 +66,19 @@ class Store:
                 return None
             raise
 
+    def set_camera_state(self, report: CameraState) -> bool:
+        """Record a camera's reported health; an older report than the stored one is ignored."""
+        with self._write(f"set state of camera {report.camera_id}") as session:
+            camera = session.get(Camera, report.camera_id)
+            if camera is None:
+                raise StoreError(f"unknown camera(s): {report.camera_id}")
+            if camera.state_since is not None and camera.state_since > report.since:
+                return False
+            camera.state = report.state
+            camera.state_since = report.since
+            camera.state_detail = report.detail
+            return True
+
     def save_events(self, events: Sequence[EventRow]) -> None:
         """Insert or update events by id in one transaction."""
         with self._write("save events") as session:
@@ -101,7 +114,15 @@ class Store:
         detections = queries.count_for_camera(Detection.id, Detection.camera_id)
         events = queries.count_for_camera(Event.id, Event.camera_id)
         stmt = select(
-            Camera.id, Camera.name, Camera.frames_received, Camera.last_frame_at, detections, events
+            Camera.id,
+            Camera.name,
+            Camera.frames_received,
+            Camera.last_frame_at,
+            detections.label("detections"),
+            events.label("events"),
+            Camera.state,
+            Camera.state_since,
+            Camera.state_detail,
         ).order_by(Camera.id)
         with self._read("camera stats") as session:
             return [
@@ -110,8 +131,11 @@ class Store:
                     name=r.name,
                     frames_received=r.frames_received,
                     last_frame_at=r.last_frame_at,
-                    detections=r[4] or 0,
-                    events=r[5] or 0,
+                    detections=r.detections or 0,
+                    events=r.events or 0,
+                    state=r.state,
+                    state_since=r.state_since,
+                    state_detail=r.state_detail,
                 )
                 for r in session.execute(stmt)
             ]

@@ -53,6 +53,14 @@ class EventRow:
 
 
 @dataclass(frozen=True)
+class CameraState:
+    camera_id: str
+    state: str
+    since: float
+    detail: str | None
+
+
+@dataclass(frozen=True)
 class CameraStats:
     id: str
     name: str
@@ -60,6 +68,9 @@ class CameraStats:
     last_frame_at: float | None
     detections: int
     events: int
+    state: str | None
+    state_since: float | None
+    state_detail: str | None
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,10 @@ class Camera(Base):
     created_at: Mapped[float]
     last_frame_at: Mapped[float | None]
     frames_received: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Health reported by the camera node (connected, retrying, failed, ...), newest wins.
+    state: Mapped[str | None] = mapped_column(String(16))
+    state_since: Mapped[float | None]
+    state_detail: Mapped[str | None] = mapped_column(String(500))
 
 
 class Frame(Base):

@@ -1,0 +1,30 @@
+"""The example configs in configs/ load with the same models the programs use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from appliance.config import DemoConfig, EdgeConfig
+from appliance.config_loader import load_config
+from cameras.config import CameraConfig
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+
+
+def test_edge_example() -> None:
+    config = load_config(CONFIGS / "edge.yaml", EdgeConfig)
+    assert [c.id for c in config.cameras] == ["front-door"]
+    assert config.detector.kind == "hog"
+
+
+def test_camera_example_matches_the_edge_example() -> None:
+    camera = load_config(CONFIGS / "camera.yaml", CameraConfig)
+    edge = load_config(CONFIGS / "edge.yaml", EdgeConfig)
+    allowed = {c.id: c.token.get_secret_value() for c in edge.cameras}
+    assert allowed[camera.id] == camera.token.get_secret_value()
+    assert camera.edge_url.endswith(f":{edge.listen.port}")
+
+
+def test_demo_example_equals_the_built_in_defaults() -> None:
+    loaded = load_config(CONFIGS / "demo.yaml", DemoConfig)
+    assert loaded == DemoConfig()
