@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -74,13 +75,19 @@ class CameraAnalyzer:
                     f"camera {self.camera_id}"
                 )
             detections = self.detector.detect(image)
-            update = self._tracker.update(detections, meta.captured_at)
-            self._keep_best_crops(image, update, meta.captured_at)
-            frame_id = self.store.record_analysis(
-                self._frame_row(image, meta, jpeg_bytes),
-                [_detection_row(d, update.matches.get(i)) for i, d in enumerate(detections)],
-                self._event_rows(update, meta.captured_at),
-            )
+            # A frame that is not stored must not have moved the tracks either.
+            saved = copy.deepcopy((self._tracker, self._events))
+            try:
+                update = self._tracker.update(detections, meta.captured_at)
+                self._keep_best_crops(image, update, meta.captured_at)
+                frame_id = self.store.record_analysis(
+                    self._frame_row(image, meta, jpeg_bytes),
+                    [_detection_row(d, update.matches.get(i)) for i, d in enumerate(detections)],
+                    self._event_rows(update, meta.captured_at),
+                )
+            except Exception:
+                self._tracker, self._events = saved
+                raise
             self._forget_except(update.tracks)
             self._last = (meta.seq, meta.captured_at)
             return AnalysisResult(frame_id, detections, update.matches, len(self._tracker.active))

@@ -16,7 +16,13 @@ from starlette.concurrency import run_in_threadpool
 from appliance.analysis import AnalysisResult, StaleFrameError
 from appliance.config import EdgeCameraConfig
 from appliance.edge import EdgeBox
-from appliance.ingest import RejectedFrame, decode_jpeg, parse_meta, read_body
+from appliance.ingest import (
+    RejectedFrame,
+    check_capture_time,
+    decode_jpeg,
+    parse_meta,
+    read_body,
+)
 from appliance.store import CameraState, StoreError
 from cameras.protocol import (
     META_HEADER,
@@ -66,6 +72,7 @@ def _add_ingest(app: FastAPI, box: EdgeBox) -> None:
     ) -> FrameReply:
         camera = _authenticate_camera(box, camera_id, authorization)
         meta = parse_meta(frame_meta)
+        check_capture_time(meta, time.time(), box.config.max_clock_ahead_s)
         body = await read_body(request, box.config.max_frame_bytes)
         box.stats.received(len(body))
         result = await run_in_threadpool(_analyse, box, camera_id, body, meta)

@@ -21,11 +21,9 @@ EXIT_CONFIG_ERROR = 2
 
 
 def _edge(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from appliance.api import create_app
     from appliance.config import EdgeConfig
     from appliance.edge import EdgeBox
+    from appliance.server import serve
 
     config = load_config(args.config, EdgeConfig)
     if args.port is not None:
@@ -33,13 +31,7 @@ def _edge(args: argparse.Namespace) -> int:
     if args.data_dir is not None:
         config.data_dir = args.data_dir
     box = EdgeBox(config)
-    uvicorn.run(
-        create_app(box),
-        host=config.listen.host,
-        port=config.listen.port,
-        log_level=args.log_level.lower(),
-        access_log=False,
-    )
+    serve(box, config.listen.host, config.listen.port, args.log_level.lower())
     return 0
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from cameras.config import DifferenceFilterConfig
 from pipelines.detectors.hog import HogSettings
@@ -93,6 +93,12 @@ class EdgeConfig(_Strict):
     max_frame_bytes: int = Field(
         8_000_000, ge=1024, description="Largest JPEG accepted from a camera, bytes."
     )
+    max_clock_ahead_s: float = Field(
+        3600.0,
+        gt=0,
+        description="Refuse frames stamped further ahead of the edge's clock (a wrong camera clock"
+        " would otherwise lock out its later frames).",
+    )
     detector: DetectorConfig = Field(default_factory=DetectorConfig, description="Full detector.")
     tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracker settings.")
     snapshots: SnapshotConfig = Field(
@@ -102,13 +108,14 @@ class EdgeConfig(_Strict):
         min_length=1, description="Cameras allowed to send frames."
     )
 
-    @model_validator(mode="after")
-    def _unique_camera_ids(self) -> EdgeConfig:
-        ids = [c.id for c in self.cameras]
+    @field_validator("cameras")
+    @classmethod
+    def _unique_camera_ids(cls, cameras: list[EdgeCameraConfig]) -> list[EdgeCameraConfig]:
+        ids = [c.id for c in cameras]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"camera ids must be unique; repeated: {', '.join(duplicates)}")
-        return self
+        return cameras
 
 
 class DemoConfig(_Strict):

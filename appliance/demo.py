@@ -5,19 +5,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 import secrets
-import socket
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import uvicorn
-
-from appliance.api import create_app
 from appliance.config import DemoConfig, EdgeCameraConfig, EdgeConfig, ListenConfig
 from appliance.edge import EdgeBox
 from appliance.footage import resolve_video
+from appliance.server import EdgeServer, free_port
 from cameras.node import CameraNode, NodeStats
 from cameras.sources import VideoSource
 from cameras.uplink import EdgeUplink
@@ -42,41 +38,6 @@ class DemoSummary:
     fps: float
     data_dir: str
     database: str
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class EdgeServer:
-    """Runs an edge API in a background thread on a loopback port."""
-
-    def __init__(self, box: EdgeBox, port: int) -> None:
-        config = uvicorn.Config(
-            create_app(box, close_on_shutdown=False),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            access_log=False,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="edge-api", daemon=True)
-        self.url = f"http://127.0.0.1:{port}"
-
-    def __enter__(self) -> EdgeServer:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the demo edge box did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
 
 
 def run_demo(config: DemoConfig) -> DemoSummary:

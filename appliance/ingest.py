@@ -22,6 +22,17 @@ class RejectedFrame(HTTPException):
         self.reason = reason
 
 
+def check_capture_time(meta: FrameMeta, now: float, max_ahead_s: float) -> None:
+    ahead = meta.captured_at - now
+    if ahead > max_ahead_s:
+        raise RejectedFrame(
+            422,
+            "clock_ahead",
+            f"captured_at is {ahead:.0f} s ahead of the edge's clock (limit {max_ahead_s:.0f} s):"
+            " check the camera's clock",
+        )
+
+
 def parse_meta(header: str | None) -> FrameMeta:
     if not header:
         raise RejectedFrame(400, "no_metadata", f"missing {META_HEADER} header")

@@ -36,8 +36,12 @@ class FrameMeta(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    seq: int = Field(ge=0, description="Frame number at the camera, counting every frame read.")
-    captured_at: float = Field(gt=0, description="Capture time, UTC epoch seconds.")
+    seq: int = Field(
+        ge=0, le=2**63 - 1, description="Frame number at the camera, counting every frame read."
+    )
+    captured_at: float = Field(
+        gt=0, allow_inf_nan=False, description="Capture time, UTC epoch seconds."
+    )
     filter_score: float | None = Field(
         default=None, ge=0.0, le=1.0, description="Frame-difference score that let it through."
     )
@@ -71,7 +75,9 @@ class CameraStatus(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     state: SourceStateName
-    since: float = Field(gt=0, description="When the source entered this state, epoch seconds.")
+    since: float = Field(
+        gt=0, allow_inf_nan=False, description="When the source entered this state, epoch seconds."
+    )
     detail: str | None = Field(
         default=None, max_length=500, description="Last error, credentials redacted."
     )

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from appliance.config import EdgeCameraConfig, EdgeConfig, ListenConfig
-from appliance.demo import EdgeServer, free_port
 from appliance.edge import EdgeBox
+from appliance.server import EdgeServer, free_port
 from cameras.protocol import CameraStatus
 from cameras.uplink import EdgeUplink
 

@@ -1,0 +1,71 @@
+"""Serving the edge API: as the main process (`appliance edge`) or in a thread (demo, bench)."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import threading
+import time
+from types import FrameType
+
+import uvicorn
+
+from appliance.api import create_app
+from appliance.edge import EdgeBox
+
+
+class GracefulServer(uvicorn.Server):
+    """Exits with status 0 after a clean shutdown on SIGTERM (how systemd stops a service).
+
+    uvicorn re-raises a caught SIGTERM once it has shut down, which makes the process die by
+    the signal even though every open event was ended and the database closed.
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        captured = getattr(self, "_captured_signals", None)
+        if sig == signal.SIGTERM and isinstance(captured, list) and sig in captured:
+            captured.remove(sig)
+
+
+def serve(box: EdgeBox, host: str, port: int, log_level: str) -> None:
+    """Run the edge API in the foreground until SIGTERM/SIGINT; open events are ended on exit."""
+    config = uvicorn.Config(
+        create_app(box), host=host, port=port, log_level=log_level, access_log=False
+    )
+    GracefulServer(config).run()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class EdgeServer:
+    """Runs an edge API in a background thread on a loopback port."""
+
+    def __init__(self, box: EdgeBox, port: int) -> None:
+        config = uvicorn.Config(
+            create_app(box, close_on_shutdown=False),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="edge-api", daemon=True)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def __enter__(self) -> EdgeServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the demo edge box did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
