@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -37,25 +38,12 @@ def _edge(args: argparse.Namespace) -> int:
 
 def _camera(args: argparse.Namespace) -> int:
     from cameras.config import CameraConfig
-    from cameras.node import CameraNode
-    from cameras.sources import VideoSource
-    from cameras.uplink import EdgeUplink
-    from pipelines.difference import FrameDifferenceFilter
+    from cameras.runtime import run_camera_node
 
     config = load_config(args.config, CameraConfig)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    uplink = EdgeUplink(
-        config.edge_url, config.id, config.token.get_secret_value(), config.request_timeout_s
-    )
-    try:
-        with VideoSource(config.source, realtime=config.realtime) as source:
-            node = CameraNode(
-                source, FrameDifferenceFilter(config.filter.settings()), uplink, config.jpeg_quality
-            )
-            stats = node.run(max_frames=args.frames, stop=stop)
-    finally:
-        uplink.close()
+    stats = run_camera_node(config, max_frames=args.frames, stop=stop)
     print(json.dumps(asdict(stats)))
     return 0
 
@@ -100,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", type=Path, help="where run folders are created")
     demo.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     demo.set_defaults(handler=_demo)
+
+    from appliance.bench.cli import add_bench_parser
+
+    add_bench_parser(roles)
     return parser
 
 
@@ -128,6 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_RUNTIME_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): not an error of ours, and nothing left to say.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

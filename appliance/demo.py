@@ -14,10 +14,9 @@ from appliance.config import DemoConfig, EdgeCameraConfig, EdgeConfig, ListenCon
 from appliance.edge import EdgeBox
 from appliance.footage import resolve_video
 from appliance.server import EdgeServer, free_port
-from cameras.node import CameraNode, NodeStats
-from cameras.sources import VideoSource
-from cameras.uplink import EdgeUplink
-from pipelines.difference import FrameDifferenceFilter
+from cameras.config import CameraConfig
+from cameras.node import NodeStats
+from cameras.runtime import run_camera_node
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +61,15 @@ def run_demo(config: DemoConfig) -> DemoSummary:
 
 
 def _run_camera(config: DemoConfig, video: Path, edge_url: str, token: str) -> NodeStats:
-    uplink = EdgeUplink(edge_url, config.camera_id, token)
-    try:
-        with VideoSource(str(video)) as source:
-            node = CameraNode(
-                source, FrameDifferenceFilter(config.filter.settings()), uplink, config.jpeg_quality
-            )
-            return node.run(max_frames=config.frames)
-    finally:
-        uplink.close()
+    camera = CameraConfig(
+        id=config.camera_id,
+        source=str(video),
+        edge_url=edge_url,
+        token=token,
+        jpeg_quality=config.jpeg_quality,
+        filter=config.filter,
+    )
+    return run_camera_node(camera, max_frames=config.frames)
 
 
 def _summary(

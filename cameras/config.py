@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from cameras.reconnect import ReconnectSettings
 from pipelines.difference import DifferenceSettings
 
 
@@ -45,6 +46,26 @@ class DifferenceFilterConfig(BaseModel):
         return DifferenceSettings(**self.model_dump())
 
 
+class ReconnectConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    initial_backoff_s: float = Field(
+        0.5, gt=0, le=60, description="First wait before reopening a dropped stream or USB camera."
+    )
+    max_backoff_s: float = Field(
+        30.0, gt=0, le=3600, description="Longest wait between attempts (the wait doubles)."
+    )
+    give_up_after_s: float | None = Field(
+        None, gt=0, description="Stop (state failed) after this long without a frame; none: never."
+    )
+    stall_after_s: float = Field(
+        4.0, gt=0, description="A read blocked this long counts as a dropped stream."
+    )
+
+    def settings(self) -> ReconnectSettings:
+        return ReconnectSettings(jitter=0.2, **self.model_dump())
+
+
 class CameraConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -68,4 +89,7 @@ class CameraConfig(BaseModel):
     request_timeout_s: float = Field(10.0, gt=0, description="Timeout of one upload to the edge.")
     filter: DifferenceFilterConfig = Field(
         default_factory=DifferenceFilterConfig, description="Frame-difference input filter."
+    )
+    reconnect: ReconnectConfig = Field(
+        default_factory=ReconnectConfig, description="Reopening live sources that drop."
     )

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import cv2
 
 from cameras.protocol import FrameMeta, FrameReply
-from cameras.sources import CapturedFrame, VideoSource
+from cameras.reconnect import FrameSource
+from cameras.sources import CapturedFrame
 from cameras.uplink import EdgeUplink, UplinkError
 from pipelines.difference import FilterDecision, FrameDifferenceFilter
 
@@ -33,7 +34,7 @@ class NodeStats:
 class CameraNode:
     def __init__(
         self,
-        source: VideoSource,
+        source: FrameSource,
         frame_filter: FrameDifferenceFilter,
         uplink: EdgeUplink,
         jpeg_quality: int = 85,

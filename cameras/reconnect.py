@@ -56,6 +56,7 @@ class SourceState(str, Enum):
 
 
 TERMINAL_STATES = frozenset({SourceState.FAILED, SourceState.STOPPED})
+_WARNING_STATES = frozenset({SourceState.RETRYING, SourceState.FAILED})
 
 
 @dataclass(frozen=True)
@@ -161,8 +162,9 @@ class ReconnectingSource:
         except SourceError as exc:
             self._fail(str(exc))
             return None
-        if frame is None or self._stalled(self._clock() - started):
-            self._fail(f"{self.name} stopped delivering frames")
+        waited = self._clock() - started
+        if frame is None or _reached(self.settings.stall_after_s, waited):
+            self._fail(f"{self.name} stopped delivering frames (read waited {waited:.1f} s)")
             return None
         self._connected()
         frame = dataclasses.replace(frame, index=self._index)
@@ -182,7 +184,7 @@ class ReconnectingSource:
         self._release()
         self._failures += 1
         self.last_error = redact_url(error)
-        if self._gave_up():
+        if _reached(self.settings.give_up_after_s, self._silent_s()):
             self._change(SourceState.FAILED, f"no frame for {self._silent_s():.1f} s: {error}")
         elif self.state is not SourceState.RETRYING:
             self._change(SourceState.RETRYING, error)
@@ -199,14 +201,6 @@ class ReconnectingSource:
         if self._sleep(delay):
             self._change(SourceState.STOPPED, "stop requested")
 
-    def _stalled(self, waited_s: float) -> bool:
-        limit = self.settings.stall_after_s
-        return limit is not None and waited_s >= limit
-
-    def _gave_up(self) -> bool:
-        limit = self.settings.give_up_after_s
-        return limit is not None and self._silent_s() >= limit
-
     def _silent_s(self) -> float:
         return self._clock() - self._last_frame_at
 
@@ -219,9 +213,7 @@ class ReconnectingSource:
         detail = redact_url(detail)
         self.state = state
         self.state_since = time.time()
-        level = (
-            logging.WARNING if state in (SourceState.RETRYING, SourceState.FAILED) else logging.INFO
-        )
+        level = logging.WARNING if state in _WARNING_STATES else logging.INFO
         log.log(level, "source %s is %s: %s", self.name, state.value, detail)
         if self._on_state_change is None:
             return
@@ -230,6 +222,10 @@ class ReconnectingSource:
             self._on_state_change(change)
         except Exception:
             log.exception("state callback failed for source %s", self.name)
+
+
+def _reached(limit: float | None, seconds: float) -> bool:
+    return limit is not None and seconds >= limit
 
 
 def open_source(

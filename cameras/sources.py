@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 # Without these, OpenCV's FFmpeg backend blocks 30 s or more on a dead stream.
 STREAM_TIMEOUT_MS = 5000
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s]*@")
 
 
 class SourceError(Exception):

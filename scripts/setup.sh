@@ -8,7 +8,11 @@ PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 EXTRAS=${EXTRAS:-test,samples,postgres}
 # opencv-doc: the vtest.avi sample clip; postgresql: the real server the store tests run against.
-APT_PACKAGES=(python3-venv opencv-doc postgresql)
+# GStreamer's RTSP server (run by /usr/bin/python3) and ffmpeg: the live-camera reconnect tests.
+APT_PACKAGES=(python3-venv opencv-doc postgresql
+    gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0 gstreamer1.0-plugins-base
+    gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
+    gstreamer1.0-libav ffmpeg)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.footage import vtest_path
 from tests.pg_server import PostgresServer, fresh_database
+from tests.rtsp_server import make_h264_clip
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +24,9 @@ def postgres_db_url(postgres_url: str) -> Iterator[str]:
     """URL of a new, empty database for this test only (dropped afterwards)."""
     with fresh_database(postgres_url) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def h264_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """vtest.avi as H.264 (what an RTSP server can carry); 4 s, so servers loop it often."""
+    return make_h264_clip(vtest_path(), tmp_path_factory.mktemp("rtsp") / "vtest.mp4", seconds=4)

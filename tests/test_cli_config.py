@@ -291,9 +291,9 @@ def test_missing_role_is_a_usage_error(tmp_path: Path) -> None:
     assert "Traceback" not in run.output
 
 
-def write_camera_config(work: Path, source: str) -> Path:
+def write_camera_config(work: Path, source: str, **extra: Any) -> Path:
     path = work / "camera.yaml"
-    config = {**camera_base(work), "source": source}
+    config = {**camera_base(work), "source": source, **extra}
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
 
@@ -313,7 +313,11 @@ def test_camera_with_missing_video_file(tmp_path: Path) -> None:
 
 
 def test_camera_with_unreachable_rtsp_stream_hides_the_password(tmp_path: Path) -> None:
-    config = write_camera_config(tmp_path, "rtsp://admin:hunter2@127.0.0.1:1/stream")
+    # Live sources are retried until give_up_after_s; then the node exits non-zero (systemd
+    # restarts it), naming the source without its credentials.
+    config = write_camera_config(
+        tmp_path, "rtsp://admin:hunter2@127.0.0.1:1/stream", reconnect={"give_up_after_s": 3}
+    )
 
     run = run_appliance(
         ["--log-level", "DEBUG", "camera", "--config", str(config)], tmp_path, timeout=25

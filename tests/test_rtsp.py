@@ -25,7 +25,7 @@ from cameras.reconnect import (
 )
 from cameras.sources import CapturedFrame, SourceError, VideoSource
 from tests.footage import vtest_path
-from tests.rtsp_server import RtspServer, free_port, make_h264_clip
+from tests.rtsp_server import RtspServer, free_port
 
 URL = "rtsp://admin:hunter2@10.0.0.5:554/stream1"
 FAST = ReconnectSettings(initial_backoff_s=0.2, max_backoff_s=1.0)
@@ -158,7 +158,12 @@ def test_errors_are_redacted() -> None:
 
 def test_stop_during_backoff_ends_read() -> None:
     script = Script([])
-    script.sleep = lambda seconds: script.stop.set() or True  # type: ignore[method-assign]
+
+    def stopped_while_waiting(seconds: float) -> bool:
+        script.stop.set()  # as if another thread set it during the wait
+        return True
+
+    script.sleep = stopped_while_waiting  # type: ignore[method-assign]
     source = script.source()
     assert source.read() is None
     assert source.state is S.STOPPED
@@ -187,11 +192,6 @@ def test_files_are_not_wrapped() -> None:
 # --- a real RTSP server ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def h264_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_h264_clip(vtest_path(), tmp_path_factory.mktemp("rtsp") / "vtest.mp4")
-
-
 @pytest.fixture
 def rtsp_server(h264_clip: Path) -> Iterator[RtspServer]:
     with RtspServer(h264_clip) as server:
@@ -210,11 +210,11 @@ def wait_for(condition: Callable[[], bool], timeout: float) -> float:
 def test_reads_live_frames(rtsp_server: RtspServer) -> None:
     before = time.time()
     with ReconnectingSource(rtsp_server.url, FAST) as source:
-        frames = [source.read() for _ in range(20)]
+        frames = [source.read() for _ in range(50)]  # the 40-frame clip loops
         assert source.state is S.CONNECTED
         assert source.fps == pytest.approx(10.0)
     got = [f for f in frames if f is not None]
-    assert [f.index for f in got] == list(range(20))
+    assert [f.index for f in got] == list(range(50))
     assert {f.image.shape for f in got} == {(576, 768, 3)}
     assert before <= got[0].timestamp <= got[-1].timestamp <= time.time()  # wall clock
     assert source.state is S.STOPPED

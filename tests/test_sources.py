@@ -17,6 +17,9 @@ from tests.footage import vtest_path
     [
         ("rtsp://admin:hunter2@10.0.0.5:554/stream1", "rtsp://***@10.0.0.5:554/stream1"),
         ("rtsp://user@cam.local/live", "rtsp://***@cam.local/live"),
+        # An "@" inside the password must not leave the rest of it in the clear.
+        ("rtsp://admin:p@ss@10.0.0.5/s", "rtsp://***@10.0.0.5/s"),
+        ("rtsp://a:b@c:d@10.0.0.5:554/x@y", "rtsp://***@10.0.0.5:554/x@y"),
         ("http://cam.local/mjpeg", "http://cam.local/mjpeg"),
         ("/videos/clip.mp4", "/videos/clip.mp4"),
     ],

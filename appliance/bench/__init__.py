@@ -1,0 +1,1 @@
+"""`appliance bench ...`: measurements recorded in docs/benchmarks.md."""

@@ -1,0 +1,216 @@
+"""One decoding pass over a clip for the replay benchmarks, cached on disk.
+
+Per frame: the full detector on the original frame (the reference), the JPEG the camera node
+would send (its size, and the full detector on it decoded as the edge decodes it) and the
+difference filter's signature. Frames are not kept; the result is small and is cached under a
+key made of the file (path, size, mtime), the frame limit, the JPEG quality and the settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from cameras.sources import VideoSource
+from pipelines.detectors.hog import HogPeopleDetector, HogSettings
+from pipelines.difference import DifferenceSettings, FrameDifferenceFilter, Image
+from pipelines.replay import ClipAnalysis
+from pipelines.types import Box, Detection
+
+log = logging.getLogger(__name__)
+
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class AnalysisTimings:
+    """Per-frame costs measured while the clip was analysed (possibly by an earlier run)."""
+
+    analysis_s: float
+    detect_ms_per_frame: float
+    """One full-detector call (the pass makes two per frame: original and JPEG)."""
+    jpeg_ms_per_frame: float
+    signature_ms_per_frame: float
+
+
+@dataclass(frozen=True)
+class AnalysedClip:
+    clip: ClipAnalysis
+    fps: float
+    timings: AnalysisTimings
+    cached: bool
+
+
+def cache_key(
+    video: Path,
+    frames: int | None,
+    jpeg_quality: int,
+    hog: HogSettings,
+    difference: DifferenceSettings,
+) -> str:
+    stat = video.stat()
+    fields = {
+        "version": CACHE_VERSION,
+        "video": str(video.resolve()),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "frames": frames,
+        "jpeg_quality": jpeg_quality,
+        "hog": dataclasses.asdict(hog),
+        "signature": [difference.width, difference.height, difference.blur_kernel],
+    }
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+    return f"{video.stem}-{digest[:16]}"
+
+
+def analyse_video(
+    video: Path,
+    frames: int | None,
+    jpeg_quality: int,
+    hog: HogSettings,
+    difference: DifferenceSettings,
+) -> AnalysedClip:
+    """Decode `video` once (at most `frames` frames) and analyse every frame."""
+    detector = HogPeopleDetector(hog)
+    frame_filter = FrameDifferenceFilter(difference)
+    sums = {"detect": 0.0, "jpeg": 0.0, "signature": 0.0}
+    raw: list[list[Detection]] = []
+    jpeg: list[list[Detection]] = []
+    sizes: list[int] = []
+    signatures: list[Image] = []
+    started = time.perf_counter()
+    with VideoSource(str(video)) as source:
+        fps = source.fps
+        while frames is None or len(sizes) < frames:
+            frame = source.read()
+            if frame is None:
+                break
+            image = frame.image
+            t0 = time.perf_counter()
+            signatures.append(frame_filter.signature(image))
+            t1 = time.perf_counter()
+            encoded = _encode(image, jpeg_quality)
+            decoded = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR), dtype=np.uint8)
+            t2 = time.perf_counter()
+            raw.append(detector.detect(image))
+            jpeg.append(detector.detect(decoded))
+            t3 = time.perf_counter()
+            sizes.append(int(encoded.size))
+            sums["signature"] += t1 - t0
+            sums["jpeg"] += t2 - t1
+            sums["detect"] += (t3 - t2) / 2
+    n = max(len(sizes), 1)
+    timings = AnalysisTimings(
+        analysis_s=time.perf_counter() - started,
+        detect_ms_per_frame=1000 * sums["detect"] / n,
+        jpeg_ms_per_frame=1000 * sums["jpeg"] / n,
+        signature_ms_per_frame=1000 * sums["signature"] / n,
+    )
+    timestamps = [i / fps for i in range(len(sizes))]
+    clip = ClipAnalysis(timestamps, raw, jpeg, sizes, signatures)
+    return AnalysedClip(clip, fps, timings, cached=False)
+
+
+def _encode(image: npt.NDArray[np.uint8], quality: int) -> npt.NDArray[np.uint8]:
+    # Same call as the camera node (cameras/node.py).
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError("could not encode a frame as JPEG")
+    return np.asarray(encoded, dtype=np.uint8)
+
+
+def load_or_analyse(
+    video: Path,
+    frames: int | None,
+    jpeg_quality: int,
+    hog: HogSettings,
+    difference: DifferenceSettings,
+    cache_dir: Path,
+    refresh: bool = False,
+) -> AnalysedClip:
+    """The cached analysis when there is one (unless `refresh`), else analyse and cache it."""
+    path = cache_dir / f"{cache_key(video, frames, jpeg_quality, hog, difference)}.npz"
+    if not refresh and path.is_file():
+        try:
+            return _load(path)
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("ignoring unreadable bench cache %s: %s", path, exc)
+    analysed = analyse_video(video, frames, jpeg_quality, hog, difference)
+    _save(path, analysed)
+    return analysed
+
+
+def _detections_to_arrays(
+    per_frame: Sequence[Sequence[Detection]], prefix: str
+) -> dict[str, npt.NDArray[Any]]:
+    flat = [d for frame in per_frame for d in frame]
+    values = [[d.confidence, d.box.x1, d.box.y1, d.box.x2, d.box.y2] for d in flat]
+    return {
+        f"{prefix}_counts": np.array([len(f) for f in per_frame], dtype=np.int64),
+        f"{prefix}_values": np.array(values, dtype=np.float64).reshape(-1, 5),
+        f"{prefix}_labels": np.array([d.label for d in flat], dtype=np.str_),
+    }
+
+
+def _detections_from_arrays(data: Any, prefix: str) -> list[list[Detection]]:
+    counts = data[f"{prefix}_counts"].tolist()
+    values = data[f"{prefix}_values"].tolist()
+    labels = data[f"{prefix}_labels"].tolist()
+    detections = [
+        Detection(str(label), float(v[0]), Box(*(float(x) for x in v[1:])))
+        for label, v in zip(labels, values, strict=True)
+    ]
+    out: list[list[Detection]] = []
+    start = 0
+    for count in counts:
+        out.append(detections[start : start + count])
+        start += count
+    return out
+
+
+def _save(path: Path, analysed: AnalysedClip) -> None:
+    clip = analysed.clip
+    meta = {"fps": analysed.fps, "timings": dataclasses.asdict(analysed.timings)}
+    arrays: dict[str, npt.NDArray[Any]] = {
+        "meta": np.array(json.dumps(meta)),
+        "jpeg_sizes": np.array(clip.jpeg_sizes, dtype=np.int64),
+        "signatures": np.array(clip.signatures, dtype=np.uint8),
+        **_detections_to_arrays(clip.raw_detections, "raw"),
+        **_detections_to_arrays(clip.jpeg_detections, "jpeg"),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Write then rename: a run killed midway must not leave a truncated cache behind.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            np.savez_compressed(file, allow_pickle=False, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load(path: Path) -> AnalysedClip:
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+        fps = float(meta["fps"])
+        sizes = [int(s) for s in data["jpeg_sizes"].tolist()]
+        signatures = list(np.asarray(data["signatures"], dtype=np.uint8))
+        raw = _detections_from_arrays(data, "raw")
+        jpeg = _detections_from_arrays(data, "jpeg")
+    timestamps = [i / fps for i in range(len(sizes))]
+    clip = ClipAnalysis(timestamps, raw, jpeg, sizes, signatures)
+    return AnalysedClip(clip, fps, AnalysisTimings(**meta["timings"]), cached=True)

@@ -1,0 +1,197 @@
+"""`appliance bench filter`: the camera node's frame filter against its baselines on a clip.
+
+Schemes (sets of frames sent to the edge), each scored per frame against the full detector on
+every frame passed through the edge's tracker (DESIGN.md, "How results are measured"):
+`all_frames`; `system` (the camera node's difference filter with the camera config defaults);
+`static_threshold` (one fixed threshold, no keepalive) and `uniform` (every k-th frame), each
+searched for the fewest frames that reach the system's f1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from appliance.bench.clip import AnalysedClip, load_or_analyse
+from appliance.config import DetectorConfig, TrackerConfig
+from appliance.footage import FootageError, resolve_video
+from cameras.config import DifferenceFilterConfig
+from pipelines.replay import (
+    Reference,
+    SchemeResult,
+    consecutive_agreement,
+    evaluate,
+    filter_decisions,
+    reason_counts,
+    reference,
+)
+from pipelines.replay_search import SearchResult, search_static_threshold, search_uniform
+
+SCHEMES = ("system", "all_frames", "static_threshold", "uniform")
+TARGET_F1 = 0.90
+TARGET_COUNT_ACCURACY = 0.95
+TARGET_FRAMES_RATIO = 0.5
+TARGET_BYTES_FRACTION = 0.10
+
+
+def run_filter_command(args: argparse.Namespace) -> int:
+    if args.frames is not None and args.frames < 1:
+        raise FootageError("--frames must be at least 1")
+    if not 10 <= args.jpeg_quality <= 100:
+        raise FootageError("--jpeg-quality must be within [10, 100]")
+    report = run_filter_bench(
+        resolve_video(args.video), args.frames, args.jpeg_quality, args.cache_dir, args.no_cache
+    )
+    print(json.dumps(report) if args.json else format_report(report))
+    return 0
+
+
+def run_filter_bench(
+    video: Path, frames: int | None, jpeg_quality: int, cache_dir: Path, refresh: bool
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    hog = DetectorConfig().hog.settings()
+    difference = DifferenceFilterConfig().settings()
+    tracker = TrackerConfig().settings()
+    analysed = load_or_analyse(video, frames, jpeg_quality, hog, difference, cache_dir, refresh)
+    clip = analysed.clip
+    if clip.frames == 0:
+        raise FootageError(f"no frames could be decoded from {video}")
+    ref = reference(clip, tracker)
+    t0 = time.perf_counter()
+    decisions = filter_decisions(clip.signatures, clip.timestamps, difference)
+    score_ms = 1000 * (time.perf_counter() - t0) / clip.frames
+    system_sent = tuple(i for i, d in enumerate(decisions) if d.send)
+    system = evaluate(clip, system_sent, ref, tracker)
+    all_frames = evaluate(clip, tuple(range(clip.frames)), ref, tracker)
+    static = search_static_threshold(clip, ref, difference, tracker, system.f1)
+    uniform = search_uniform(clip, ref, tracker, system.f1)
+    timings = analysed.timings
+    return {
+        "video": str(video),
+        "frames": clip.frames,
+        "fps": analysed.fps,
+        "jpeg_quality": jpeg_quality,
+        "reference": _reference_summary(analysed, ref),
+        "system": {
+            **_scheme(system),
+            "settings": dataclasses.asdict(difference),
+            "reasons": reason_counts(decisions),
+        },
+        "all_frames": _scheme(all_frames),
+        "static_threshold": _searched(static, "threshold"),
+        "uniform": _searched(uniform, "every"),
+        "targets": _targets(system, all_frames, static, uniform),
+        "filter_ms_per_frame": _round(timings.signature_ms_per_frame + score_ms),
+        "signature_ms_per_frame": _round(timings.signature_ms_per_frame),
+        "score_ms_per_frame": _round(score_ms),
+        "detect_ms_per_frame": _round(timings.detect_ms_per_frame),
+        "jpeg_ms_per_frame": _round(timings.jpeg_ms_per_frame),
+        "tracker": dataclasses.asdict(tracker),
+        "detector": {"name": "hog-people", **dataclasses.asdict(hog)},
+        "cached": analysed.cached,
+        "analysis_s": _round(timings.analysis_s),
+        "elapsed_s": _round(time.perf_counter() - started),
+    }
+
+
+def _round(value: float) -> float:
+    return round(value, 4)
+
+
+def _reference_summary(analysed: AnalysedClip, ref: Reference) -> dict[str, float]:
+    n = analysed.clip.frames
+    return {
+        "detections_per_frame": _round(sum(len(f) for f in ref.raw) / n),
+        "tracked_boxes_per_frame": _round(sum(len(f) for f in ref.tracked) / n),
+        "coasting_boxes_per_frame": _round(ref.coasting / n),
+        "raw_consecutive_f1": _round(consecutive_agreement(ref.raw)),
+        "tracked_consecutive_f1": _round(consecutive_agreement(ref.tracked)),
+    }
+
+
+def _scheme(result: SchemeResult) -> dict[str, Any]:
+    return {
+        "frames_sent": result.frames_sent,
+        "sent_fraction": _round(result.sent_fraction),
+        "bytes_sent": result.bytes_sent,
+        "f1": _round(result.f1),
+        "f1_raw": _round(result.f1_raw),
+        "count_accuracy": _round(result.count_accuracy),
+    }
+
+
+def _searched(search: SearchResult, parameter: str) -> dict[str, Any]:
+    value: float | int = search.parameter
+    if parameter == "every":
+        value = int(search.parameter)
+    return {
+        **_scheme(search.result),
+        parameter: value,
+        "target_f1": _round(search.target_f1),
+        "reached": search.reached,
+        "candidates": search.candidates,
+    }
+
+
+def _targets(
+    system: SchemeResult, all_frames: SchemeResult, static: SearchResult, uniform: SearchResult
+) -> dict[str, Any]:
+    """The issue's targets, computed from the figures above (None: not measurable)."""
+    reached = [s.result.frames_sent for s in (static, uniform) if s.reached]
+    fewest = min(reached, default=0)
+    ratio = system.frames_sent / fewest if fewest else None
+    bytes_fraction = system.bytes_sent / all_frames.bytes_sent if all_frames.bytes_sent else None
+    return {
+        "f1": TARGET_F1,
+        "f1_met": system.f1 >= TARGET_F1,
+        "count_accuracy": TARGET_COUNT_ACCURACY,
+        "count_accuracy_met": system.count_accuracy >= TARGET_COUNT_ACCURACY,
+        "frames_vs_best_baseline": None if ratio is None else _round(ratio),
+        "frames_met": ratio is not None and ratio <= TARGET_FRAMES_RATIO,
+        "bytes_fraction_of_all_frames": None if bytes_fraction is None else _round(bytes_fraction),
+        "bytes_met": bytes_fraction is not None and bytes_fraction <= TARGET_BYTES_FRACTION,
+    }
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """A readable table of the schemes, then the reference, targets and timings."""
+    header = f"{'scheme':<17}{'sent':>7}{'sent%':>8}{'MB':>9}{'f1':>8}{'f1_raw':>8}{'count':>8}"
+    lines = [f"video {report['video']}: {report['frames']} frames at {report['fps']:g} fps", header]
+    for name in SCHEMES:
+        s = report[name]
+        note = _scheme_note(name, s)
+        lines.append(
+            f"{name:<17}{s['frames_sent']:>7}{100 * s['sent_fraction']:>7.1f}%"
+            f"{s['bytes_sent'] / 1e6:>9.2f}{s['f1']:>8.3f}{s['f1_raw']:>8.3f}"
+            f"{s['count_accuracy']:>8.3f}  {note}"
+        )
+    ref, targets = report["reference"], report["targets"]
+    lines.append(
+        f"reference: {ref['detections_per_frame']:.2f} detections and "
+        f"{ref['tracked_boxes_per_frame']:.2f} tracked boxes per frame "
+        f"({ref['coasting_boxes_per_frame']:.2f} held unmatched); consecutive-frame f1 "
+        f"raw {ref['raw_consecutive_f1']:.3f}, tracked {ref['tracked_consecutive_f1']:.3f}"
+    )
+    lines.append("targets: " + ", ".join(f"{k}={v}" for k, v in targets.items()))
+    lines.append(
+        f"filter {report['filter_ms_per_frame']:.3f} ms/frame, detector "
+        f"{report['detect_ms_per_frame']:.1f} ms/call, analysis {report['analysis_s']:.1f} s "
+        f"({'cached' if report['cached'] else 'this run'}), total {report['elapsed_s']:.1f} s"
+    )
+    return "\n".join(lines)
+
+
+def _scheme_note(name: str, scheme: dict[str, Any]) -> str:
+    if name == "system":
+        settings = scheme["settings"]
+        return f"threshold={settings['threshold']:g} keepalive={settings['max_interval_s']:g}s"
+    if name == "static_threshold":
+        return f"threshold={scheme['threshold']:g} reached={scheme['reached']}"
+    if name == "uniform":
+        return f"every={scheme['every']} reached={scheme['reached']}"
+    return ""
