@@ -54,12 +54,13 @@ def background_plate(video: Path, step: int = 8) -> Image:
         if not ok:
             break
         if index % step == 0:
-            samples.append(frame)
+            samples.append(np.asarray(frame, dtype=np.uint8))
         index += 1
     capture.release()
     if not samples:
         raise ValueError(f"no frames could be read from {video}")
-    return np.median(np.stack(samples), axis=0).astype(np.uint8)
+    plate: Image = np.median(np.stack(samples), axis=0).astype(np.uint8)
+    return plate
 
 
 def build_quiet_clip(video: Path, target: Path, spec: QuietClipSpec | None = None) -> QuietClip:
