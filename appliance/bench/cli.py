@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,12 @@ def _add_filter(benchmarks: Any) -> None:
         "filter", help="camera-node frame filter vs every frame, a fixed threshold, every k-th"
     )
     parser.add_argument("--video", default="vtest", help="sample (vtest, bikes) or a file path")
-    parser.add_argument("--frames", type=int, help="use only the first N frames")
+    parser.add_argument("--frames", type=_int_within(1, None), help="use the first N frames")
     parser.add_argument(
-        "--jpeg-quality", type=int, default=85, help="JPEG quality (camera node default: 85)"
+        "--jpeg-quality",
+        type=_int_within(10, 100),
+        default=85,
+        help="JPEG quality of frames sent, 10-100 (camera node default: 85)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
     parser.add_argument(
@@ -35,6 +39,20 @@ def _add_filter(benchmarks: Any) -> None:
         "--no-cache", action="store_true", help="analyse the clip again and refresh its cache"
     )
     parser.set_defaults(handler=_filter)
+
+
+def _int_within(low: int, high: int | None) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bound = f"at least {low}" if high is None else f"within [{low}, {high}]"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
+        return value
+
+    return parse
 
 
 def _filter(args: argparse.Namespace) -> int:

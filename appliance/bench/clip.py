@@ -15,6 +15,7 @@ import logging
 import os
 import tempfile
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,7 +147,7 @@ def load_or_analyse(
     if not refresh and path.is_file():
         try:
             return _load(path)
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             log.warning("ignoring unreadable bench cache %s: %s", path, exc)
     analysed = analyse_video(video, frames, jpeg_quality, hog, difference)
     _save(path, analysed)

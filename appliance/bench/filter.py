@@ -39,10 +39,6 @@ TARGET_BYTES_FRACTION = 0.10
 
 
 def run_filter_command(args: argparse.Namespace) -> int:
-    if args.frames is not None and args.frames < 1:
-        raise FootageError("--frames must be at least 1")
-    if not 10 <= args.jpeg_quality <= 100:
-        raise FootageError("--jpeg-quality must be within [10, 100]")
     report = run_filter_bench(
         resolve_video(args.video), args.frames, args.jpeg_quality, args.cache_dir, args.no_cache
     )
