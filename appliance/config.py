@@ -57,10 +57,19 @@ class TrackerConfig(_Strict):
     max_age_s: float = Field(
         2.0, gt=0.0, description="Seconds without a match after which a track's event ends."
     )
+    report_misses: int | None = Field(
+        1,
+        ge=0,
+        description="Stop showing a track missed on more analysed frames in a row than this"
+        " (its event stays open until max_age_s); none: show it until it ends.",
+    )
 
     def settings(self) -> TrackerSettings:
         return TrackerSettings(
-            iou_threshold=self.iou_threshold, min_hits=self.min_hits, max_age_s=self.max_age_s
+            iou_threshold=self.iou_threshold,
+            min_hits=self.min_hits,
+            max_age_s=self.max_age_s,
+            report_misses=self.report_misses,
         )
 
 

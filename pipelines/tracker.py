@@ -20,7 +20,11 @@ class TrackerSettings:
     iou_threshold: float = 0.3
     min_hits: int = 3
     max_age_s: float = 2.0
-    velocity_smoothing: float = 0.5
+    velocity_smoothing: float = 0.3
+    report_misses: int | None = 1
+    """predict() leaves out tracks unmatched on more than this many analysed frames in a row:
+    the detector lost them, and a box coasting on a guessed velocity is more often wrong than
+    right (None: report until max_age_s ends the track)."""
 
     def __post_init__(self) -> None:
         # Fail at configuration time rather than silently producing odd tracks later.
@@ -30,6 +34,8 @@ class TrackerSettings:
             raise ValueError(f"min_hits must be >= 1, got {self.min_hits}")
         if not self.max_age_s >= 0.0:
             raise ValueError(f"max_age_s must be >= 0, got {self.max_age_s}")
+        if self.report_misses is not None and self.report_misses < 0:
+            raise ValueError(f"report_misses must be >= 0 or None, got {self.report_misses}")
         if not 0.0 < self.velocity_smoothing <= 1.0:
             raise ValueError(f"velocity_smoothing must be in (0, 1], got {self.velocity_smoothing}")
 
@@ -78,6 +84,7 @@ class _Track:
     hits: int = 1
     confirmed: bool = False
     velocity: tuple[float, float] | None = None  # centre px/s; None until 2 hits
+    misses: int = 0  # analysed frames in a row without a match
 
     def predicted_box(self, timestamp: float) -> Box:
         # Constant velocity of the centre; size is kept from the last match because detector
@@ -160,6 +167,9 @@ class IouTracker:
         matches: dict[int, int] = {}
         confirmed: list[TrackedObject] = []
         improved: list[TrackedObject] = []
+        matched_tracks = {ti for ti, _ in pairs}
+        for ti, track in enumerate(self._tracks):
+            track.misses = 0 if ti in matched_tracks else track.misses + 1
         for ti, di in pairs:
             track = self._tracks[ti]
             was_confirmed, old_best = track.confirmed, track.best_confidence
@@ -182,7 +192,12 @@ class IouTracker:
 
     def predict(self, timestamp: float) -> list[TrackedObject]:
         """Confirmed tracks with boxes moved to `timestamp`; state is left untouched."""
-        return [t.snapshot(t.predicted_box(timestamp)) for t in self._tracks if t.confirmed]
+        limit = self._settings.report_misses
+        return [
+            t.snapshot(t.predicted_box(timestamp))
+            for t in self._tracks
+            if t.confirmed and (limit is None or t.misses <= limit)
+        ]
 
     def flush(self) -> list[TrackedObject]:
         """End every confirmed track now (shutdown); ids keep counting so none is reused."""

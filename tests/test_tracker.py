@@ -217,3 +217,25 @@ def test_matches_cover_every_detection_and_tracks_are_sorted() -> None:
 def test_invalid_settings_rejected(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         TrackerSettings(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_track_the_detector_lost_is_hidden_but_its_event_stays_open() -> None:
+    tracker = IouTracker(TrackerSettings(min_hits=2, report_misses=1, max_age_s=2.0))
+    feed(tracker, [(0.0, [person(100)]), (0.1, [person(102)])])
+    assert [t.track_id for t in tracker.predict(0.1)] == [1]
+    tracker.update([], 0.2)  # one miss: still shown (detector flicker)
+    assert [t.track_id for t in tracker.predict(0.25)] == [1]
+    tracker.update([], 0.3)  # two misses in a row: hidden...
+    assert tracker.predict(0.35) == []
+    assert [t.track_id for t in tracker.active] == [1]  # ...but the event is not over
+    update = tracker.update([person(108)], 0.4)  # found again: same id, shown again
+    assert update.matches == {0: 1}
+    assert [t.track_id for t in tracker.predict(0.4)] == [1]
+
+
+def test_without_report_limit_lost_tracks_coast_until_they_end() -> None:
+    tracker = IouTracker(TrackerSettings(min_hits=1, report_misses=None, max_age_s=1.0))
+    tracker.update([person(100)], 0.0)
+    for t in (0.1, 0.2, 0.3):
+        tracker.update([], t)
+    assert [t.track_id for t in tracker.predict(0.3)] == [1]
