@@ -32,7 +32,8 @@ class DifferenceFilterConfig(BaseModel):
     max_interval_s: float = Field(
         2.0,
         ge=0.0,
-        description="Send a frame at least this often even if nothing changed (0: never).",
+        description="While the edge tracks objects here, send a frame at least this often"
+        " even if nothing changed, so their events end on time (0: never).",
     )
 
     @field_validator("blur_kernel")

@@ -94,6 +94,7 @@ class CameraNode:
         self._apply(reply)
 
     def _apply(self, reply: FrameReply) -> None:
+        self.filter.set_tracking(reply.active_tracks > 0)
         threshold = reply.feedback.difference_threshold
         if threshold is not None and threshold != self.filter.threshold:
             log.info("edge set difference threshold %.4f", threshold)

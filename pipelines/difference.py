@@ -61,6 +61,9 @@ class FrameDifferenceFilter:
         self.settings = settings or DifferenceSettings()
         self._reference: Image | None = None
         self._reference_time = 0.0
+        self.tracking = True
+        """Whether the edge is tracking objects of this camera (from its replies): keepalive
+        frames are only worth sending then, to update or end those tracks."""
 
     @property
     def threshold(self) -> float:
@@ -77,6 +80,9 @@ class FrameDifferenceFilter:
             threshold=clamped,
             max_interval_s=self.settings.max_interval_s,
         )
+
+    def set_tracking(self, tracking: bool) -> None:
+        self.tracking = tracking
 
     def signature(self, frame: Image) -> Image:
         """Downscaled, blurred grey image used for all comparisons."""
@@ -111,7 +117,8 @@ class FrameDifferenceFilter:
         if score >= self.settings.threshold:
             return SendReason.CHANGED
         interval = self.settings.max_interval_s
-        # A periodic frame keeps the edge's tracks honest: objects that left get their events ended.
-        if interval > 0 and timestamp - self._reference_time >= interval:
+        # A periodic frame keeps the edge's tracks honest: objects that left get their events
+        # ended. With nothing tracked, an unchanged scene has nothing to tell.
+        if self.tracking and interval > 0 and timestamp - self._reference_time >= interval:
             return SendReason.KEEPALIVE
         return SendReason.UNCHANGED

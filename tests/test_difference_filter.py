@@ -87,3 +87,12 @@ def test_on_real_footage_higher_threshold_sends_fewer_frames() -> None:
     loose, strict = sent(0.005), sent(0.05)
     assert 1 <= strict < loose <= len(frames)
     assert strict < len(frames) // 2, "a 5% change threshold should drop most frames of vtest"
+
+
+def test_keepalive_only_while_the_edge_tracks_something() -> None:
+    frame_filter = FrameDifferenceFilter(DifferenceSettings(max_interval_s=2.0))
+    frame_filter.decide(scene(), 0.0)
+    frame_filter.set_tracking(False)
+    assert not frame_filter.decide(scene(), 10.0).send
+    frame_filter.set_tracking(True)
+    assert frame_filter.decide(scene(), 10.1).reason is SendReason.KEEPALIVE

@@ -20,7 +20,9 @@ def _add_filter(benchmarks: Any) -> None:
     parser = benchmarks.add_parser(
         "filter", help="camera-node frame filter vs every frame, a fixed threshold, every k-th"
     )
-    parser.add_argument("--video", default="vtest", help="sample (vtest, bikes) or a file path")
+    parser.add_argument(
+        "--video", default="vtest", help="sample (vtest, bikes, quiet: built from vtest) or a path"
+    )
     parser.add_argument("--frames", type=_int_within(1, None), help="use the first N frames")
     parser.add_argument(
         "--jpeg-quality",

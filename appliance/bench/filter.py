@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from appliance.bench.clip import AnalysedClip, load_or_analyse
+from appliance.bench.quiet_clip import build_quiet_clip
 from appliance.config import DetectorConfig, TrackerConfig
 from appliance.footage import FootageError, resolve_video
 from cameras.config import DifferenceFilterConfig
+from pipelines.closed_loop import replay_system
 from pipelines.replay import (
     Reference,
     SchemeResult,
@@ -39,11 +41,21 @@ TARGET_BYTES_FRACTION = 0.10
 
 
 def run_filter_command(args: argparse.Namespace) -> int:
-    report = run_filter_bench(
-        resolve_video(args.video), args.frames, args.jpeg_quality, args.cache_dir, args.no_cache
-    )
+    video = quiet_clip(args.cache_dir) if args.video == "quiet" else resolve_video(args.video)
+    report = run_filter_bench(video, args.frames, args.jpeg_quality, args.cache_dir, args.no_cache)
     print(json.dumps(report) if args.json else format_report(report))
     return 0
+
+
+def quiet_clip(cache_dir: Path) -> Path:
+    """The default quiet clip (see appliance.bench.quiet_clip), built once into the cache."""
+    target = cache_dir / "quiet.mp4"
+    if not target.is_file():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        building = cache_dir / "quiet.partial.mp4"
+        build_quiet_clip(resolve_video("vtest"), building)
+        building.replace(target)
+    return target
 
 
 def run_filter_bench(
@@ -59,9 +71,10 @@ def run_filter_bench(
         raise FootageError(f"no frames could be decoded from {video}")
     ref = reference(clip, tracker)
     t0 = time.perf_counter()
-    decisions = filter_decisions(clip.signatures, clip.timestamps, difference)
+    filter_decisions(clip.signatures, clip.timestamps, difference)
     score_ms = 1000 * (time.perf_counter() - t0) / clip.frames
-    system_sent = tuple(i for i, d in enumerate(decisions) if d.send)
+    replayed = replay_system(clip, difference, tracker)
+    decisions, system_sent = replayed.decisions, replayed.sent
     system = evaluate(clip, system_sent, ref, tracker)
     all_frames = evaluate(clip, tuple(range(clip.frames)), ref, tracker)
     static = search_static_threshold(clip, ref, difference, tracker, system.f1)

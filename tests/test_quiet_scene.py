@@ -1,0 +1,69 @@
+"""A camera that mostly watches an empty scene stays almost silent, yet reports every visit.
+
+The clip is built from real footage (appliance.bench.quiet_clip): vtest's background plate with
+sensor noise and slow light drift, and two short stretches of real vtest frames with people.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from appliance.bench.quiet_clip import QuietClip, QuietClipSpec, build_quiet_clip
+from tests.footage import vtest_path
+
+SPEC = QuietClipSpec(quiet_s=(60.0, 60.0, 60.0), busy_s=4.0)
+
+
+@pytest.fixture(scope="module")
+def quiet_clip(tmp_path_factory: pytest.TempPathFactory) -> QuietClip:
+    return build_quiet_clip(vtest_path(), tmp_path_factory.mktemp("quiet") / "quiet.mp4", SPEC)
+
+
+@pytest.fixture(scope="module")
+def demo_run(quiet_clip: QuietClip, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    data_dir = tmp_path_factory.mktemp("quiet-demo")
+    command = [sys.executable, "-m", "appliance.cli", "--log-level", "WARNING", "demo"]
+    result = subprocess.run(
+        [*command, "--json", "--video", str(quiet_clip.path), "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    summary: dict[str, Any] = json.loads(result.stdout)
+    return summary
+
+
+def event_frames(summary: dict[str, Any], fps: float) -> list[tuple[float, float]]:
+    """Each event's [start, end] as frame positions in the clip."""
+    path = summary["database"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        (first,) = db.execute("SELECT MIN(captured_at) FROM frames").fetchone()
+        rows = db.execute("SELECT started_at, ended_at FROM events").fetchall()
+    return [((start - first) * fps, (end - first) * fps) for start, end in rows]
+
+
+def test_few_frames_leave_the_camera(quiet_clip: QuietClip, demo_run: dict[str, Any]) -> None:
+    assert demo_run["frames"] == quiet_clip.frames
+    assert demo_run["frames_sent"] <= 0.05 * quiet_clip.frames, demo_run
+
+
+def test_every_visit_is_reported(quiet_clip: QuietClip, demo_run: dict[str, Any]) -> None:
+    events = event_frames(demo_run, quiet_clip.fps)
+    for start, end in quiet_clip.busy:
+        overlapping = [e for e in events if e[0] < end and e[1] >= start]
+        assert overlapping, f"no event while people were present in frames {start}-{end}"
+
+
+def test_no_event_in_the_empty_scene(quiet_clip: QuietClip, demo_run: dict[str, Any]) -> None:
+    # Events may outlast a visit by the tracker's max age (2 s), never start in an empty stretch.
+    slack = 1 * quiet_clip.fps
+    for start, _ in event_frames(demo_run, quiet_clip.fps):
+        assert any(s - slack <= start <= e + slack for s, e in quiet_clip.busy), start
