@@ -28,6 +28,7 @@ from cameras.protocol import (
     META_HEADER,
     CameraStatus,
     EdgeFeedback,
+    FrameMeta,
     FrameReply,
     WireBox,
     WireDetection,
@@ -88,7 +89,10 @@ def _add_ingest(app: FastAPI, box: EdgeBox) -> None:
                 for i, d in enumerate(result.detections)
             ],
             active_tracks=result.active_tracks,
-            feedback=EdgeFeedback(difference_threshold=camera.difference_threshold),
+            feedback=EdgeFeedback(
+                difference_threshold=camera.difference_threshold,
+                budget_bytes_per_s=box.site_uplink.budget(camera_id),
+            ),
         )
 
 
@@ -118,7 +122,7 @@ def _authenticate_camera(
     return camera
 
 
-def _analyse(box: EdgeBox, camera_id: str, body: bytes, meta: Any) -> AnalysisResult:
+def _analyse(box: EdgeBox, camera_id: str, body: bytes, meta: FrameMeta) -> AnalysisResult:
     image = decode_jpeg(body)
     started = time.perf_counter()
     try:
@@ -129,6 +133,9 @@ def _analyse(box: EdgeBox, camera_id: str, body: bytes, meta: Any) -> AnalysisRe
         log.error("frame %d of camera %s not stored: %s", meta.seq, camera_id, exc)
         raise RejectedFrame(503, "store_error", f"frame not stored: {exc}") from None
     box.stats.analysed(time.perf_counter() - started, duplicate=result.frame_id is None)
+    box.site_uplink.observe(
+        camera_id, len(body), meta.demand_bytes_per_s, len(result.detections), meta.captured_at
+    )
     return result
 
 

@@ -108,6 +108,12 @@ class EdgeConfig(_Strict):
         description="Refuse frames stamped further ahead of the edge's clock (a wrong camera clock"
         " would otherwise lock out its later frames).",
     )
+    uplink_capacity_mbps: float | None = Field(
+        None,
+        gt=0,
+        description="Camera-to-edge capacity of the site, Mbit/s, split among cameras by utility"
+        " (objects they show) and demand; none: no budgets.",
+    )
     detector: DetectorConfig = Field(default_factory=DetectorConfig, description="Full detector.")
     tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracker settings.")
     snapshots: SnapshotConfig = Field(

@@ -7,6 +7,7 @@ import logging
 
 from appliance.analysis import CameraAnalyzer
 from appliance.config import DetectorConfig, EdgeCameraConfig, EdgeConfig
+from appliance.site_uplink import SiteUplink
 from appliance.snapshots import SnapshotWriter
 from appliance.stats import EdgeStats
 from appliance.store import CameraRow, Database, Store, open_database, sqlite_url
@@ -36,6 +37,7 @@ class EdgeBox:
             else None
         )
         self.cameras = {c.id: c for c in config.cameras}
+        self.site_uplink = SiteUplink(config.uplink_capacity_mbps, self.cameras)
         self.analyzers = {
             c.id: CameraAnalyzer(
                 c.id,

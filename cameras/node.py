@@ -1,4 +1,5 @@
-"""The camera-node loop: read, filter by frame difference, encode, upload, apply feedback."""
+"""The camera-node loop: read, filter by frame difference, fit the uplink budget, upload,
+and apply the edge's feedback."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from cameras.protocol import FrameMeta, FrameReply
 from cameras.reconnect import FrameSource
 from cameras.sources import CapturedFrame
 from cameras.uplink import EdgeUplink, UplinkError
-from pipelines.difference import FilterDecision, FrameDifferenceFilter
+from pipelines.budget import RateMeter, UplinkBudget
+from pipelines.difference import FilterDecision, FrameDifferenceFilter, SendReason
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ class NodeStats:
     bytes_sent: int = 0
     upload_failures: int = 0
     detections_seen: int = 0
+    skipped_for_budget: int = 0
 
 
 class CameraNode:
@@ -38,11 +41,15 @@ class CameraNode:
         frame_filter: FrameDifferenceFilter,
         uplink: EdgeUplink,
         jpeg_quality: int = 85,
+        budget: UplinkBudget | None = None,
     ) -> None:
         self.source = source
         self.filter = frame_filter
         self.uplink = uplink
         self.jpeg_quality = jpeg_quality
+        self.budget = budget or UplinkBudget()
+        self.demand = RateMeter()
+        self._last_jpeg_bytes = 0
         self.stats = NodeStats()
 
     def run(self, max_frames: int | None = None, stop: threading.Event | None = None) -> NodeStats:
@@ -54,31 +61,55 @@ class CameraNode:
             if frame is None:
                 break
             self.stats.frames_read += 1
-            decision = self.filter.decide(frame.image, frame.timestamp)
+            decision = self.filter.decide(frame.image, frame.timestamp, commit=False)
             if decision.send:
-                self._send(frame, decision)
+                self._offer(frame, decision)
         log.info(
-            "camera %s: read %d frames, sent %d (%d bytes)",
+            "camera %s: read %d frames, sent %d (%d bytes), %d held back by the budget",
             self.uplink.camera_id,
             self.stats.frames_read,
             self.stats.frames_sent,
             self.stats.bytes_sent,
+            self.stats.skipped_for_budget,
         )
         return self.stats
 
-    def _send(self, frame: CapturedFrame, decision: FilterDecision) -> None:
-        ok, encoded = cv2.imencode(
-            ".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality]
-        )
+    def _offer(self, frame: CapturedFrame, decision: FilterDecision) -> None:
+        """Send a frame the filter chose if the budget allows, at the quality it allows."""
+        # Without a tiny detector every changed frame counts as interesting; keepalives do not.
+        utility = 0.0 if decision.reason is SendReason.KEEPALIVE else 1.0
+        admission = self.budget.admit(utility, frame.timestamp)
+        if not admission.send:
+            # Still counted as demand, so the edge sees what this camera would send.
+            self.demand.add(self._last_jpeg_bytes, frame.timestamp)
+            self.stats.skipped_for_budget += 1
+            return
+        quality = max(10, round(self.jpeg_quality * admission.quality_scale))
+        jpeg = self._encode(frame, quality)
+        if jpeg is None:
+            return
+        self._last_jpeg_bytes = len(jpeg)
+        self.demand.add(len(jpeg), frame.timestamp)
+        if not self.budget.spend(len(jpeg), frame.timestamp):
+            self.stats.skipped_for_budget += 1
+            return
+        self.filter.commit_last()
+        self._send(frame, decision, jpeg)
+
+    def _encode(self, frame: CapturedFrame, quality: int) -> bytes | None:
+        ok, encoded = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, quality])
         if not ok:
             log.error("could not encode frame %d as JPEG", frame.index)
-            return
-        jpeg = encoded.tobytes()
+            return None
+        return bytes(encoded.tobytes())
+
+    def _send(self, frame: CapturedFrame, decision: FilterDecision, jpeg: bytes) -> None:
         meta = FrameMeta(
             seq=frame.index,
             captured_at=frame.timestamp,
             filter_score=decision.score,
             send_reason=decision.reason.value,
+            demand_bytes_per_s=self.demand.rate(frame.timestamp),
         )
         try:
             reply = self.uplink.send(jpeg, meta)
@@ -95,7 +126,11 @@ class CameraNode:
 
     def _apply(self, reply: FrameReply) -> None:
         self.filter.set_tracking(reply.active_tracks > 0)
-        threshold = reply.feedback.difference_threshold
+        feedback = reply.feedback
+        if feedback.budget_bytes_per_s != self.budget.bytes_per_s:
+            log.info("edge set uplink budget %s bytes/s", feedback.budget_bytes_per_s)
+            self.budget.set_rate(feedback.budget_bytes_per_s)
+        threshold = feedback.difference_threshold
         if threshold is not None and threshold != self.filter.threshold:
             log.info("edge set difference threshold %.4f", threshold)
             self.filter.set_threshold(threshold)

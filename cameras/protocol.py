@@ -46,6 +46,12 @@ class FrameMeta(BaseModel):
         default=None, ge=0.0, le=1.0, description="Frame-difference score that let it through."
     )
     send_reason: str = Field(default="changed", max_length=32)
+    demand_bytes_per_s: float | None = Field(
+        default=None,
+        ge=0,
+        allow_inf_nan=False,
+        description="What the camera would send without a budget (recent average).",
+    )
     detections: list[WireDetection] = Field(
         default_factory=list, description="The camera's own (tiny) detector result, if any."
     )
@@ -55,6 +61,9 @@ class EdgeFeedback(BaseModel):
     """Settings the edge box asks the camera to apply from now on (None: keep yours)."""
 
     difference_threshold: float | None = None
+    budget_bytes_per_s: float | None = Field(
+        default=None, description="This camera's share of the site's uplink; None: unlimited."
+    )
 
 
 class FrameReply(BaseModel):

@@ -61,6 +61,7 @@ class FrameDifferenceFilter:
         self.settings = settings or DifferenceSettings()
         self._reference: Image | None = None
         self._reference_time = 0.0
+        self._pending: tuple[Image, float] | None = None
         self.tracking = True
         """Whether the edge is tracking objects of this camera (from its replies): keepalive
         frames are only worth sending then, to update or end those tracks."""
@@ -101,15 +102,21 @@ class FrameDifferenceFilter:
         changed = np.count_nonzero(diff > self.settings.pixel_delta)
         return float(changed) / float(diff.size)
 
-    def decide(self, frame: Image, timestamp: float) -> FilterDecision:
-        """Score `frame`; when it is worth sending, it becomes the new reference."""
+    def decide(self, frame: Image, timestamp: float, commit: bool = True) -> FilterDecision:
+        """Score `frame`; when it is worth sending it becomes the new reference, at once or,
+        with commit=False, only when `commit_last()` confirms it was really sent."""
         signature = self.signature(frame)
         score = self.score(signature)
         reason = self._reason(score, timestamp)
-        if reason is not SendReason.UNCHANGED:
-            self._reference = signature
-            self._reference_time = timestamp
+        self._pending = (signature, timestamp)
+        if commit and reason is not SendReason.UNCHANGED:
+            self.commit_last()
         return FilterDecision(send=reason is not SendReason.UNCHANGED, score=score, reason=reason)
+
+    def commit_last(self) -> None:
+        """The last decided frame was sent: later frames are compared with it."""
+        if self._pending is not None:
+            self._reference, self._reference_time = self._pending
 
     def _reason(self, score: float, timestamp: float) -> SendReason:
         if self._reference is None:

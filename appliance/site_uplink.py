@@ -1,0 +1,46 @@
+"""The site's uplink shared by its cameras: each camera's budget, re-split as demand moves."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+from pipelines.allocation import CameraDemand, allocate
+from pipelines.budget import RateMeter
+
+BYTES_PER_MBIT = 125_000.0
+
+
+class SiteUplink:
+    """Budgets by utility (detections per analysed frame) and demand (what cameras would send)."""
+
+    def __init__(self, capacity_mbps: float | None, camera_ids: Iterable[str]) -> None:
+        self.capacity = None if capacity_mbps is None else capacity_mbps * BYTES_PER_MBIT
+        self._demand = {c: 0.0 for c in camera_ids}
+        self._utility = {c: 0.0 for c in camera_ids}
+        self._received = {c: RateMeter() for c in camera_ids}
+        self._budgets: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def observe(
+        self, camera_id: str, nbytes: int, demand: float | None, detections: int, now: float
+    ) -> None:
+        """One analysed frame: what it cost, what the camera wants, what it showed."""
+        with self._lock:
+            meter = self._received[camera_id]
+            meter.add(nbytes, now)
+            self._demand[camera_id] = demand if demand is not None else meter.rate(now)
+            # Objects of interest per analysed frame, smoothed over the last ~10 frames.
+            self._utility[camera_id] += 0.1 * (detections - self._utility[camera_id])
+            if self.capacity is not None:
+                self._budgets = allocate(self.capacity, self._demands())
+
+    def budget(self, camera_id: str) -> float | None:
+        """This camera's share in bytes per second; None when the site has no limit."""
+        if self.capacity is None:
+            return None
+        with self._lock:
+            return self._budgets.get(camera_id, self.capacity / max(len(self._demand), 1))
+
+    def _demands(self) -> list[CameraDemand]:
+        return [CameraDemand(c, self._demand[c], self._utility[c]) for c in self._demand]
