@@ -163,6 +163,10 @@ def _add_reads(app: FastAPI, box: EdgeBox, reader: Callable[[str | None], None])
             "edge": box.stats.snapshot(),
             "store": dataclasses.asdict(box.store.totals()),
             "cameras": [dataclasses.asdict(c) for c in box.store.camera_stats()],
+            "uplink": {
+                "capacity_bytes_per_s": box.site_uplink.capacity,
+                "cameras": box.site_uplink.snapshot(),
+            },
         }
 
     @app.get("/api/v1/events", dependencies=guarded)

@@ -42,5 +42,18 @@ class SiteUplink:
         with self._lock:
             return self._budgets.get(camera_id, self.capacity / max(len(self._demand), 1))
 
+    def snapshot(self) -> dict[str, dict[str, float | None]]:
+        """Per camera: its budget, its demand and its utility, for the stats API."""
+        budgets = {c: self.budget(c) for c in self._demand}
+        with self._lock:
+            return {
+                c: {
+                    "budget_bytes_per_s": budgets[c],
+                    "demand_bytes_per_s": self._demand[c],
+                    "utility": self._utility[c],
+                }
+                for c in self._demand
+            }
+
     def _demands(self) -> list[CameraDemand]:
         return [CameraDemand(c, self._demand[c], self._utility[c]) for c in self._demand]

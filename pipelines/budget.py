@@ -41,10 +41,12 @@ class UplinkBudget:
             self._tokens = self._capacity()
 
     def fill(self, now: float) -> float:
-        """Tokens as a fraction of the burst (1.0 when unlimited)."""
+        """Tokens as a fraction of the burst (1.0 when unlimited, 0.0 when in debt)."""
         self._refill(now)
         capacity = self._capacity()
-        return 1.0 if capacity == float("inf") else self._tokens / capacity if capacity else 0.0
+        if capacity == float("inf"):
+            return 1.0
+        return max(self._tokens, 0.0) / capacity if capacity > 0 else 0.0
 
     def admit(self, utility: float, now: float) -> Admission:
         fill = self.fill(now)
@@ -57,9 +59,14 @@ class UplinkBudget:
         return Admission(True, 0.6, "budget very low: objects of interest, lower quality")
 
     def spend(self, nbytes: int, now: float) -> bool:
-        """Take `nbytes` if the bucket has them; False (nothing taken) if not."""
+        """Take `nbytes` if the bucket is not empty; False (nothing taken) if it is.
+
+        The bucket may go into debt by one frame: with a small budget, a frame larger than the
+        whole burst must still go now and then, or the camera would starve (and, sending
+        nothing, never hear that its budget grew).
+        """
         self._refill(now)
-        if nbytes > self._tokens:
+        if self._tokens <= 0:
             self.skipped += 1
             return False
         self._tokens -= nbytes
@@ -82,14 +89,21 @@ class RateMeter:
         self.window_s = window_s
         self._rate = 0.0
         self._updated: float | None = None
+        self._first: float | None = None
 
     def add(self, nbytes: float, now: float) -> None:
         self._decay(now)
+        self._first = now if self._first is None else self._first
         self._rate += nbytes / self.window_s
 
     def rate(self, now: float) -> float:
         self._decay(now)
-        return self._rate
+        if self._first is None:
+            return 0.0
+        # Early on the average has seen only part of its window: scale it up (as Adam's bias
+        # correction does), or a camera's first frames would claim a tiny demand.
+        seen = max(now - self._first, 0.1)
+        return self._rate / (1.0 - math.exp(-seen / self.window_s))
 
     def _decay(self, now: float) -> None:
         if self._updated is not None and now > self._updated:
