@@ -16,6 +16,7 @@ from appliance.snapshots import SnapshotWriter
 from appliance.store import DetectionRow, EventRow, FrameRow, Store
 from cameras.protocol import FrameMeta
 from pipelines.detectors import Detector
+from pipelines.feedback import ThresholdController, update_and_score
 from pipelines.tracker import IouTracker, TrackedObject, TrackerSettings, TrackUpdate
 from pipelines.types import Detection
 
@@ -34,6 +35,8 @@ class AnalysisResult:
     track_ids: dict[int, int]
     """Detection index -> track id."""
     active_tracks: int
+    difference_threshold: float | None = None
+    """The threshold the camera should use from now on (None: no advice)."""
 
 
 @dataclass
@@ -53,12 +56,14 @@ class CameraAnalyzer:
         store: Store,
         tracker_settings: TrackerSettings,
         snapshots: SnapshotWriter | None = None,
+        controller: ThresholdController | None = None,
     ) -> None:
         self.camera_id = camera_id
         self.detector = detector
         self.store = store
         self.snapshots = snapshots
         self._tracker = IouTracker(tracker_settings)
+        self._controller = controller
         self._events: dict[int, _EventState] = {}
         self._lock = threading.Lock()
         self._last: tuple[int, float] | None = None
@@ -76,9 +81,9 @@ class CameraAnalyzer:
                 )
             detections = self.detector.detect(image)
             # A frame that is not stored must not have moved the tracks either.
-            saved = copy.deepcopy((self._tracker, self._events))
+            saved = copy.deepcopy((self._tracker, self._events, self._controller))
             try:
-                update = self._tracker.update(detections, meta.captured_at)
+                update, held_f1 = update_and_score(self._tracker, detections, meta.captured_at)
                 self._keep_best_crops(image, update, meta.captured_at)
                 frame_id = self.store.record_analysis(
                     self._frame_row(image, meta, jpeg_bytes),
@@ -86,11 +91,14 @@ class CameraAnalyzer:
                     self._event_rows(update, meta.captured_at),
                 )
             except Exception:
-                self._tracker, self._events = saved
+                self._tracker, self._events, self._controller = saved
                 raise
             self._forget_except(update.tracks)
             self._last = (meta.seq, meta.captured_at)
-            return AnalysisResult(frame_id, detections, update.matches, len(self._tracker.active))
+            threshold = None if self._controller is None else self._controller.observe(held_f1)
+            return AnalysisResult(
+                frame_id, detections, update.matches, len(self._tracker.active), threshold
+            )
 
     def close(self) -> int:
         """End every open event (shutdown); returns how many were ended."""

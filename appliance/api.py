@@ -90,7 +90,7 @@ def _add_ingest(app: FastAPI, box: EdgeBox) -> None:
             ],
             active_tracks=result.active_tracks,
             feedback=EdgeFeedback(
-                difference_threshold=camera.difference_threshold,
+                difference_threshold=camera.difference_threshold or result.difference_threshold,
                 budget_bytes_per_s=box.site_uplink.budget(camera_id),
             ),
         )

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from cameras.config import DifferenceFilterConfig
 from pipelines.detectors.hog import HogSettings
+from pipelines.feedback import ThresholdControlSettings
 from pipelines.tracker import TrackerSettings
 
 
@@ -73,6 +74,30 @@ class TrackerConfig(_Strict):
         )
 
 
+class FilterControlConfig(_Strict):
+    enabled: bool = Field(
+        True,
+        description="Move each camera's difference threshold to hold accuracy_target (cameras"
+        " with a fixed difference_threshold keep theirs).",
+    )
+    accuracy_target: float = Field(
+        0.9,
+        gt=0.0,
+        le=1.0,
+        description="F1 the edge's held answer should still have when the next frame arrives.",
+    )
+    minimum: float = Field(0.002, gt=0.0, le=1.0, description="Lowest threshold it may set.")
+    maximum: float = Field(0.05, gt=0.0, le=1.0, description="Highest threshold it may set.")
+
+    def settings(self, initial: float) -> ThresholdControlSettings:
+        return ThresholdControlSettings(
+            accuracy_target=self.accuracy_target,
+            initial=min(max(initial, self.minimum), self.maximum),
+            minimum=self.minimum,
+            maximum=self.maximum,
+        )
+
+
 class SnapshotConfig(_Strict):
     enabled: bool = Field(True, description="Save a JPEG crop of each event's best detection.")
     quality: int = Field(90, ge=10, le=100, description="JPEG quality of snapshots.")
@@ -118,6 +143,9 @@ class EdgeConfig(_Strict):
     tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracker settings.")
     snapshots: SnapshotConfig = Field(
         default_factory=SnapshotConfig, description="Event snapshots."
+    )
+    filter_control: FilterControlConfig = Field(
+        default_factory=FilterControlConfig, description="Adaptive camera thresholds."
     )
     cameras: list[EdgeCameraConfig] = Field(
         min_length=1, description="Cameras allowed to send frames."

@@ -11,14 +11,23 @@ from appliance.site_uplink import SiteUplink
 from appliance.snapshots import SnapshotWriter
 from appliance.stats import EdgeStats
 from appliance.store import CameraRow, Database, Store, open_database, sqlite_url
+from cameras.config import DifferenceFilterConfig
 from pipelines.detectors import Detector
 from pipelines.detectors.hog import HogPeopleDetector
+from pipelines.feedback import ThresholdController
 
 log = logging.getLogger(__name__)
 
 
 def build_detector(config: DetectorConfig) -> Detector:
     return HogPeopleDetector(config.hog.settings())
+
+
+def _controller(config: EdgeConfig, camera: EdgeCameraConfig) -> ThresholdController | None:
+    if not config.filter_control.enabled or camera.difference_threshold is not None:
+        return None
+    initial = DifferenceFilterConfig().threshold
+    return ThresholdController(config.filter_control.settings(initial))
 
 
 class EdgeBox:
@@ -46,6 +55,7 @@ class EdgeBox:
                 self.store,
                 config.tracker.settings(),
                 self.snapshots,
+                _controller(config, c),
             )
             for c in config.cameras
         }

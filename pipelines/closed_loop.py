@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipelines.difference import DifferenceSettings, FilterDecision
+from pipelines.feedback import ThresholdController, ThresholdControlSettings, update_and_score
 from pipelines.replay import ClipAnalysis, Sent, SignatureFilter
 from pipelines.tracker import IouTracker, TrackerSettings
 
@@ -17,21 +18,31 @@ from pipelines.tracker import IouTracker, TrackerSettings
 class SystemReplay:
     sent: Sent
     decisions: list[FilterDecision]
+    thresholds: list[float]
+    """The difference threshold in force at each frame."""
 
 
 def replay_system(
-    clip: ClipAnalysis, difference: DifferenceSettings, tracker_settings: TrackerSettings
+    clip: ClipAnalysis,
+    difference: DifferenceSettings,
+    tracker_settings: TrackerSettings,
+    control: ThresholdControlSettings | None = None,
 ) -> SystemReplay:
     """Frame by frame: the node's filter decides; a sent frame is analysed by the edge, whose
-    reply (objects tracked or not) the node applies before the next frame."""
+    reply (objects tracked or not, the threshold to use) the node applies before the next."""
     frame_filter = SignatureFilter(difference)
     tracker = IouTracker(tracker_settings)
+    controller = None if control is None else ThresholdController(control)
     decisions: list[FilterDecision] = []
+    thresholds: list[float] = []
     for i, (signature, timestamp) in enumerate(zip(clip.signatures, clip.timestamps, strict=True)):
         decision = frame_filter.decide(signature, timestamp)
         decisions.append(decision)
+        thresholds.append(frame_filter.threshold)
         if decision.send:
-            tracker.update(clip.jpeg_detections[i], timestamp)
+            _, held_f1 = update_and_score(tracker, clip.jpeg_detections[i], timestamp)
             frame_filter.set_tracking(bool(tracker.active))
+            if controller is not None:
+                frame_filter.set_threshold(controller.observe(held_f1))
     sent = tuple(i for i, d in enumerate(decisions) if d.send)
-    return SystemReplay(sent, decisions)
+    return SystemReplay(sent, decisions, thresholds)

@@ -10,7 +10,12 @@ wait longer, raise it (as Reducto's server tunes the camera's threshold to an ac
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from pipelines.metrics import LabelledBox, score_frame
+from pipelines.tracker import IouTracker, TrackedObject, TrackUpdate
+from pipelines.types import Detection
 
 
 @dataclass(frozen=True)
@@ -54,3 +59,17 @@ class ThresholdController:
         elif self.accuracy > s.accuracy_target + s.margin:
             self.threshold = min(s.maximum, self.threshold * s.increase)
         return self.threshold
+
+
+def update_and_score(
+    tracker: IouTracker, detections: Sequence[Detection], timestamp: float
+) -> tuple[TrackUpdate, float]:
+    """Feed a frame to the tracker; also return how accurate the held answer was (F1 of the
+    tracks predicted to this frame before it was seen, against the tracks after it)."""
+    held = _labelled(tracker.predict(timestamp))
+    update = tracker.update(detections, timestamp)
+    return update, score_frame(held, _labelled(tracker.predict(timestamp))).f1
+
+
+def _labelled(objects: Sequence[TrackedObject]) -> list[LabelledBox]:
+    return [LabelledBox(o.label, o.box) for o in objects]

@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import statistics
 import time
 from pathlib import Path
 from typing import Any
 
 from appliance.bench.clip import AnalysedClip, load_or_analyse
 from appliance.bench.quiet_clip import build_quiet_clip
-from appliance.config import DetectorConfig, TrackerConfig
+from appliance.config import DetectorConfig, FilterControlConfig, TrackerConfig
 from appliance.footage import FootageError, resolve_video
 from cameras.config import DifferenceFilterConfig
 from pipelines.closed_loop import replay_system
@@ -73,7 +74,9 @@ def run_filter_bench(
     t0 = time.perf_counter()
     filter_decisions(clip.signatures, clip.timestamps, difference)
     score_ms = 1000 * (time.perf_counter() - t0) / clip.frames
-    replayed = replay_system(clip, difference, tracker)
+    control_config = FilterControlConfig()
+    control = control_config.settings(difference.threshold) if control_config.enabled else None
+    replayed = replay_system(clip, difference, tracker, control)
     decisions, system_sent = replayed.decisions, replayed.sent
     system = evaluate(clip, system_sent, ref, tracker)
     all_frames = evaluate(clip, tuple(range(clip.frames)), ref, tracker)
@@ -89,6 +92,8 @@ def run_filter_bench(
         "system": {
             **_scheme(system),
             "settings": dataclasses.asdict(difference),
+            "control": None if control is None else dataclasses.asdict(control),
+            "median_threshold": _round(statistics.median(replayed.thresholds)),
             "reasons": reason_counts(decisions),
         },
         "all_frames": _scheme(all_frames),
