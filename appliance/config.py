@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from cameras.config import DifferenceFilterConfig
+from cameras.config import DifferenceFilterConfig, TinyDetectorConfig
 from pipelines.detectors.hog import HogSettings
 from pipelines.feedback import ThresholdControlSettings
 from pipelines.tracker import TrackerSettings
@@ -175,6 +175,9 @@ class DemoConfig(_Strict):
     jpeg_quality: int = Field(85, ge=10, le=100, description="JPEG quality of frames sent.")
     filter: DifferenceFilterConfig = Field(
         default_factory=DifferenceFilterConfig, description="Camera-side frame-difference filter."
+    )
+    tiny_detector: TinyDetectorConfig = Field(
+        default_factory=TinyDetectorConfig, description="Camera-side tiny detector."
     )
     detector: DetectorConfig = Field(default_factory=DetectorConfig, description="Full detector.")
     tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracker settings.")

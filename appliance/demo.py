@@ -68,6 +68,7 @@ def _run_camera(config: DemoConfig, video: Path, edge_url: str, token: str) -> N
         token=token,
         jpeg_quality=config.jpeg_quality,
         filter=config.filter,
+        tiny_detector=config.tiny_detector,
     )
     return run_camera_node(camera, max_frames=config.frames)
 

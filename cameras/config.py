@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from cameras.reconnect import ReconnectSettings
 from pipelines.difference import DifferenceSettings
+from pipelines.motion import MotionSettings
 
 
 class DifferenceFilterConfig(BaseModel):
@@ -45,6 +48,39 @@ class DifferenceFilterConfig(BaseModel):
 
     def settings(self) -> DifferenceSettings:
         return DifferenceSettings(**self.model_dump())
+
+
+class TinyDetectorConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["motion", "none"] = Field(
+        "motion",
+        description="Built-in motion-blob detector on the small grey image, or none (every"
+        " changed frame counts as interesting).",
+    )
+    threshold: int = Field(
+        14, ge=1, le=255, description="Grey levels off the background that count as foreground."
+    )
+    min_area: float = Field(
+        0.0015, gt=0, lt=1, description="Smallest blob of interest, fraction of the image."
+    )
+    learning_rate: float = Field(
+        0.02, gt=0, le=1, description="How fast the background follows the scene, per frame."
+    )
+    arrival_area: float = Field(
+        0.003,
+        ge=0,
+        le=1,
+        description="Send a frame when this fraction of the image turned foreground or back"
+        " since the last frame sent, however few pixels changed.",
+    )
+
+    def settings(self) -> MotionSettings | None:
+        if self.kind == "none":
+            return None
+        return MotionSettings(
+            threshold=self.threshold, min_area=self.min_area, learning_rate=self.learning_rate
+        )
 
 
 class ReconnectConfig(BaseModel):
@@ -90,6 +126,10 @@ class CameraConfig(BaseModel):
     request_timeout_s: float = Field(10.0, gt=0, description="Timeout of one upload to the edge.")
     filter: DifferenceFilterConfig = Field(
         default_factory=DifferenceFilterConfig, description="Frame-difference input filter."
+    )
+    tiny_detector: TinyDetectorConfig = Field(
+        default_factory=TinyDetectorConfig,
+        description="Cheap detector that drops frames with nothing of interest and ranks the rest.",
     )
     reconnect: ReconnectConfig = Field(
         default_factory=ReconnectConfig, description="Reopening live sources that drop."

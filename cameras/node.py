@@ -14,7 +14,8 @@ from cameras.reconnect import FrameSource
 from cameras.sources import CapturedFrame
 from cameras.uplink import EdgeUplink, UplinkError
 from pipelines.budget import RateMeter, UplinkBudget
-from pipelines.difference import FilterDecision, FrameDifferenceFilter, SendReason
+from pipelines.difference import FilterDecision
+from pipelines.selection import FrameSelector, Selection
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +39,13 @@ class CameraNode:
     def __init__(
         self,
         source: FrameSource,
-        frame_filter: FrameDifferenceFilter,
+        selector: FrameSelector,
         uplink: EdgeUplink,
         jpeg_quality: int = 85,
         budget: UplinkBudget | None = None,
     ) -> None:
         self.source = source
-        self.filter = frame_filter
+        self.selector = selector
         self.uplink = uplink
         self.jpeg_quality = jpeg_quality
         self.budget = budget or UplinkBudget()
@@ -61,9 +62,9 @@ class CameraNode:
             if frame is None:
                 break
             self.stats.frames_read += 1
-            decision = self.filter.decide(frame.image, frame.timestamp, commit=False)
-            if decision.send:
-                self._offer(frame, decision)
+            selection = self.selector.decide(frame.image, frame.timestamp)
+            if selection.decision.send:
+                self._offer(frame, selection)
         log.info(
             "camera %s: read %d frames, sent %d (%d bytes), %d held back by the budget",
             self.uplink.camera_id,
@@ -74,11 +75,9 @@ class CameraNode:
         )
         return self.stats
 
-    def _offer(self, frame: CapturedFrame, decision: FilterDecision) -> None:
-        """Send a frame the filter chose if the budget allows, at the quality it allows."""
-        # Without a tiny detector every changed frame counts as interesting; keepalives do not.
-        utility = 0.0 if decision.reason is SendReason.KEEPALIVE else 1.0
-        admission = self.budget.admit(utility, frame.timestamp)
+    def _offer(self, frame: CapturedFrame, selection: Selection) -> None:
+        """Send a frame the selector chose if the budget allows, at the quality it allows."""
+        admission = self.budget.admit(selection.utility, frame.timestamp)
         if not admission.send:
             # Still counted as demand, so the edge sees what this camera would send.
             self.demand.add(self._last_jpeg_bytes, frame.timestamp)
@@ -93,8 +92,8 @@ class CameraNode:
         if not self.budget.spend(len(jpeg), frame.timestamp):
             self.stats.skipped_for_budget += 1
             return
-        self.filter.commit_last()
-        self._send(frame, decision, jpeg)
+        self.selector.commit_last()
+        self._send(frame, selection.decision, jpeg)
 
     def _encode(self, frame: CapturedFrame, quality: int) -> bytes | None:
         ok, encoded = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, quality])
@@ -125,12 +124,12 @@ class CameraNode:
         self._apply(reply)
 
     def _apply(self, reply: FrameReply) -> None:
-        self.filter.set_tracking(reply.active_tracks > 0)
+        self.selector.set_tracking(reply.active_tracks > 0)
         feedback = reply.feedback
         if feedback.budget_bytes_per_s != self.budget.bytes_per_s:
             log.info("edge set uplink budget %s bytes/s", feedback.budget_bytes_per_s)
             self.budget.set_rate(feedback.budget_bytes_per_s)
         threshold = feedback.difference_threshold
-        if threshold is not None and threshold != self.filter.threshold:
-            log.info("edge set difference threshold %.4f", threshold)
-            self.filter.set_threshold(threshold)
+        if threshold is not None and threshold != self.selector.threshold:
+            log.debug("edge set difference threshold %.4f", threshold)
+            self.selector.set_threshold(threshold)

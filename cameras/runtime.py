@@ -12,7 +12,7 @@ from cameras.protocol import CameraStatus
 from cameras.reconnect import ReconnectingSource, SourceState, SourceStateChange, open_source
 from cameras.sources import SourceError, VideoSource
 from cameras.uplink import EdgeUplink
-from pipelines.difference import FrameDifferenceFilter
+from pipelines.selection import FrameSelector
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +48,12 @@ def run_camera_node(
         if is_file:
             uplink.report_status(CameraStatus(state="connected", since=time.time()))
         try:
-            node = CameraNode(
-                source, FrameDifferenceFilter(config.filter.settings()), uplink, config.jpeg_quality
+            selector = FrameSelector(
+                config.filter.settings(),
+                config.tiny_detector.settings(),
+                config.tiny_detector.arrival_area,
             )
+            node = CameraNode(source, selector, uplink, config.jpeg_quality)
             stats = node.run(max_frames=max_frames, stop=stop)
             if isinstance(source, ReconnectingSource) and source.state is SourceState.FAILED:
                 raise SourceError(f"gave up on {source.name}: {source.last_error}")

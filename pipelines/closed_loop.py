@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from pipelines.difference import DifferenceSettings, FilterDecision
 from pipelines.feedback import ThresholdController, ThresholdControlSettings, update_and_score
-from pipelines.replay import ClipAnalysis, Sent, SignatureFilter
+from pipelines.motion import MotionSettings
+from pipelines.replay import ClipAnalysis, Sent
+from pipelines.selection import FrameSelector
 from pipelines.tracker import IouTracker, TrackerSettings
 
 
@@ -27,22 +29,26 @@ def replay_system(
     difference: DifferenceSettings,
     tracker_settings: TrackerSettings,
     control: ThresholdControlSettings | None = None,
+    motion: MotionSettings | None = None,
+    arrival_area: float = 0.003,
 ) -> SystemReplay:
     """Frame by frame: the node's filter decides; a sent frame is analysed by the edge, whose
     reply (objects tracked or not, the threshold to use) the node applies before the next."""
-    frame_filter = SignatureFilter(difference)
+    selector = FrameSelector(difference, motion, arrival_area)
     tracker = IouTracker(tracker_settings)
     controller = None if control is None else ThresholdController(control)
     decisions: list[FilterDecision] = []
     thresholds: list[float] = []
     for i, (signature, timestamp) in enumerate(zip(clip.signatures, clip.timestamps, strict=True)):
-        decision = frame_filter.decide(signature, timestamp)
+        height, width = signature.shape[:2]  # blob boxes are not used here, only their count
+        decision = selector.decide_signature(signature, width, height, timestamp).decision
         decisions.append(decision)
-        thresholds.append(frame_filter.threshold)
+        thresholds.append(selector.threshold)
         if decision.send:
+            selector.commit_last()
             _, held_f1 = update_and_score(tracker, clip.jpeg_detections[i], timestamp)
-            frame_filter.set_tracking(bool(tracker.active))
+            selector.set_tracking(bool(tracker.active))
             if controller is not None:
-                frame_filter.set_threshold(controller.observe(held_f1))
+                selector.set_threshold(controller.observe(held_f1))
     sent = tuple(i for i, d in enumerate(decisions) if d.send)
     return SystemReplay(sent, decisions, thresholds)

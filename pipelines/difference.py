@@ -40,8 +40,12 @@ class DifferenceSettings:
 class SendReason(str, Enum):
     FIRST = "first"
     CHANGED = "changed"
+    ARRIVAL = "arrival"
+    """Too little changed for the threshold, but the tiny detector saw objects come or go."""
     KEEPALIVE = "keepalive"
     UNCHANGED = "unchanged"
+    NOTHING_OF_INTEREST = "nothing_of_interest"
+    """Changed, but the tiny detector found nothing (light, noise, swaying leaves)."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,12 @@ class FrameDifferenceFilter:
     def decide(self, frame: Image, timestamp: float, commit: bool = True) -> FilterDecision:
         """Score `frame`; when it is worth sending it becomes the new reference, at once or,
         with commit=False, only when `commit_last()` confirms it was really sent."""
-        signature = self.signature(frame)
+        return self.decide_signature(self.signature(frame), timestamp, commit)
+
+    def decide_signature(
+        self, signature: Image, timestamp: float, commit: bool = True
+    ) -> FilterDecision:
+        """`decide` for a signature already computed (by the caller, or cached)."""
         score = self.score(signature)
         reason = self._reason(score, timestamp)
         self._pending = (signature, timestamp)

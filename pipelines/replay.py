@@ -79,26 +79,14 @@ class SchemeResult:
     count_accuracy: float
 
 
-class SignatureFilter(FrameDifferenceFilter):
-    """The camera node's filter, fed precomputed signatures instead of frames.
-
-    `decide` is inherited unchanged, so the decisions (score, reason, reference update,
-    keepalive) are exactly the node's; only the signature step is already done.
-    """
-
-    def signature(self, frame: Image) -> Image:
-        expected = (self.settings.height, self.settings.width)
-        if frame.shape != expected:
-            raise ValueError(f"signature of shape {frame.shape}, expected {expected}")
-        return frame
-
-
 def filter_decisions(
     signatures: Sequence[Image], timestamps: Sequence[float], settings: DifferenceSettings
 ) -> list[FilterDecision]:
     """The difference filter's decision for each frame, replayed in capture order."""
-    frame_filter = SignatureFilter(settings)
-    return [frame_filter.decide(s, t) for s, t in zip(signatures, timestamps, strict=True)]
+    frame_filter = FrameDifferenceFilter(settings)
+    return [
+        frame_filter.decide_signature(s, t) for s, t in zip(signatures, timestamps, strict=True)
+    ]
 
 
 def sent_by_filter(

@@ -21,7 +21,7 @@ from appliance.bench.clip import AnalysedClip, load_or_analyse
 from appliance.bench.quiet_clip import build_quiet_clip
 from appliance.config import DetectorConfig, FilterControlConfig, TrackerConfig
 from appliance.footage import FootageError, resolve_video
-from cameras.config import DifferenceFilterConfig
+from cameras.config import DifferenceFilterConfig, TinyDetectorConfig
 from pipelines.closed_loop import replay_system
 from pipelines.replay import (
     Reference,
@@ -76,7 +76,8 @@ def run_filter_bench(
     score_ms = 1000 * (time.perf_counter() - t0) / clip.frames
     control_config = FilterControlConfig()
     control = control_config.settings(difference.threshold) if control_config.enabled else None
-    replayed = replay_system(clip, difference, tracker, control)
+    tiny = TinyDetectorConfig()
+    replayed = replay_system(clip, difference, tracker, control, tiny.settings(), tiny.arrival_area)
     decisions, system_sent = replayed.decisions, replayed.sent
     system = evaluate(clip, system_sent, ref, tracker)
     all_frames = evaluate(clip, tuple(range(clip.frames)), ref, tracker)
