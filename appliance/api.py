@@ -72,6 +72,7 @@ def _add_ingest(app: FastAPI, box: EdgeBox) -> None:
         frame_meta: str | None = Header(None, alias=META_HEADER),
     ) -> FrameReply:
         camera = _authenticate_camera(box, camera_id, authorization)
+        fixed = camera.difference_threshold
         meta = parse_meta(frame_meta)
         check_capture_time(meta, time.time(), box.config.max_clock_ahead_s)
         body = await read_body(request, box.config.max_frame_bytes)
@@ -90,7 +91,7 @@ def _add_ingest(app: FastAPI, box: EdgeBox) -> None:
             ],
             active_tracks=result.active_tracks,
             feedback=EdgeFeedback(
-                difference_threshold=camera.difference_threshold or result.difference_threshold,
+                difference_threshold=result.difference_threshold if fixed is None else fixed,
                 budget_bytes_per_s=box.site_uplink.budget(camera_id),
             ),
         )
