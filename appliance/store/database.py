@@ -55,10 +55,6 @@ class Database:
         self.sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
         self.url = mask_url(engine.url)
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
-
     def dispose(self) -> None:
         """Close every pooled connection; the object must not be used afterwards."""
         self.engine.dispose()
