@@ -17,14 +17,23 @@ from appliance.store import DetectionRow, EventRow, FrameRow, Store
 from cameras.protocol import FrameMeta
 from pipelines.detectors import Detector
 from pipelines.feedback import ThresholdController, update_and_score
+from pipelines.regions import composite
 from pipelines.tracker import IouTracker, TrackedObject, TrackerSettings, TrackUpdate
-from pipelines.types import Detection
+from pipelines.types import Box, Detection
 
 log = logging.getLogger(__name__)
 
 
 class StaleFrameError(Exception):
     """A frame captured before the last one analysed for its camera."""
+
+
+class NeedsFullFrameError(Exception):
+    """Regions arrived, but there is no picture of the camera to paste them onto."""
+
+
+class BadRegionsError(Exception):
+    """Regions that do not lie inside the frame."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,8 @@ class CameraAnalyzer:
         self._events: dict[int, _EventState] = {}
         self._lock = threading.Lock()
         self._last: tuple[int, float] | None = None
+        self._canvas: npt.NDArray[np.uint8] | None = None
+        """The latest full picture of the scene: regions are pasted onto it."""
 
     def analyse(
         self, image: npt.NDArray[np.uint8], meta: FrameMeta, jpeg_bytes: int
@@ -79,6 +90,7 @@ class CameraAnalyzer:
                     f"frame {meta.seq} was captured before the last analysed frame of "
                     f"camera {self.camera_id}"
                 )
+            image = self._picture(image, meta)
             detections = self.detector.detect(image)
             # A frame that is not stored must not have moved the tracks either.
             saved = copy.deepcopy((self._tracker, self._events, self._controller))
@@ -95,10 +107,25 @@ class CameraAnalyzer:
                 raise
             self._forget_except(update.tracks)
             self._last = (meta.seq, meta.captured_at)
+            self._canvas = image
             threshold = None if self._controller is None else self._controller.observe(held_f1)
             return AnalysisResult(
                 frame_id, detections, update.matches, len(self._tracker.active), threshold
             )
+
+    def _picture(self, image: npt.NDArray[np.uint8], meta: FrameMeta) -> npt.NDArray[np.uint8]:
+        """The frame itself, or its regions pasted onto the last picture of the scene."""
+        if not meta.regions:
+            return image
+        if self._canvas is None or self._canvas.shape != image.shape:
+            raise NeedsFullFrameError(
+                f"camera {self.camera_id} sent regions, but the edge has no full frame of it"
+            )
+        height, width = image.shape[:2]
+        boxes = [Box(r.x1, r.y1, r.x2, r.y2) for r in meta.regions]
+        if any(not (0 <= b.x1 < b.x2 <= width and 0 <= b.y1 < b.y2 <= height) for b in boxes):
+            raise BadRegionsError(f"regions must lie inside the {width}x{height} frame")
+        return composite(self._canvas, image, boxes)
 
     def close(self) -> int:
         """End every open event (shutdown); returns how many were ended."""

@@ -13,7 +13,12 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from appliance.analysis import AnalysisResult, StaleFrameError
+from appliance.analysis import (
+    AnalysisResult,
+    BadRegionsError,
+    NeedsFullFrameError,
+    StaleFrameError,
+)
 from appliance.config import EdgeCameraConfig
 from appliance.edge import EdgeBox
 from appliance.ingest import (
@@ -130,6 +135,10 @@ def _analyse(box: EdgeBox, camera_id: str, body: bytes, meta: FrameMeta) -> Anal
         result = box.analyzers[camera_id].analyse(image, meta, len(body))
     except StaleFrameError as exc:
         raise RejectedFrame(409, "stale", str(exc)) from None
+    except NeedsFullFrameError as exc:
+        raise RejectedFrame(428, "needs_full_frame", str(exc)) from None
+    except BadRegionsError as exc:
+        raise RejectedFrame(422, "bad_regions", str(exc)) from None
     except StoreError as exc:
         log.error("frame %d of camera %s not stored: %s", meta.seq, camera_id, exc)
         raise RejectedFrame(503, "store_error", f"frame not stored: {exc}") from None

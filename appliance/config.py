@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from cameras.config import DifferenceFilterConfig, TinyDetectorConfig
+from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
 from pipelines.detectors.hog import HogSettings
 from pipelines.feedback import ThresholdControlSettings
 from pipelines.tracker import TrackerSettings
@@ -178,6 +178,9 @@ class DemoConfig(_Strict):
     )
     tiny_detector: TinyDetectorConfig = Field(
         default_factory=TinyDetectorConfig, description="Camera-side tiny detector."
+    )
+    regions: RegionConfig = Field(
+        default_factory=RegionConfig, description="Changed regions instead of whole frames."
     )
     detector: DetectorConfig = Field(default_factory=DetectorConfig, description="Full detector.")
     tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracker settings.")

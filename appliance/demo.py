@@ -69,6 +69,7 @@ def _run_camera(config: DemoConfig, video: Path, edge_url: str, token: str) -> N
         jpeg_quality=config.jpeg_quality,
         filter=config.filter,
         tiny_detector=config.tiny_detector,
+        regions=config.regions,
     )
     return run_camera_node(camera, max_frames=config.frames)
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from cameras.reconnect import ReconnectSettings
 from pipelines.difference import DifferenceSettings
 from pipelines.motion import MotionSettings
+from pipelines.regions import RegionPlanner, RegionSettings
 
 
 class DifferenceFilterConfig(BaseModel):
@@ -83,6 +84,29 @@ class TinyDetectorConfig(BaseModel):
         )
 
 
+class RegionConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(
+        False,
+        description="Send only the regions around objects (now and in the last frame sent),"
+        " the rest flat grey; the edge pastes them onto its last picture. Needs the tiny"
+        " detector.",
+    )
+    margin: float = Field(0.25, ge=0, le=2, description="Grow each object by this fraction.")
+    max_area: float = Field(
+        0.6, gt=0, le=1, description="Regions covering more of the frame: send the whole frame."
+    )
+    full_frame_interval_s: float = Field(
+        10.0, gt=0, description="Send a whole frame at least this often."
+    )
+
+    def planner(self) -> RegionPlanner | None:
+        if not self.enabled:
+            return None
+        return RegionPlanner(RegionSettings(self.margin, self.max_area, self.full_frame_interval_s))
+
+
 class ReconnectConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -130,6 +154,9 @@ class CameraConfig(BaseModel):
     tiny_detector: TinyDetectorConfig = Field(
         default_factory=TinyDetectorConfig,
         description="Cheap detector that drops frames with nothing of interest and ranks the rest.",
+    )
+    regions: RegionConfig = Field(
+        default_factory=RegionConfig, description="Changed regions instead of whole frames."
     )
     reconnect: ReconnectConfig = Field(
         default_factory=ReconnectConfig, description="Reopening live sources that drop."

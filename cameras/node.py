@@ -9,18 +9,21 @@ from dataclasses import dataclass
 
 import cv2
 
-from cameras.protocol import FrameMeta, FrameReply
+from cameras.protocol import FrameMeta, FrameReply, WireBox
 from cameras.reconnect import FrameSource
 from cameras.sources import CapturedFrame
 from cameras.uplink import EdgeUplink, UplinkError
 from pipelines.budget import RateMeter, UplinkBudget
-from pipelines.difference import FilterDecision
+from pipelines.difference import FilterDecision, Image
+from pipelines.regions import RegionPlanner, mask_outside
 from pipelines.selection import FrameSelector, Selection
+from pipelines.types import Box
 
 log = logging.getLogger(__name__)
 
 # Refusals that retrying cannot fix (bad token, unknown camera): the node stops and says why.
 FATAL_STATUSES = frozenset({401, 403, 404})
+NEEDS_FULL_FRAME = 428  # the edge has no picture to paste regions onto (it restarted)
 
 
 @dataclass
@@ -43,12 +46,14 @@ class CameraNode:
         uplink: EdgeUplink,
         jpeg_quality: int = 85,
         budget: UplinkBudget | None = None,
+        regions: RegionPlanner | None = None,
     ) -> None:
         self.source = source
         self.selector = selector
         self.uplink = uplink
         self.jpeg_quality = jpeg_quality
         self.budget = budget or UplinkBudget()
+        self.regions = regions
         self.demand = RateMeter()
         self._last_jpeg_bytes = 0
         self.stats = NodeStats()
@@ -84,7 +89,10 @@ class CameraNode:
             self.stats.skipped_for_budget += 1
             return
         quality = max(10, round(self.jpeg_quality * admission.quality_scale))
-        jpeg = self._encode(frame, quality)
+        blobs = [b.box for b in selection.features.blobs] if selection.features else []
+        regions = self._regions(frame, blobs)
+        image = mask_outside(frame.image, regions) if regions else frame.image
+        jpeg = self._encode(image, frame.index, quality)
         if jpeg is None:
             return
         self._last_jpeg_bytes = len(jpeg)
@@ -93,17 +101,27 @@ class CameraNode:
             self.stats.skipped_for_budget += 1
             return
         self.selector.commit_last()
-        self._send(frame, selection.decision, jpeg)
+        if self._send(frame, selection.decision, jpeg, regions) and self.regions is not None:
+            self.regions.sent(regions, blobs, frame.timestamp)
 
-    def _encode(self, frame: CapturedFrame, quality: int) -> bytes | None:
-        ok, encoded = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    def _regions(self, frame: CapturedFrame, blobs: list[Box]) -> list[Box]:
+        if self.regions is None:
+            return []
+        height, width = frame.image.shape[:2]
+        return self.regions.plan(blobs, width, height, frame.timestamp)
+
+    def _encode(self, image: Image, index: int, quality: int) -> bytes | None:
+        ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
         if not ok:
-            log.error("could not encode frame %d as JPEG", frame.index)
+            log.error("could not encode frame %d as JPEG", index)
             return None
         return bytes(encoded.tobytes())
 
-    def _send(self, frame: CapturedFrame, decision: FilterDecision, jpeg: bytes) -> None:
+    def _send(
+        self, frame: CapturedFrame, decision: FilterDecision, jpeg: bytes, regions: list[Box]
+    ) -> bool:
         meta = FrameMeta(
+            regions=[WireBox(x1=r.x1, y1=r.y1, x2=r.x2, y2=r.y2) for r in regions],
             seq=frame.index,
             captured_at=frame.timestamp,
             filter_score=decision.score,
@@ -115,13 +133,16 @@ class CameraNode:
         except UplinkError as exc:
             if exc.status in FATAL_STATUSES:
                 raise
+            if exc.status == NEEDS_FULL_FRAME and self.regions is not None:
+                self.regions.force_full()
             self.stats.upload_failures += 1
             log.warning("frame %d not delivered: %s", frame.index, exc)
-            return
+            return False
         self.stats.frames_sent += 1
         self.stats.bytes_sent += len(jpeg)
         self.stats.detections_seen += len(reply.detections)
         self._apply(reply)
+        return True
 
     def _apply(self, reply: FrameReply) -> None:
         self.selector.set_tracking(reply.active_tracks > 0)

@@ -46,6 +46,12 @@ class FrameMeta(BaseModel):
         default=None, ge=0.0, le=1.0, description="Frame-difference score that let it through."
     )
     send_reason: str = Field(default="changed", max_length=32)
+    regions: list[WireBox] = Field(
+        default_factory=list,
+        max_length=64,
+        description="Only these parts of the JPEG are real (the rest is grey): the edge pastes"
+        " them onto its last picture of the camera. Empty: the whole frame.",
+    )
     demand_bytes_per_s: float | None = Field(
         default=None,
         ge=0,

@@ -53,7 +53,9 @@ def run_camera_node(
                 config.tiny_detector.settings(),
                 config.tiny_detector.arrival_area,
             )
-            node = CameraNode(source, selector, uplink, config.jpeg_quality)
+            node = CameraNode(
+                source, selector, uplink, config.jpeg_quality, regions=config.regions.planner()
+            )
             stats = node.run(max_frames=max_frames, stop=stop)
             if isinstance(source, ReconnectingSource) and source.state is SourceState.FAILED:
                 raise SourceError(f"gave up on {source.name}: {source.last_error}")

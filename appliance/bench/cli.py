@@ -40,6 +40,11 @@ def _add_filter(benchmarks: Any) -> None:
     parser.add_argument(
         "--no-cache", action="store_true", help="analyse the clip again and refresh its cache"
     )
+    parser.add_argument(
+        "--regions",
+        action="store_true",
+        help="also replay the system sending changed regions (decodes and detects again)",
+    )
     parser.set_defaults(handler=_filter)
 
 

@@ -19,11 +19,13 @@ from typing import Any
 
 from appliance.bench.clip import AnalysedClip, load_or_analyse
 from appliance.bench.quiet_clip import build_quiet_clip
+from appliance.bench.regions import replay_with_regions
 from appliance.config import DetectorConfig, FilterControlConfig, TrackerConfig
 from appliance.footage import FootageError, resolve_video
-from cameras.config import DifferenceFilterConfig, TinyDetectorConfig
+from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
 from pipelines.closed_loop import replay_system
 from pipelines.difference import DifferenceSettings
+from pipelines.metrics import score_clip
 from pipelines.replay import (
     ClipAnalysis,
     Reference,
@@ -46,8 +48,38 @@ TARGET_BYTES_FRACTION = 0.10
 def run_filter_command(args: argparse.Namespace) -> int:
     video = quiet_clip(args.cache_dir) if args.video == "quiet" else resolve_video(args.video)
     report = run_filter_bench(video, args.frames, args.jpeg_quality, args.cache_dir, args.no_cache)
+    if args.regions:
+        report["system_regions"] = _regions_scheme(
+            video, args.frames, args.jpeg_quality, args.cache_dir, report
+        )
     print(json.dumps(report) if args.json else format_report(report))
     return 0
+
+
+def _regions_scheme(
+    video: Path, frames: int | None, jpeg_quality: int, cache_dir: Path, report: dict[str, Any]
+) -> dict[str, Any]:
+    """The default system with `regions.enabled`, scored against the same reference."""
+    config = RegionConfig(enabled=True)
+    replay = replay_with_regions(video, frames, jpeg_quality, config)
+    tracker = TrackerConfig().settings()
+    analysed = load_or_analyse(
+        video, frames, jpeg_quality, DetectorConfig().hog.settings(),
+        DifferenceFilterConfig().settings(), cache_dir,
+    )  # fmt: skip
+    score = score_clip(replay.answers, reference(analysed.clip, tracker).tracked)
+    return {
+        "frames_sent": len(replay.sent),
+        "sent_fraction": _round(len(replay.sent) / max(report["frames"], 1)),
+        "region_frames": replay.region_frames,
+        "bytes_sent": replay.bytes_sent,
+        "bytes_vs_all_frames": _round(
+            replay.bytes_sent / max(report["all_frames"]["bytes_sent"], 1)
+        ),
+        "f1": _round(score.f1),
+        "count_accuracy": _round(score.count_accuracy),
+        "settings": config.model_dump(),
+    }
 
 
 def quiet_clip(cache_dir: Path) -> Path:

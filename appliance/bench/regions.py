@@ -1,0 +1,98 @@
+"""The system with changed-region uploads, replayed on the real frames (not the cache).
+
+Regions change what the edge's detector sees (a composite of fresh regions on its last
+picture), so the cached per-frame detections cannot stand in: this pass decodes the clip
+again and runs, frame by frame, exactly what the camera node and the edge do, without HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from appliance.config import DetectorConfig, FilterControlConfig, TrackerConfig
+from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
+from cameras.sources import VideoSource
+from pipelines.detectors.hog import HogPeopleDetector
+from pipelines.difference import Image
+from pipelines.feedback import ThresholdController, update_and_score
+from pipelines.metrics import LabelledBox
+from pipelines.regions import RegionPlanner, RegionSettings, composite, mask_outside
+from pipelines.selection import FrameSelector
+from pipelines.tracker import IouTracker
+from pipelines.types import Box
+
+Answers = list[list[LabelledBox]]
+
+
+@dataclass(frozen=True)
+class RegionReplay:
+    sent: tuple[int, ...]
+    bytes_sent: int
+    region_frames: int
+    """Frames sent as regions rather than whole."""
+    answers: Answers
+
+
+def replay_with_regions(
+    video: Path, frames: int | None, jpeg_quality: int, config: RegionConfig
+) -> RegionReplay:
+    system = _System(config, jpeg_quality)
+    answers: Answers = []
+    with VideoSource(str(video)) as source:
+        while frames is None or len(answers) < frames:
+            frame = source.read()
+            if frame is None:
+                break
+            # Clip time, as the cached analysis uses.
+            answers.append(system.step(frame.index, frame.image, frame.index / source.fps))
+    return RegionReplay(tuple(system.sent), system.bytes_sent, system.region_frames, answers)
+
+
+class _System:
+    """The camera node's choices and the edge's analysis, in one process, frame by frame."""
+
+    def __init__(self, config: RegionConfig, jpeg_quality: int) -> None:
+        tiny = TinyDetectorConfig()
+        difference = DifferenceFilterConfig().settings()
+        self.selector = FrameSelector(difference, tiny.settings(), tiny.arrival_area)
+        self.planner = RegionPlanner(
+            RegionSettings(config.margin, config.max_area, config.full_frame_interval_s)
+        )
+        self.detector = HogPeopleDetector(DetectorConfig().hog.settings())
+        self.tracker = IouTracker(TrackerConfig().settings())
+        self.controller = ThresholdController(FilterControlConfig().settings(difference.threshold))
+        self.jpeg_quality = jpeg_quality
+        self.canvas: Image | None = None
+        self.sent: list[int] = []
+        self.bytes_sent = 0
+        self.region_frames = 0
+
+    def step(self, index: int, image: Image, t: float) -> list[LabelledBox]:
+        """One frame; returns what the edge knows at its time."""
+        selection = self.selector.decide(image, t)
+        if selection.decision.send:
+            blobs = [b.box for b in selection.features.blobs] if selection.features else []
+            self._send(image, blobs, t)
+            self.selector.commit_last()
+            self.sent.append(index)
+        return [LabelledBox(o.label, o.box) for o in self.tracker.predict(t)]
+
+    def _send(self, image: Image, blobs: list[Box], t: float) -> None:
+        height, width = image.shape[:2]
+        regions = self.planner.plan(blobs, width, height, t)
+        masked = mask_outside(image, regions) if regions else image
+        encoded = cv2.imencode(".jpg", masked, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])[1]
+        decoded = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR), dtype=np.uint8)
+        if regions and self.canvas is not None:
+            decoded = composite(self.canvas, decoded, regions)
+        self.canvas = decoded
+        self.planner.sent(regions, blobs, t)
+        _, held_f1 = update_and_score(self.tracker, self.detector.detect(decoded), t)
+        self.selector.set_tracking(bool(self.tracker.active))
+        self.selector.set_threshold(self.controller.observe(held_f1))
+        self.bytes_sent += int(encoded.size)
+        self.region_frames += bool(regions)
