@@ -102,3 +102,14 @@ def test_human_summary(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "frames_sent" in result.stdout and "database" in result.stdout
+
+
+def test_changed_regions_cut_the_uplink_not_the_detections(tmp_path: Path) -> None:
+    config = tmp_path / "regions.yaml"
+    config.write_text("regions:\n  enabled: true\n", encoding="utf-8")
+    whole = run_demo(tmp_path / "whole", "--frames", "150")
+    regions = run_demo(tmp_path / "regions", "--frames", "150", "--config", str(config))
+    assert regions["bytes_sent"] < 0.5 * whole["bytes_sent"]
+    assert regions["upload_failures"] == 0
+    per_frame = regions["detections"] / regions["frames_sent"]
+    assert per_frame >= 0.85 * whole["detections"] / whole["frames_sent"]
