@@ -88,7 +88,7 @@ class RegionConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = Field(
-        False,
+        True,
         description="Send only the regions around objects (now and in the last frame sent),"
         " the rest flat grey; the edge pastes them onto its last picture. Needs the tiny"
         " detector.",
@@ -100,11 +100,22 @@ class RegionConfig(BaseModel):
     full_frame_interval_s: float = Field(
         10.0, gt=0, description="Send a whole frame at least this often."
     )
+    max_foreground: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="Send the whole frame when more of the image than this differs from the"
+        " background (camera moved, light switched).",
+    )
 
     def planner(self) -> RegionPlanner | None:
         if not self.enabled:
             return None
-        return RegionPlanner(RegionSettings(self.margin, self.max_area, self.full_frame_interval_s))
+        return RegionPlanner(
+            RegionSettings(
+                self.margin, self.max_area, self.full_frame_interval_s, self.max_foreground
+            )
+        )
 
 
 class ReconnectConfig(BaseModel):

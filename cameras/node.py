@@ -89,8 +89,9 @@ class CameraNode:
             self.stats.skipped_for_budget += 1
             return
         quality = max(10, round(self.jpeg_quality * admission.quality_scale))
-        blobs = [b.box for b in selection.features.blobs] if selection.features else []
-        regions = self._regions(frame, blobs)
+        features = selection.features
+        blobs = [b.box for b in features.blobs] if features else []
+        regions = self._regions(frame, blobs, features.foreground if features else 1.0)
         image = mask_outside(frame.image, regions) if regions else frame.image
         jpeg = self._encode(image, frame.index, quality)
         if jpeg is None:
@@ -104,11 +105,11 @@ class CameraNode:
         if self._send(frame, selection.decision, jpeg, regions) and self.regions is not None:
             self.regions.sent(regions, blobs, frame.timestamp)
 
-    def _regions(self, frame: CapturedFrame, blobs: list[Box]) -> list[Box]:
+    def _regions(self, frame: CapturedFrame, blobs: list[Box], foreground: float) -> list[Box]:
         if self.regions is None:
             return []
         height, width = frame.image.shape[:2]
-        return self.regions.plan(blobs, width, height, frame.timestamp)
+        return self.regions.plan(blobs, foreground, width, height, frame.timestamp)
 
     def _encode(self, image: Image, index: int, quality: int) -> bytes | None:
         ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])

@@ -31,6 +31,8 @@ class RegionSettings:
     """Regions covering more of the frame than this: send the whole frame instead."""
     full_frame_interval_s: float = 10.0
     """Send a whole frame at least this often, so slow changes reach the edge's picture."""
+    max_foreground: float = 0.25
+    """More of the image than this unlike the background: send the whole frame."""
 
     def __post_init__(self) -> None:
         if self.margin < 0 or not 0 < self.max_area <= 1 or self.full_frame_interval_s <= 0:
@@ -92,11 +94,16 @@ class RegionPlanner:
         self._last_sent: list[Box] = []
         self._force_full = False
 
-    def plan(self, blobs: Sequence[Box], width: int, height: int, timestamp: float) -> list[Box]:
-        """Regions to send; an empty list means the whole frame."""
+    def plan(
+        self, blobs: Sequence[Box], foreground: float, width: int, height: int, timestamp: float
+    ) -> list[Box]:
+        """Regions to send; an empty list means the whole frame. `foreground` is the fraction of
+        the image the tiny detector's background model sees as changed."""
         s = self.settings
         due = self._last_full is None or timestamp - self._last_full >= s.full_frame_interval_s
-        if due or self._force_full:
+        # Much of the scene unlike the background (camera moved, light switched, model still
+        # learning): blobs no longer say where the objects are.
+        if due or self._force_full or foreground > s.max_foreground:
             return []
         # Where objects are now and where they were: someone who left must be painted over.
         regions = grow([*blobs, *self._last_sent], width, height, s.margin)

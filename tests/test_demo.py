@@ -105,10 +105,10 @@ def test_human_summary(tmp_path: Path) -> None:
 
 
 def test_changed_regions_cut_the_uplink_not_the_detections(tmp_path: Path) -> None:
-    config = tmp_path / "regions.yaml"
-    config.write_text("regions:\n  enabled: true\n", encoding="utf-8")
-    whole = run_demo(tmp_path / "whole", "--frames", "150")
-    regions = run_demo(tmp_path / "regions", "--frames", "150", "--config", str(config))
+    config = tmp_path / "whole.yaml"
+    config.write_text("regions:\n  enabled: false\n", encoding="utf-8")
+    whole = run_demo(tmp_path / "whole", "--frames", "150", "--config", str(config))
+    regions = run_demo(tmp_path / "regions", "--frames", "150")  # the default
     assert regions["bytes_sent"] < 0.5 * whole["bytes_sent"]
     assert regions["upload_failures"] == 0
     per_frame = regions["detections"] / regions["frames_sent"]

@@ -58,19 +58,22 @@ def test_composite_pastes_only_the_regions() -> None:
 
 def test_planner_sends_whole_frames_when_regions_would_not_do() -> None:
     planner = RegionPlanner(RegionSettings(full_frame_interval_s=10.0, max_area=0.6))
-    assert planner.plan([PERSON], 768, 576, 0.0) == []  # nothing at the edge yet: whole
+    assert planner.plan([PERSON], 0.05, 768, 576, 0.0) == []  # nothing at the edge yet: whole
     planner.sent([], [PERSON], 0.0)
-    regions = planner.plan([PERSON], 768, 576, 1.0)
+    regions = planner.plan([PERSON], 0.05, 768, 576, 1.0)
     assert regions and coverage(regions, 768, 576) < 0.1
     planner.sent(regions, [PERSON], 1.0)
-    assert planner.plan([], 768, 576, 2.0) != []  # the person left: paint over where they were
-    planner.sent(planner.plan([], 768, 576, 2.0), [], 2.0)
-    assert planner.plan([], 768, 576, 3.0) == []  # nothing now or before: whole frame
+    assert (
+        planner.plan([], 0.05, 768, 576, 2.0) != []
+    )  # the person left: paint over where they were
+    planner.sent(planner.plan([], 0.05, 768, 576, 2.0), [], 2.0)
+    assert planner.plan([], 0.05, 768, 576, 3.0) == []  # nothing now or before: whole frame
     huge = Box(0.0, 0.0, 700.0, 500.0)
-    assert planner.plan([huge], 768, 576, 4.0) == []  # most of the frame changed
-    assert planner.plan([PERSON], 768, 576, 10.5) == []  # periodic whole frame
+    assert planner.plan([huge], 0.05, 768, 576, 4.0) == []  # most of the frame changed
+    assert planner.plan([PERSON], 0.05, 768, 576, 10.5) == []  # periodic whole frame
+    assert planner.plan([PERSON], 0.6, 768, 576, 5.0) == []  # most of the scene changed
     planner.force_full()
-    assert planner.plan([PERSON], 768, 576, 5.0) == []
+    assert planner.plan([PERSON], 0.05, 768, 576, 5.0) == []
 
 
 def test_the_edge_needs_a_whole_frame_before_regions(tmp_path: Path) -> None:

@@ -59,8 +59,8 @@ def run_filter_command(args: argparse.Namespace) -> int:
 def _regions_scheme(
     video: Path, frames: int | None, jpeg_quality: int, cache_dir: Path, report: dict[str, Any]
 ) -> dict[str, Any]:
-    """The default system with `regions.enabled`, scored against the same reference."""
-    config = RegionConfig(enabled=True)
+    """The default system (changed regions on) on the real frames, against the same reference."""
+    config = RegionConfig()
     replay = replay_with_regions(video, frames, jpeg_quality, config)
     tracker = TrackerConfig().settings()
     analysed = load_or_analyse(

@@ -60,7 +60,9 @@ class _System:
         difference = DifferenceFilterConfig().settings()
         self.selector = FrameSelector(difference, tiny.settings(), tiny.arrival_area)
         self.planner = RegionPlanner(
-            RegionSettings(config.margin, config.max_area, config.full_frame_interval_s)
+            RegionSettings(
+                config.margin, config.max_area, config.full_frame_interval_s, config.max_foreground
+            )
         )
         self.detector = HogPeopleDetector(DetectorConfig().hog.settings())
         self.tracker = IouTracker(TrackerConfig().settings())
@@ -75,15 +77,16 @@ class _System:
         """One frame; returns what the edge knows at its time."""
         selection = self.selector.decide(image, t)
         if selection.decision.send:
-            blobs = [b.box for b in selection.features.blobs] if selection.features else []
-            self._send(image, blobs, t)
+            features = selection.features
+            blobs = [b.box for b in features.blobs] if features else []
+            self._send(image, blobs, features.foreground if features else 1.0, t)
             self.selector.commit_last()
             self.sent.append(index)
         return [LabelledBox(o.label, o.box) for o in self.tracker.predict(t)]
 
-    def _send(self, image: Image, blobs: list[Box], t: float) -> None:
+    def _send(self, image: Image, blobs: list[Box], foreground: float, t: float) -> None:
         height, width = image.shape[:2]
-        regions = self.planner.plan(blobs, width, height, t)
+        regions = self.planner.plan(blobs, foreground, width, height, t)
         masked = mask_outside(image, regions) if regions else image
         encoded = cv2.imencode(".jpg", masked, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])[1]
         decoded = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR), dtype=np.uint8)
