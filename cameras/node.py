@@ -9,15 +9,22 @@ from dataclasses import dataclass
 
 import cv2
 
-from cameras.protocol import FrameMeta, FrameReply, WireBox
+from cameras.protocol import (
+    MAX_ITEMS,
+    FeatureScores,
+    FrameMeta,
+    FrameReply,
+    WireBox,
+    WireDetection,
+)
 from cameras.reconnect import FrameSource
 from cameras.sources import CapturedFrame
 from cameras.uplink import EdgeUplink, UplinkError
 from pipelines.budget import RateMeter, UplinkBudget
-from pipelines.difference import FilterDecision, Image
+from pipelines.difference import Image
 from pipelines.regions import RegionPlanner, mask_outside
 from pipelines.selection import FrameSelector, Selection
-from pipelines.types import Box
+from pipelines.types import Box, Detection
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +109,7 @@ class CameraNode:
             self.stats.skipped_for_budget += 1
             return
         self.selector.commit_last()
-        if self._send(frame, selection.decision, jpeg, regions) and self.regions is not None:
+        if self._send(frame, selection, jpeg, regions) and self.regions is not None:
             self.regions.sent(regions, blobs, frame.timestamp)
 
     def _regions(self, frame: CapturedFrame, blobs: list[Box], foreground: float) -> list[Box]:
@@ -119,16 +126,9 @@ class CameraNode:
         return bytes(encoded.tobytes())
 
     def _send(
-        self, frame: CapturedFrame, decision: FilterDecision, jpeg: bytes, regions: list[Box]
+        self, frame: CapturedFrame, selection: Selection, jpeg: bytes, regions: list[Box]
     ) -> bool:
-        meta = FrameMeta(
-            regions=[WireBox(x1=r.x1, y1=r.y1, x2=r.x2, y2=r.y2) for r in regions],
-            seq=frame.index,
-            captured_at=frame.timestamp,
-            filter_score=decision.score,
-            send_reason=decision.reason.value,
-            demand_bytes_per_s=self.demand.rate(frame.timestamp),
-        )
+        meta = self._meta(frame, selection, regions)
         try:
             reply = self.uplink.send(jpeg, meta)
         except UplinkError as exc:
@@ -145,6 +145,26 @@ class CameraNode:
         self._apply(reply)
         return True
 
+    def _meta(self, frame: CapturedFrame, selection: Selection, regions: list[Box]) -> FrameMeta:
+        features = selection.features
+        return FrameMeta(
+            seq=frame.index,
+            captured_at=frame.timestamp,
+            filter_score=selection.decision.score,
+            send_reason=selection.decision.reason.value,
+            features=None
+            if features is None
+            else FeatureScores(
+                pixel=features.pixel,
+                area=features.area,
+                edge=features.edge,
+                foreground=features.foreground,
+            ),
+            detections=[] if features is None else [_wire(d) for d in features.blobs[:MAX_ITEMS]],
+            regions=[WireBox(x1=r.x1, y1=r.y1, x2=r.x2, y2=r.y2) for r in regions],
+            demand_bytes_per_s=self.demand.rate(frame.timestamp),
+        )
+
     def _apply(self, reply: FrameReply) -> None:
         self.selector.set_tracking(reply.active_tracks > 0)
         feedback = reply.feedback
@@ -155,3 +175,12 @@ class CameraNode:
         if threshold is not None and threshold != self.selector.threshold:
             log.debug("edge set difference threshold %.4f", threshold)
             self.selector.set_threshold(threshold)
+
+
+def _wire(detection: Detection) -> WireDetection:
+    b = detection.box
+    return WireDetection(
+        label=detection.label,
+        confidence=detection.confidence,
+        box=WireBox(x1=b.x1, y1=b.y1, x2=b.x2, y2=b.y2),
+    )

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 META_HEADER = "X-Frame-Meta"
+# The metadata rides in one HTTP header: keep it well under servers' 16 KB header limits.
+MAX_ITEMS = 64
 
 
 class WireBox(BaseModel):
@@ -31,6 +33,17 @@ class WireDetection(BaseModel):
     track_id: int | None = None
 
 
+class FeatureScores(BaseModel):
+    """The camera's cheap difference features of the frame against the last one it sent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pixel: float = Field(ge=0.0, le=1.0)
+    area: float = Field(ge=0.0, le=1.0)
+    edge: float = Field(ge=0.0, le=1.0)
+    foreground: float = Field(ge=0.0, le=1.0)
+
+
 class FrameMeta(BaseModel):
     """What the camera node knows about a frame it sends."""
 
@@ -46,9 +59,12 @@ class FrameMeta(BaseModel):
         default=None, ge=0.0, le=1.0, description="Frame-difference score that let it through."
     )
     send_reason: str = Field(default="changed", max_length=32)
+    features: FeatureScores | None = Field(
+        default=None, description="Difference features, when the camera runs a tiny detector."
+    )
     regions: list[WireBox] = Field(
         default_factory=list,
-        max_length=64,
+        max_length=MAX_ITEMS,
         description="Only these parts of the JPEG are real (the rest is grey): the edge pastes"
         " them onto its last picture of the camera. Empty: the whole frame.",
     )
@@ -59,7 +75,9 @@ class FrameMeta(BaseModel):
         description="What the camera would send without a budget (recent average).",
     )
     detections: list[WireDetection] = Field(
-        default_factory=list, description="The camera's own (tiny) detector result, if any."
+        default_factory=list,
+        max_length=MAX_ITEMS,
+        description="The camera's own (tiny) detector result, if any.",
     )
 
 
