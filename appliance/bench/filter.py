@@ -37,6 +37,7 @@ from pipelines.replay import (
 )
 from pipelines.replay_search import SearchResult, search_static_threshold, search_uniform
 from pipelines.selection import FrameSelector
+from pipelines.tracker import TrackerSettings
 
 SCHEMES = ("system", "all_frames", "static_threshold", "uniform")
 TARGET_F1 = 0.90
@@ -105,13 +106,8 @@ def run_filter_bench(
     if clip.frames == 0:
         raise FootageError(f"no frames could be decoded from {video}")
     ref = reference(clip, tracker)
-    tiny = TinyDetectorConfig()
-    score_ms = _selection_ms_per_frame(clip, difference, tiny)
-    control_config = FilterControlConfig()
-    control = control_config.settings(difference.threshold) if control_config.enabled else None
-    replayed = replay_system(clip, difference, tracker, control, tiny.settings(), tiny.arrival_area)
-    decisions, system_sent = replayed.decisions, replayed.sent
-    system = evaluate(clip, system_sent, ref, tracker)
+    score_ms = _selection_ms_per_frame(clip, difference, TinyDetectorConfig())
+    system, system_entry = _default_system(clip, ref, difference, tracker)
     all_frames = evaluate(clip, tuple(range(clip.frames)), ref, tracker)
     static = search_static_threshold(clip, ref, difference, tracker, system.f1)
     uniform = search_uniform(clip, ref, tracker, system.f1)
@@ -122,13 +118,7 @@ def run_filter_bench(
         "fps": analysed.fps,
         "jpeg_quality": jpeg_quality,
         "reference": _reference_summary(analysed, ref),
-        "system": {
-            **_scheme(system),
-            "settings": dataclasses.asdict(difference),
-            "control": None if control is None else dataclasses.asdict(control),
-            "median_threshold": _round(statistics.median(replayed.thresholds)),
-            "reasons": reason_counts(decisions),
-        },
+        "system": system_entry,
         "all_frames": _scheme(all_frames),
         "static_threshold": _searched(static, "threshold"),
         "uniform": _searched(uniform, "every"),
@@ -143,6 +133,24 @@ def run_filter_bench(
         "cached": analysed.cached,
         "analysis_s": _round(timings.analysis_s),
         "elapsed_s": _round(time.perf_counter() - started),
+    }
+
+
+def _default_system(
+    clip: ClipAnalysis, ref: Reference, difference: DifferenceSettings, tracker: TrackerSettings
+) -> tuple[SchemeResult, dict[str, Any]]:
+    """The camera and edge with their default configs, replayed on the cached analysis."""
+    tiny = TinyDetectorConfig()
+    control_config = FilterControlConfig()
+    control = control_config.settings(difference.threshold) if control_config.enabled else None
+    replayed = replay_system(clip, difference, tracker, control, tiny.settings(), tiny.arrival_area)
+    result = evaluate(clip, replayed.sent, ref, tracker)
+    return result, {
+        **_scheme(result),
+        "settings": dataclasses.asdict(difference),
+        "control": None if control is None else dataclasses.asdict(control),
+        "median_threshold": _round(statistics.median(replayed.thresholds)),
+        "reasons": reason_counts(replayed.decisions),
     }
 
 
