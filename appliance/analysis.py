@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +21,7 @@ from pipelines.feedback import ThresholdController, update_and_score
 from pipelines.regions import composite
 from pipelines.tracker import IouTracker, TrackedObject, TrackerSettings, TrackUpdate
 from pipelines.types import Box, Detection
+from pipelines.zones import Zone, zones_of
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,8 @@ class AnalysisResult:
 class _EventState:
     event_id: str
     snapshot: str | None = None
+    zones: list[str] = field(default_factory=list)
+    """Zones the object has stood in, in the order it first entered them."""
     best_crop: bytes | None = field(default=None, repr=False)
 
 
@@ -66,6 +70,7 @@ class CameraAnalyzer:
         tracker_settings: TrackerSettings,
         snapshots: SnapshotWriter | None = None,
         controller: ThresholdController | None = None,
+        zones: Sequence[Zone] = (),
     ) -> None:
         self.camera_id = camera_id
         self.detector = detector
@@ -73,6 +78,7 @@ class CameraAnalyzer:
         self.snapshots = snapshots
         self._tracker = IouTracker(tracker_settings)
         self._controller = controller
+        self.zones = list(zones)
         self._events: dict[int, _EventState] = {}
         self._lock = threading.Lock()
         self._last: tuple[int, float] | None = None
@@ -97,6 +103,7 @@ class CameraAnalyzer:
             try:
                 update, held_f1 = update_and_score(self._tracker, detections, meta.captured_at)
                 self._keep_best_crops(image, update, meta.captured_at)
+                self._note_zones(update, meta.captured_at)
                 frame_id = self.store.record_analysis(
                     self._frame_row(image, meta, jpeg_bytes),
                     [_detection_row(d, update.matches.get(i)) for i, d in enumerate(detections)],
@@ -161,6 +168,14 @@ class CameraAnalyzer:
                 state = self._state(track.track_id)
                 state.best_crop = self.snapshots.crop(image, track.best_box)
 
+    def _note_zones(self, update: TrackUpdate, timestamp: float) -> None:
+        if not self.zones:
+            return
+        for track in update.tracks:
+            if track.last_seen == timestamp:
+                visited = self._state(track.track_id).zones
+                visited.extend(z for z in zones_of(track.box, self.zones) if z not in visited)
+
     def _event_rows(self, update: TrackUpdate, timestamp: float) -> list[EventRow]:
         fresh = {t.track_id for t in (*update.confirmed, *update.improved)}
         rows = []
@@ -196,6 +211,7 @@ class CameraAnalyzer:
             best_y2=best.y2,
             hits=track.hits,
             snapshot=state.snapshot,
+            zones=tuple(state.zones),
         )
 
     def _state(self, track_id: int) -> _EventState:

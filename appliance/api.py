@@ -184,9 +184,12 @@ def _add_reads(app: FastAPI, box: EdgeBox, reader: Callable[[str | None], None])
         camera: str | None = None,
         label: str | None = None,
         since: float | None = None,
+        zone: str | None = None,
         limit: int = Query(100, ge=1, le=1000),
     ) -> list[dict[str, Any]]:
-        rows = box.store.list_events(camera_id=camera, label=label, since=since, limit=limit)
+        rows = box.store.list_events(
+            camera_id=camera, label=label, since=since, limit=limit, zone=zone
+        )
         return [dataclasses.asdict(r) for r in rows]
 
     @app.get("/api/v1/events/{event_id}", dependencies=guarded)

@@ -14,6 +14,7 @@ from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorCon
 from pipelines.detectors.hog import HogSettings
 from pipelines.feedback import ThresholdControlSettings
 from pipelines.tracker import TrackerSettings
+from pipelines.zones import Zone
 
 
 class _Strict(BaseModel):
@@ -106,6 +107,18 @@ class SnapshotConfig(_Strict):
     )
 
 
+class ZoneConfig(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Zone name used in events.")
+    points: list[tuple[float, float]] = Field(
+        min_length=3,
+        description="Polygon corners [x, y] in frame pixels; an object is in the zone when the"
+        " bottom centre of its box is inside.",
+    )
+
+    def zone(self) -> Zone:
+        return Zone(self.name, tuple(self.points))
+
+
 class EdgeCameraConfig(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Camera id used in the API.")
     name: str = Field("", max_length=200, description="Human-readable camera name.")
@@ -113,6 +126,18 @@ class EdgeCameraConfig(_Strict):
     difference_threshold: float | None = Field(
         None, ge=0.0, le=1.0, description="Difference threshold the edge asks this camera to use."
     )
+    zones: list[ZoneConfig] = Field(
+        default_factory=list, description="Named areas events record when objects enter them."
+    )
+
+    @field_validator("zones")
+    @classmethod
+    def _unique_zone_names(cls, zones: list[ZoneConfig]) -> list[ZoneConfig]:
+        names = [z.name for z in zones]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"zone names must be unique; repeated: {', '.join(repeated)}")
+        return zones
 
 
 class EdgeConfig(_Strict):

@@ -56,6 +56,7 @@ class EdgeBox:
                 config.tracker.settings(),
                 self.snapshots,
                 _controller(config, c),
+                [z.zone() for z in c.zones],
             )
             for c in config.cameras
         }

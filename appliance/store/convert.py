@@ -62,6 +62,7 @@ def event_model(row: EventRow) -> Event:
         best_y2=row.best_y2,
         hits=row.hits,
         snapshot=row.snapshot,
+        zones="," + "".join(f"{z}," for z in row.zones),
     )
 
 
@@ -81,4 +82,5 @@ def event_row(model: Event) -> EventRow:
         best_y2=model.best_y2,
         hits=model.hits,
         snapshot=model.snapshot,
+        zones=tuple(z for z in model.zones.split(",") if z),
     )

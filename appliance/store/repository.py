@@ -91,6 +91,7 @@ class Store:
         label: str | None = None,
         since: float | None = None,
         limit: int = 100,
+        zone: str | None = None,
     ) -> list[EventRow]:
         """Events newest started first; ``since`` keeps events with started_at >= since."""
         stmt = select(Event)
@@ -100,6 +101,8 @@ class Store:
             stmt = stmt.where(Event.label == label)
         if since is not None:
             stmt = stmt.where(Event.started_at >= since)
+        if zone is not None:
+            stmt = stmt.where(Event.zones.contains(f",{zone},", autoescape=True))
         stmt = stmt.order_by(Event.started_at.desc(), Event.id.desc()).limit(max(limit, 0))
         with self._read("list events") as session:
             return [event_row(e) for e in session.scalars(stmt)]

@@ -50,6 +50,7 @@ class EventRow:
     best_y2: float
     hits: int
     snapshot: str | None
+    zones: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

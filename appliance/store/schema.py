@@ -94,3 +94,5 @@ class Event(Base):
     best_y2: Mapped[float]
     hits: Mapped[int]
     snapshot: Mapped[str | None] = mapped_column(String(512))
+    # Zone names visited, stored ",a,b," so one LIKE '%,a,%' finds events in zone a.
+    zones: Mapped[str] = mapped_column(String(1000), default=",", server_default=",")
