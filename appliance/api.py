@@ -179,6 +179,21 @@ def _add_reads(app: FastAPI, box: EdgeBox, reader: Callable[[str | None], None])
             },
         }
 
+    @app.get("/api/v1/cameras/{camera_id}/counts", dependencies=guarded)
+    def counts(
+        camera_id: str,
+        since: float | None = None,
+        until: float | None = None,
+        bucket_s: int = Query(60, ge=1, le=86_400),
+    ) -> list[dict[str, Any]]:
+        """Objects per analysed frame over time (default: the last hour, by minute)."""
+        if box.camera(camera_id) is None:
+            raise HTTPException(404, f"unknown camera {camera_id!r}")
+        end = time.time() if until is None else until
+        start = end - 3600 if since is None else since
+        rows = box.store.counts(camera_id, start, end, bucket_s)
+        return [dataclasses.asdict(r) for r in rows]
+
     @app.get("/api/v1/events", dependencies=guarded)
     def events(
         camera: str | None = None,

@@ -236,3 +236,32 @@ def test_concurrent_retries_store_each_frame_once(store: Store) -> None:
         assert sum(r[i] is not None for r in results) == 1
     assert store.totals() == StoreTotals(cameras=2, frames=20, detections=20, events=0)
     assert store.camera_stats()[0].frames_received == 20
+
+
+def test_counts_per_bucket(store: Store) -> None:
+    minute = T0 - T0 % 60
+    # 3 frames in the first minute (1, 2 and 3 people), 1 in the third.
+    for seq, (offset, people) in enumerate([(0.5, 1), (20.0, 2), (58.7, 3), (130.0, 0)]):
+        store.record_analysis(frame("cam1", seq, minute + offset), [det()] * people, [])
+    store.record_analysis(frame("cam2", 99, minute + 1), [det()] * 5, [])  # another camera
+    buckets = store.counts("cam1", minute, minute + 180, 60)
+    expected = [(minute, 3, 3), (minute + 120, 1, 0)]
+    assert [(b.start, b.frames, b.max) for b in buckets] == expected
+    assert buckets[0].mean == pytest.approx(2.0)
+    assert store.counts("cam1", minute + 100, minute + 180, 60)[0].frames == 1
+    assert store.counts("nope", minute, minute + 180, 60) == []
+
+
+def test_events_keep_their_zones_and_filter_by_them(store: Store) -> None:
+    store.save_events(
+        [
+            dataclasses.replace(event("1" * 32), zones=("door", "path")),
+            dataclasses.replace(event("2" * 32, start=T0 + 1), zones=("path",)),
+            event("3" * 32, start=T0 + 2),
+        ]
+    )
+    assert store.get_event("1" * 32) is not None
+    assert store.get_event("1" * 32).zones == ("door", "path")  # type: ignore[union-attr]
+    assert [e.id for e in store.list_events(zone="door")] == ["1" * 32]
+    assert {e.id for e in store.list_events(zone="path")} == {"1" * 32, "2" * 32}
+    assert store.list_events(zone="pa") == []  # whole names only

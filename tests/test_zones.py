@@ -71,3 +71,26 @@ def test_events_record_zones_and_can_be_filtered_by_them(tmp_path: Path) -> None
     assert every_event and len(everywhere) == len(every_event)
     assert all(e["zones"] == ["whole"] for e in everywhere)
     assert up_high == []
+
+
+def test_counts_over_time_from_the_api(tmp_path: Path) -> None:
+    config = EdgeConfig(
+        listen=ListenConfig(port=free_port()),
+        data_dir=tmp_path,
+        cameras=[EdgeCameraConfig(id="c", token="token-1234")],
+    )
+    box = EdgeBox(config)
+    start = time.time() - 30
+    seen = 0
+    with EdgeServer(box, config.listen.port) as server:
+        for i, frame in enumerate(vtest_frames(100, 4)):
+            meta = FrameMeta(seq=i, captured_at=start + i / 10)
+            seen += len(box.analyzers["c"].analyse(frame, meta, 1).detections)
+        url = f"{server.url}/api/v1/cameras/c/counts"
+        buckets = httpx.get(url, params={"bucket_s": 3600}).json()  # the last hour, one bucket
+        unknown = httpx.get(f"{server.url}/api/v1/cameras/nope/counts")
+        bad = httpx.get(url, params={"bucket_s": 0})
+    box.close()
+    assert sum(b["frames"] for b in buckets) == 4
+    assert sum(b["mean"] * b["frames"] for b in buckets) == pytest.approx(seen)
+    assert unknown.status_code == 404 and bad.status_code == 422

@@ -3,12 +3,22 @@
 from .database import Database, open_database, sqlite_url
 from .errors import StoreError
 from .repository import Store
-from .rows import CameraRow, CameraState, CameraStats, DetectionRow, EventRow, FrameRow, StoreTotals
+from .rows import (
+    CameraRow,
+    CameraState,
+    CameraStats,
+    CountBucket,
+    DetectionRow,
+    EventRow,
+    FrameRow,
+    StoreTotals,
+)
 
 __all__ = [
     "CameraRow",
     "CameraState",
     "CameraStats",
+    "CountBucket",
     "Database",
     "DetectionRow",
     "EventRow",

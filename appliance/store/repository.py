@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, cast, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -15,7 +15,16 @@ from . import queries
 from .convert import detection_model, detection_row, event_row, frame_model
 from .database import Database
 from .errors import StoreError
-from .rows import CameraRow, CameraState, CameraStats, DetectionRow, EventRow, FrameRow, StoreTotals
+from .rows import (
+    CameraRow,
+    CameraState,
+    CameraStats,
+    CountBucket,
+    DetectionRow,
+    EventRow,
+    FrameRow,
+    StoreTotals,
+)
 from .schema import Camera, Detection, Event, Frame
 
 logger = logging.getLogger(__name__)
@@ -140,6 +149,33 @@ class Store:
                     state_since=r.state_since,
                     state_detail=r.state_detail,
                 )
+                for r in session.execute(stmt)
+            ]
+
+    def counts(
+        self, camera_id: str, since: float, until: float, bucket_s: int
+    ) -> list[CountBucket]:
+        """Objects per analysed frame of one camera, in buckets of `bucket_s` seconds."""
+        # Whole-second timestamps and integer division: the same SQL on SQLite and PostgreSQL.
+        bucket = cast(Frame.captured_at, BigInteger) // bucket_s
+        stmt = (
+            select(
+                bucket.label("bucket"),
+                func.count(Frame.id).label("frames"),
+                func.avg(Frame.detection_count).label("mean"),
+                func.max(Frame.detection_count).label("max"),
+            )
+            .where(
+                Frame.camera_id == camera_id,
+                Frame.captured_at >= since,
+                Frame.captured_at < until,
+            )
+            .group_by(bucket)
+            .order_by(bucket)
+        )
+        with self._read("counts") as session:
+            return [
+                CountBucket(float(r.bucket * bucket_s), r.frames, float(r.mean), r.max)
                 for r in session.execute(stmt)
             ]
 

@@ -75,6 +75,17 @@ class CameraStats:
 
 
 @dataclass(frozen=True)
+class CountBucket:
+    start: float
+    """Start of the bucket, epoch seconds."""
+    frames: int
+    """Frames analysed in it."""
+    mean: float
+    """Objects detected per analysed frame."""
+    max: int
+
+
+@dataclass(frozen=True)
 class StoreTotals:
     cameras: int
     frames: int
