@@ -19,6 +19,7 @@ from cameras.protocol import FrameMeta
 from pipelines.detectors import Detector
 from pipelines.feedback import ThresholdController, update_and_score
 from pipelines.regions import composite
+from pipelines.result_cache import ResultCache
 from pipelines.tracker import IouTracker, TrackedObject, TrackerSettings, TrackUpdate
 from pipelines.types import Box, Detection
 from pipelines.zones import Zone, zones_of
@@ -48,6 +49,8 @@ class AnalysisResult:
     active_tracks: int
     difference_threshold: float | None = None
     """The threshold the camera should use from now on (None: no advice)."""
+    from_cache: bool = False
+    """Answered from the result cache, without the detector."""
 
 
 @dataclass
@@ -71,6 +74,7 @@ class CameraAnalyzer:
         snapshots: SnapshotWriter | None = None,
         controller: ThresholdController | None = None,
         zones: Sequence[Zone] = (),
+        cache: ResultCache | None = None,
     ) -> None:
         self.camera_id = camera_id
         self.detector = detector
@@ -79,6 +83,7 @@ class CameraAnalyzer:
         self._tracker = IouTracker(tracker_settings)
         self._controller = controller
         self.zones = list(zones)
+        self.cache = cache
         self._events: dict[int, _EventState] = {}
         self._lock = threading.Lock()
         self._last: tuple[int, float] | None = None
@@ -97,7 +102,7 @@ class CameraAnalyzer:
                     f"camera {self.camera_id}"
                 )
             image = self._picture(image, meta)
-            detections = self.detector.detect(image)
+            detections, signature = self._detect(image, meta.captured_at)
             # A frame that is not stored must not have moved the tracks either.
             saved = copy.deepcopy((self._tracker, self._events, self._controller))
             try:
@@ -115,10 +120,30 @@ class CameraAnalyzer:
             self._forget_except(update.tracks)
             self._last = (meta.seq, meta.captured_at)
             self._canvas = image
+            if signature is not None and self.cache is not None:
+                self.cache.store(signature, detections, meta.captured_at)
             threshold = None if self._controller is None else self._controller.observe(held_f1)
             return AnalysisResult(
-                frame_id, detections, update.matches, len(self._tracker.active), threshold
+                frame_id,
+                detections,
+                update.matches,
+                len(self._tracker.active),
+                threshold,
+                from_cache=signature is None and self.cache is not None,
             )
+
+    def _detect(
+        self, image: npt.NDArray[np.uint8], timestamp: float
+    ) -> tuple[list[Detection], npt.NDArray[np.uint8] | None]:
+        """Detections, from the cache for a near-duplicate frame; the signature to cache the
+        new result under (None when the answer came from the cache)."""
+        if self.cache is None:
+            return self.detector.detect(image), None
+        signature = self.cache.signature(image)
+        cached = self.cache.lookup(signature, timestamp)
+        if cached is not None:
+            return cached, None
+        return self.detector.detect(image), signature
 
     def _picture(self, image: npt.NDArray[np.uint8], meta: FrameMeta) -> npt.NDArray[np.uint8]:
         """The frame itself, or its regions pasted onto the last picture of the scene."""

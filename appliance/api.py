@@ -142,7 +142,11 @@ def _analyse(box: EdgeBox, camera_id: str, body: bytes, meta: FrameMeta) -> Anal
     except StoreError as exc:
         log.error("frame %d of camera %s not stored: %s", meta.seq, camera_id, exc)
         raise RejectedFrame(503, "store_error", f"frame not stored: {exc}") from None
-    box.stats.analysed(time.perf_counter() - started, duplicate=result.frame_id is None)
+    box.stats.analysed(
+        time.perf_counter() - started,
+        duplicate=result.frame_id is None,
+        from_cache=result.from_cache,
+    )
     box.site_uplink.observe(
         camera_id, len(body), meta.demand_bytes_per_s, len(result.detections), meta.captured_at
     )

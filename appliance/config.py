@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
 from pipelines.detectors.hog import HogSettings
 from pipelines.feedback import ThresholdControlSettings
+from pipelines.result_cache import ResultCache, ResultCacheSettings
 from pipelines.tracker import TrackerSettings
 from pipelines.zones import Zone
 
@@ -99,6 +100,26 @@ class FilterControlConfig(_Strict):
         )
 
 
+class ResultCacheConfig(_Strict):
+    enabled: bool = Field(
+        True, description="Answer near-duplicate frames from the camera's last analysis."
+    )
+    max_mean_difference: float = Field(
+        2.5,
+        ge=0,
+        le=255,
+        description="Mean grey-level difference (64x48) still counted as the same frame.",
+    )
+    ttl_s: float = Field(5.0, gt=0, description="Never reuse a result older than this.")
+
+    def cache(self) -> ResultCache | None:
+        if not self.enabled:
+            return None
+        return ResultCache(
+            ResultCacheSettings(max_mean_difference=self.max_mean_difference, ttl_s=self.ttl_s)
+        )
+
+
 class SnapshotConfig(_Strict):
     enabled: bool = Field(True, description="Save a JPEG crop of each event's best detection.")
     quality: int = Field(90, ge=10, le=100, description="JPEG quality of snapshots.")
@@ -171,6 +192,9 @@ class EdgeConfig(_Strict):
     )
     filter_control: FilterControlConfig = Field(
         default_factory=FilterControlConfig, description="Adaptive camera thresholds."
+    )
+    result_cache: ResultCacheConfig = Field(
+        default_factory=ResultCacheConfig, description="Reuse of results for repeated frames."
     )
     cameras: list[EdgeCameraConfig] = Field(
         min_length=1, description="Cameras allowed to send frames."

@@ -57,6 +57,7 @@ class EdgeBox:
                 self.snapshots,
                 _controller(config, c),
                 [z.zone() for z in c.zones],
+                config.result_cache.cache(),
             )
             for c in config.cameras
         }

@@ -14,6 +14,7 @@ class EdgeStats:
     frames_duplicate: int = 0
     bytes_received: int = 0
     detector_calls: int = 0
+    cache_hits: int = 0
     detector_seconds: float = 0.0
     rejected: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -27,12 +28,15 @@ class EdgeStats:
             self.frames_received += 1
             self.bytes_received += size
 
-    def analysed(self, seconds: float, duplicate: bool) -> None:
+    def analysed(self, seconds: float, duplicate: bool, from_cache: bool = False) -> None:
         with self._lock:
             if duplicate:
                 self.frames_duplicate += 1
                 return
             self.frames_analysed += 1
+            if from_cache:
+                self.cache_hits += 1
+                return
             self.detector_calls += 1
             self.detector_seconds += seconds
 
@@ -45,6 +49,7 @@ class EdgeStats:
                 "frames_duplicate": self.frames_duplicate,
                 "bytes_received": self.bytes_received,
                 "detector_calls": calls,
+                "cache_hits": self.cache_hits,
                 "ms_per_analysed_frame": 1000 * self.detector_seconds / calls if calls else None,
                 "rejected": dict(self.rejected),
             }
