@@ -104,11 +104,12 @@ class ResultCacheConfig(_Strict):
     enabled: bool = Field(
         True, description="Answer near-duplicate frames from the camera's last analysis."
     )
-    max_mean_difference: float = Field(
-        2.5,
+    max_pixel_difference: int = Field(
+        12,
         ge=0,
         le=255,
-        description="Mean grey-level difference (64x48) still counted as the same frame.",
+        description="Largest grey-level change of any pixel (at 160x120) still counted as the"
+        " same frame.",
     )
     ttl_s: float = Field(5.0, gt=0, description="Never reuse a result older than this.")
 
@@ -116,7 +117,7 @@ class ResultCacheConfig(_Strict):
         if not self.enabled:
             return None
         return ResultCache(
-            ResultCacheSettings(max_mean_difference=self.max_mean_difference, ttl_s=self.ttl_s)
+            ResultCacheSettings(max_pixel_difference=self.max_pixel_difference, ttl_s=self.ttl_s)
         )
 
 

@@ -28,7 +28,9 @@ def test_near_duplicates_hit_and_changes_miss() -> None:
     cache.store(cache.signature(frame), PEOPLE, 0.0)
     assert cache.lookup(cache.signature(noisy(frame, 3, 1)), 1.0) == PEOPLE  # sensor noise
     assert cache.lookup(cache.signature(later), 2.0) is None  # people moved: 2 s later
-    assert (cache.hits, cache.misses) == (1, 1)
+    next_frame = vtest_frames(101, 1)[0]  # a tenth of a second on: people moved a few pixels
+    assert cache.lookup(cache.signature(next_frame), 0.1) is None
+    assert (cache.hits, cache.misses) == (1, 2)
 
 
 def test_results_expire_and_hits_do_not_renew_them() -> None:
