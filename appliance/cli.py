@@ -100,8 +100,9 @@ def _known_errors() -> tuple[type[Exception], ...]:
     from appliance.store import StoreError
     from cameras.sources import SourceError
     from cameras.uplink import UplinkError
+    from pipelines.detectors.onnx_yolo import ModelError
 
-    return (FootageError, StoreError, SourceError, UplinkError)
+    return (FootageError, StoreError, SourceError, UplinkError, ModelError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

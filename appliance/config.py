@@ -8,10 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
 from pipelines.detectors.hog import HogSettings
+from pipelines.detectors.onnx_yolo import YoloOnnxSettings
 from pipelines.feedback import ThresholdControlSettings
 from pipelines.result_cache import ResultCache, ResultCacheSettings
 from pipelines.tracker import TrackerSettings
@@ -45,9 +46,56 @@ class HogConfig(_Strict):
         return HogSettings(**self.model_dump())
 
 
+class YoloOnnxConfig(_Strict):
+    model_path: str | None = Field(
+        None, description="Ultralytics YOLO exported to ONNX (output [1, 4+C, N])."
+    )
+    labels: list[str] | None = Field(
+        None, description="Class names; default: the model's own names, else the 80 COCO names."
+    )
+    input_size: int | None = Field(
+        None, ge=32, le=4096, description="Square input side; default: the model's."
+    )
+    min_confidence: float = Field(0.25, ge=0.0, le=1.0, description="Drop weaker detections.")
+    nms_iou: float = Field(0.45, gt=0.0, le=1.0, description="Overlap suppressed per class.")
+    classes: list[str] | None = Field(None, description="Keep only these labels (default: all).")
+    providers: list[str] | None = Field(
+        None,
+        description="onnxruntime execution providers in order of preference; default: TensorRT,"
+        " CUDA, CPU, whichever are installed.",
+    )
+
+    def settings(self) -> YoloOnnxSettings:
+        if self.model_path is None:
+            raise ValueError("detector.yolo_onnx.model_path is required for kind yolo-onnx")
+        defaults = YoloOnnxSettings(model_path=self.model_path)
+        return YoloOnnxSettings(
+            model_path=self.model_path,
+            labels=tuple(self.labels) if self.labels else defaults.labels,
+            input_size=self.input_size,
+            min_confidence=self.min_confidence,
+            nms_iou=self.nms_iou,
+            providers=tuple(self.providers) if self.providers else None,
+            classes=tuple(self.classes) if self.classes else None,
+        )
+
+
 class DetectorConfig(_Strict):
-    kind: Literal["hog"] = Field("hog", description="Detector backend: OpenCV HOG people.")
+    kind: Literal["hog", "yolo-onnx"] = Field(
+        "hog",
+        description="Detector backend: OpenCV HOG people (embedded, no download) or a YOLO"
+        " model exported to ONNX, run by onnxruntime.",
+    )
     hog: HogConfig = Field(default_factory=HogConfig, description="HOG people detector settings.")
+    yolo_onnx: YoloOnnxConfig = Field(
+        default_factory=YoloOnnxConfig, description="ONNX YOLO detector settings."
+    )
+
+    @model_validator(mode="after")
+    def _model_for_onnx(self) -> DetectorConfig:
+        if self.kind == "yolo-onnx" and self.yolo_onnx.model_path is None:
+            raise ValueError("kind yolo-onnx needs yolo_onnx.model_path")
+        return self
 
 
 class TrackerConfig(_Strict):

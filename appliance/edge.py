@@ -14,12 +14,15 @@ from appliance.store import CameraRow, Database, Store, open_database, sqlite_ur
 from cameras.config import DifferenceFilterConfig
 from pipelines.detectors import Detector
 from pipelines.detectors.hog import HogPeopleDetector
+from pipelines.detectors.onnx_yolo import YoloOnnxDetector
 from pipelines.feedback import ThresholdController
 
 log = logging.getLogger(__name__)
 
 
 def build_detector(config: DetectorConfig) -> Detector:
+    if config.kind == "yolo-onnx":
+        return YoloOnnxDetector(config.yolo_onnx.settings())
     return HogPeopleDetector(config.hog.settings())
 
 
@@ -35,6 +38,9 @@ class EdgeBox:
 
     def __init__(self, config: EdgeConfig) -> None:
         self.config = config
+        # Models first: a bad model file stops the box before any database is created.
+        # One detector per camera: OpenCV's HOG object is not safe to share across threads.
+        detectors = {c.id: build_detector(config.detector) for c in config.cameras}
         url = config.database_url.get_secret_value() if config.database_url else None
         self.database: Database = open_database(url or sqlite_url(config.data_dir))
         self.store = Store(self.database)
@@ -50,8 +56,7 @@ class EdgeBox:
         self.analyzers = {
             c.id: CameraAnalyzer(
                 c.id,
-                # One detector per camera: OpenCV's HOG object is not safe to share across threads.
-                build_detector(config.detector),
+                detectors[c.id],
                 self.store,
                 config.tracker.settings(),
                 self.snapshots,

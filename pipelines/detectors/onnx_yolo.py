@@ -1,0 +1,231 @@
+"""Ultralytics YOLO (v8 and later) exported to ONNX, run by onnxruntime on the best provider.
+
+The export's single output is `[1, 4+C, N]`: per candidate a centre-x, centre-y, width, height box
+in model-input pixels and C class scores (no objectness score since v8).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort
+
+from pipelines.detectors.letterbox import letterbox, stride_aligned
+from pipelines.types import Box, Detection
+
+COCO_LABELS: tuple[str, ...] = (
+    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
+    "traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog",
+    "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella",
+    "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports ball", "kite",
+    "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket", "bottle",
+    "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple", "sandwich", "orange",
+    "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch", "potted plant",
+    "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone",
+    "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors",
+    "teddy bear", "hair drier", "toothbrush",
+)  # fmt: skip
+
+# Fastest first; onnxruntime silently drops to the next one if a provider fails to initialise.
+PREFERRED_PROVIDERS = (
+    "TensorrtExecutionProvider",
+    "CUDAExecutionProvider",
+    "CPUExecutionProvider",
+)
+# Used when the model's input side is dynamic and the settings name none: Ultralytics' default.
+DEFAULT_INPUT_SIZE = 640
+INPUT_TYPES: dict[str, type[np.floating[Any]]] = {
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+}
+
+
+class ModelError(Exception):
+    """The model file is missing, unreadable or not shaped like an Ultralytics YOLO export."""
+
+
+@dataclass(frozen=True)
+class YoloOnnxSettings:
+    """Parameters of `YoloOnnxDetector`; descriptions live in the edge config model."""
+
+    model_path: str
+    labels: tuple[str, ...] = COCO_LABELS
+    input_size: int | None = None
+    min_confidence: float = 0.25
+    nms_iou: float = 0.45
+    providers: tuple[str, ...] | None = None
+    classes: tuple[str, ...] | None = None
+    max_detections: int = 300
+
+
+def choose_providers(requested: tuple[str, ...] | None) -> list[str]:
+    """The requested (or preferred) providers this onnxruntime build has, CPU always last resort."""
+    available = set(ort.get_available_providers())
+    chosen = [p for p in (requested or PREFERRED_PROVIDERS) if p in available]
+    if "CPUExecutionProvider" not in chosen:
+        chosen.append("CPUExecutionProvider")
+    return chosen
+
+
+def metadata_labels(session: Any) -> tuple[str, ...] | None:
+    """Class names an Ultralytics export stores as `names` = "{0: 'person', ...}", if present."""
+    text = session.get_modelmeta().custom_metadata_map.get("names")
+    if not text:
+        return None
+    try:
+        names = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
+    if isinstance(names, dict):
+        return tuple(str(names[k]) for k in sorted(names))
+    if isinstance(names, list | tuple):
+        return tuple(str(n) for n in names)
+    return None
+
+
+def is_static(dim: object) -> bool:
+    """onnxruntime reports symbolic dims as strings (or None); only ints are fixed sizes."""
+    return isinstance(dim, int) and dim > 0
+
+
+class YoloOnnxDetector:
+    """Finds the model's classes; boxes are returned in the pixels of the frame given."""
+
+    name = "yolo-onnx"
+
+    def __init__(self, settings: YoloOnnxSettings) -> None:
+        self.settings = settings
+        self._session = self._open(settings.model_path, choose_providers(settings.providers))
+        self.providers: list[str] = list(self._session.get_providers())
+        from_model = metadata_labels(self._session)
+        self.labels = from_model or settings.labels
+        self._labels_from = "the model's names metadata gives" if from_model else "settings give"
+        self.input_size, self._dtype = self._check_input()
+        self._input_name: str = self._session.get_inputs()[0].name
+        self._check_output()
+        self._wanted = self._class_mask()
+
+    def detect(self, frame: npt.NDArray[np.uint8]) -> list[Detection]:
+        image, placement = letterbox(frame, self.input_size)
+        blob = preprocess(image, self._dtype)
+        output = self._session.run(None, {self._input_name: blob})[0]
+        boxes, scores, class_ids = self._decode(np.asarray(output, dtype=np.float32))
+        keep = self._suppress(boxes, scores, class_ids)
+        height, width = frame.shape[:2]
+        mapped = placement.to_frame(boxes[keep])
+        found = [
+            Detection(self.labels[c], float(s), Box(*map(float, b)).clipped(width, height))
+            for b, s, c in zip(mapped, scores[keep], class_ids[keep], strict=True)
+        ]
+        # A box lying wholly in the padding clips to nothing; drop it rather than report a line.
+        return [d for d in found if d.box.width > 0 and d.box.height > 0]
+
+    def _fail(self, problem: str) -> ModelError:
+        return ModelError(f"{self.settings.model_path}: {problem}")
+
+    @staticmethod
+    def _open(path: str, providers: list[str]) -> Any:
+        if not os.path.isfile(path):
+            raise ModelError(f"{path}: model file not found")
+        try:
+            return ort.InferenceSession(path, providers=providers)
+        except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+            raise ModelError(f"{path}: not a loadable ONNX model ({exc})") from exc
+
+    def _check_input(self) -> tuple[int, type[np.floating[Any]]]:
+        """The square side to letterbox to, and the element type the model takes."""
+        inputs = self._session.get_inputs()
+        if len(inputs) != 1:
+            raise self._fail(f"expected 1 input (an image batch), the model has {len(inputs)}")
+        shape, kind = list(inputs[0].shape), inputs[0].type
+        if len(shape) != 4 or shape[1] != 3 or (is_static(shape[0]) and shape[0] != 1):
+            raise self._fail(f"input must be [1, 3, H, W] (one RGB image), the model has {shape}")
+        if kind not in INPUT_TYPES:
+            raise self._fail(f"input must be float or float16, the model takes {kind}")
+        return self._input_side(shape[2], shape[3]), INPUT_TYPES[kind]
+
+    def _input_side(self, height: Any, width: Any) -> int:
+        wanted = self.settings.input_size
+        if is_static(height) and is_static(width):
+            if height != width:
+                raise self._fail(f"input must be square, the model has {height}x{width}")
+            if wanted is not None and wanted != height:
+                raise self._fail(f"input is fixed at {height}, settings ask for {wanted}")
+            return int(height)
+        return stride_aligned(wanted or DEFAULT_INPUT_SIZE)
+
+    def _check_output(self) -> None:
+        outputs = self._session.get_outputs()
+        shape = list(outputs[0].shape)
+        if len(shape) != 3 or (is_static(shape[1]) and int(shape[1]) <= 4):
+            raise self._fail(
+                f"output must be [1, 4+C, N] (Ultralytics YOLO), the model has {shape}"
+            )
+        if is_static(shape[1]):
+            self._check_class_count(int(shape[1]) - 4)
+
+    def _check_class_count(self, count: int) -> None:
+        if count != len(self.labels):
+            raise self._fail(
+                f"the model scores {count} classes but {self._labels_from} {len(self.labels)} "
+                "labels; set labels to the model's class names (or export it with names metadata)"
+            )
+
+    def _class_mask(self) -> npt.NDArray[np.bool_]:
+        """Which class ids to keep: all, or those named in `classes`."""
+        wanted = self.settings.classes
+        if wanted is None:
+            return np.ones(len(self.labels), dtype=np.bool_)
+        unknown = sorted(set(wanted) - set(self.labels))
+        if unknown:
+            raise self._fail(f"classes {unknown} are not among the model's labels")
+        return np.array([label in wanted for label in self.labels], dtype=np.bool_)
+
+    def _decode(
+        self, output: npt.NDArray[np.float32]
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.intp]]:
+        """Confident candidates as x1, y1, x2, y2 input-pixel boxes, best score and its class."""
+        if output.ndim != 3 or output.shape[0] != 1 or output.shape[1] <= 4:
+            raise self._fail(f"output must be [1, 4+C, N], the model produced {output.shape}")
+        self._check_class_count(output.shape[1] - 4)
+        rows = output[0].T  # N x (4+C): one candidate per row
+        class_ids = np.argmax(rows[:, 4:], axis=1)
+        scores = rows[np.arange(len(rows)), 4 + class_ids]
+        keep = (scores >= self.settings.min_confidence) & self._wanted[class_ids]
+        cx, cy, w, h = rows[keep, :4].T
+        boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+        return boxes.astype(np.float32), scores[keep], class_ids[keep]
+
+    def _suppress(
+        self,
+        boxes: npt.NDArray[np.float32],
+        scores: npt.NDArray[np.float32],
+        class_ids: npt.NDArray[np.intp],
+    ) -> npt.NDArray[np.intp]:
+        """Class-aware NMS: a person box never suppresses an overlapping car box."""
+        if len(boxes) == 0:
+            return np.zeros(0, dtype=np.intp)
+        xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
+        kept = cv2.dnn.NMSBoxesBatched(
+            xywh.tolist(),
+            scores.tolist(),
+            class_ids.tolist(),
+            -1.0,  # scores are already thresholded (inclusively); OpenCV's test is strict
+            self.settings.nms_iou,
+            top_k=self.settings.max_detections,
+        )
+        return np.asarray(kept, dtype=np.intp).reshape(-1)
+
+
+def preprocess(image: npt.NDArray[np.uint8], dtype: type[np.floating[Any]]) -> npt.NDArray[Any]:
+    """BGR HWC uint8 -> RGB NCHW in [0, 1]: what Ultralytics models were trained on."""
+    rgb = image[:, :, ::-1].transpose(2, 0, 1)
+    blob: npt.NDArray[Any] = np.ascontiguousarray(rgb[np.newaxis], dtype=dtype)
+    blob /= 255.0
+    return blob
