@@ -188,3 +188,23 @@ def running_edge(
         yield edge
     finally:
         edge.stop()
+
+
+# --- reading the running edge's API ---------------------------------------------------------
+
+
+def stats(client: httpx.Client, edge: EdgeProcess) -> dict[str, Any]:
+    response = client.get("/api/v1/stats", headers=edge.read_headers())
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def store_totals(client: httpx.Client, edge: EdgeProcess) -> dict[str, int]:
+    totals: dict[str, int] = stats(client, edge)["store"]
+    return totals
+
+
+def camera_stats(client: httpx.Client, edge: EdgeProcess, camera: str) -> dict[str, Any]:
+    (row,) = [c for c in stats(client, edge)["cameras"] if c["id"] == camera]
+    return row

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -23,16 +22,13 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.edge_process import EdgeProcess, running_edge
+from tests.edge_process import EdgeProcess, camera_stats, running_edge, stats, store_totals
 from tests.footage import vtest_frames
 
-VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 FRAME_WIDTH, FRAME_HEIGHT = 768, 576
 MAX_FRAME_BYTES = 200_000
 DOOR, YARD = "door", "yard"
 EVENT_RUN_FRAMES = 40
-
-pytestmark = pytest.mark.skipif(not VTEST.is_file(), reason=f"sample clip {VTEST} not installed")
 
 # Capture times only move forward across the whole module (the edge refuses older frames),
 # so any test may post to any camera whatever ran before it.
@@ -107,23 +103,6 @@ def post_frame(
         content=body,
         headers=camera_headers(edge, camera, meta() if frame_meta is None else frame_meta),
     )
-
-
-def stats(client: httpx.Client, edge: EdgeProcess) -> dict[str, Any]:
-    response = client.get("/api/v1/stats", headers=edge.read_headers())
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
-
-
-def store_totals(client: httpx.Client, edge: EdgeProcess) -> dict[str, int]:
-    totals: dict[str, int] = stats(client, edge)["store"]
-    return totals
-
-
-def camera_stats(client: httpx.Client, edge: EdgeProcess, camera: str) -> dict[str, Any]:
-    (row,) = [c for c in stats(client, edge)["cameras"] if c["id"] == camera]
-    return row
 
 
 def assert_people_inside_frame(detections: list[dict[str, Any]]) -> None:

@@ -30,9 +30,6 @@ CONFIG_ERROR = 2
 RUNTIME_ERROR = 1
 TIMED_OUT = -1000
 
-if not APPLIANCE.exists():  # pragma: no cover - a broken install
-    pytest.skip(f"console script {APPLIANCE} not installed", allow_module_level=True)
-
 
 @dataclass(frozen=True)
 class Run:
