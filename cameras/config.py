@@ -108,14 +108,13 @@ class RegionConfig(BaseModel):
         " background (camera moved, light switched).",
     )
 
-    def planner(self) -> RegionPlanner | None:
-        if not self.enabled:
-            return None
-        return RegionPlanner(
-            RegionSettings(
-                self.margin, self.max_area, self.full_frame_interval_s, self.max_foreground
-            )
+    def settings(self) -> RegionSettings:
+        return RegionSettings(
+            self.margin, self.max_area, self.full_frame_interval_s, self.max_foreground
         )
+
+    def planner(self) -> RegionPlanner | None:
+        return RegionPlanner(self.settings()) if self.enabled else None
 
 
 class ReconnectConfig(BaseModel):

@@ -7,6 +7,7 @@ previous frame, so slow motion accumulates until it is worth a frame (as in Redu
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import Enum
 
@@ -77,14 +78,7 @@ class FrameDifferenceFilter:
     def set_threshold(self, threshold: float) -> None:
         """Apply a threshold sent by the edge box (feedback), clamped to a valid fraction."""
         clamped = min(max(threshold, 0.0), 1.0)
-        self.settings = DifferenceSettings(
-            width=self.settings.width,
-            height=self.settings.height,
-            blur_kernel=self.settings.blur_kernel,
-            pixel_delta=self.settings.pixel_delta,
-            threshold=clamped,
-            max_interval_s=self.settings.max_interval_s,
-        )
+        self.settings = dataclasses.replace(self.settings, threshold=clamped)
 
     def set_tracking(self, tracking: bool) -> None:
         self.tracking = tracking

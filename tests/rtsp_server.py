@@ -19,18 +19,14 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from appliance.server import free_port
+
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 SCRIPT = Path(__file__).with_name("rtsp_server_main.py")
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 5.0
 PACKAGES = "gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0 gstreamer1.0-plugins-*"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def make_h264_clip(source: Path, target: Path, seconds: float = 20) -> Path:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from appliance.server import free_port
 from cameras.reconnect import (
     ReconnectingSource,
     ReconnectSettings,
@@ -25,7 +26,7 @@ from cameras.reconnect import (
 )
 from cameras.sources import CapturedFrame, SourceError, VideoSource
 from tests.footage import vtest_path
-from tests.rtsp_server import RtspServer, free_port
+from tests.rtsp_server import RtspServer
 
 URL = "rtsp://admin:hunter2@10.0.0.5:554/stream1"
 FAST = ReconnectSettings(initial_backoff_s=0.2, max_backoff_s=1.0)

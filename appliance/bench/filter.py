@@ -48,35 +48,26 @@ TARGET_BYTES_FRACTION = 0.10
 
 def run_filter_command(args: argparse.Namespace) -> int:
     video = quiet_clip(args.cache_dir) if args.video == "quiet" else resolve_video(args.video)
-    report = run_filter_bench(video, args.frames, args.jpeg_quality, args.cache_dir, args.no_cache)
-    if args.regions:
-        report["system_regions"] = _regions_scheme(
-            video, args.frames, args.jpeg_quality, args.cache_dir, report
-        )
+    report = run_filter_bench(
+        video, args.frames, args.jpeg_quality, args.cache_dir, args.no_cache, args.regions
+    )
     print(json.dumps(report) if args.json else format_report(report))
     return 0
 
 
 def _regions_scheme(
-    video: Path, frames: int | None, jpeg_quality: int, cache_dir: Path, report: dict[str, Any]
+    video: Path, frames: int | None, jpeg_quality: int, ref: Reference, all_frames: SchemeResult
 ) -> dict[str, Any]:
     """The default system (changed regions on) on the real frames, against the same reference."""
     config = RegionConfig()
     replay = replay_with_regions(video, frames, jpeg_quality, config)
-    tracker = TrackerConfig().settings()
-    analysed = load_or_analyse(
-        video, frames, jpeg_quality, DetectorConfig().hog.settings(),
-        DifferenceFilterConfig().settings(), cache_dir,
-    )  # fmt: skip
-    score = score_clip(replay.answers, reference(analysed.clip, tracker).tracked)
+    score = score_clip(replay.answers, ref.tracked)
     return {
         "frames_sent": len(replay.sent),
-        "sent_fraction": _round(len(replay.sent) / max(report["frames"], 1)),
+        "sent_fraction": _round(len(replay.sent) / max(len(ref.tracked), 1)),
         "region_frames": replay.region_frames,
         "bytes_sent": replay.bytes_sent,
-        "bytes_vs_all_frames": _round(
-            replay.bytes_sent / max(report["all_frames"]["bytes_sent"], 1)
-        ),
+        "bytes_vs_all_frames": _round(replay.bytes_sent / max(all_frames.bytes_sent, 1)),
         "f1": _round(score.f1),
         "count_accuracy": _round(score.count_accuracy),
         "settings": config.model_dump(),
@@ -95,7 +86,12 @@ def quiet_clip(cache_dir: Path) -> Path:
 
 
 def run_filter_bench(
-    video: Path, frames: int | None, jpeg_quality: int, cache_dir: Path, refresh: bool
+    video: Path,
+    frames: int | None,
+    jpeg_quality: int,
+    cache_dir: Path,
+    refresh: bool,
+    regions: bool = False,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     hog = DetectorConfig().hog.settings()
@@ -112,7 +108,7 @@ def run_filter_bench(
     static = search_static_threshold(clip, ref, difference, tracker, system.f1)
     uniform = search_uniform(clip, ref, tracker, system.f1)
     timings = analysed.timings
-    return {
+    report: dict[str, Any] = {
         "video": str(video),
         "frames": clip.frames,
         "fps": analysed.fps,
@@ -132,8 +128,11 @@ def run_filter_bench(
         "detector": {"name": "hog-people", **dataclasses.asdict(hog)},
         "cached": analysed.cached,
         "analysis_s": _round(timings.analysis_s),
-        "elapsed_s": _round(time.perf_counter() - started),
     }
+    if regions:
+        report["system_regions"] = _regions_scheme(video, frames, jpeg_quality, ref, all_frames)
+    report["elapsed_s"] = _round(time.perf_counter() - started)
+    return report
 
 
 def _default_system(

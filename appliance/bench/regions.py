@@ -20,7 +20,7 @@ from pipelines.detectors.hog import HogPeopleDetector
 from pipelines.difference import Image
 from pipelines.feedback import ThresholdController, update_and_score
 from pipelines.metrics import LabelledBox
-from pipelines.regions import RegionPlanner, RegionSettings, composite, mask_outside
+from pipelines.regions import RegionPlanner, composite, mask_outside
 from pipelines.selection import FrameSelector
 from pipelines.tracker import IouTracker
 from pipelines.types import Box
@@ -59,11 +59,7 @@ class _System:
         tiny = TinyDetectorConfig()
         difference = DifferenceFilterConfig().settings()
         self.selector = FrameSelector(difference, tiny.settings(), tiny.arrival_area)
-        self.planner = RegionPlanner(
-            RegionSettings(
-                config.margin, config.max_area, config.full_frame_interval_s, config.max_foreground
-            )
-        )
+        self.planner = RegionPlanner(config.settings())
         self.detector = HogPeopleDetector(DetectorConfig().hog.settings())
         self.tracker = IouTracker(TrackerConfig().settings())
         self.controller = ThresholdController(FilterControlConfig().settings(difference.threshold))
