@@ -16,10 +16,9 @@ import numpy.typing as npt
 from appliance.snapshots import SnapshotWriter
 from appliance.store import DetectionRow, EventRow, FrameRow, Store
 from cameras.protocol import FrameMeta
-from pipelines.detectors import Detector
+from pipelines.cascade import EarlyExitCascade, Exit
 from pipelines.feedback import ThresholdController, update_and_score
 from pipelines.regions import composite
-from pipelines.result_cache import ResultCache
 from pipelines.tracker import IouTracker, TrackedObject, TrackerSettings, TrackUpdate
 from pipelines.types import Box, Detection
 from pipelines.zones import Zone, zones_of
@@ -49,8 +48,17 @@ class AnalysisResult:
     active_tracks: int
     difference_threshold: float | None = None
     """The threshold the camera should use from now on (None: no advice)."""
-    from_cache: bool = False
-    """Answered from the result cache, without the detector."""
+    exit: Exit | None = None
+    """The cascade exit that answered (None for a duplicate frame)."""
+    detector_s: float = 0.0
+    """Time the detector took (0 for a cache hit)."""
+    scanned: float = 0.0
+    """Fraction of the frame the detector looked at."""
+
+    @property
+    def from_cache(self) -> bool:
+        """Answered from the result cache, without the detector."""
+        return self.exit is Exit.CACHE
 
 
 @dataclass
@@ -68,22 +76,20 @@ class CameraAnalyzer:
     def __init__(
         self,
         camera_id: str,
-        detector: Detector,
+        cascade: EarlyExitCascade,
         store: Store,
         tracker_settings: TrackerSettings,
         snapshots: SnapshotWriter | None = None,
         controller: ThresholdController | None = None,
         zones: Sequence[Zone] = (),
-        cache: ResultCache | None = None,
     ) -> None:
         self.camera_id = camera_id
-        self.detector = detector
+        self.cascade = cascade
         self.store = store
         self.snapshots = snapshots
         self._tracker = IouTracker(tracker_settings)
         self._controller = controller
         self.zones = list(zones)
-        self.cache = cache
         self._events: dict[int, _EventState] = {}
         self._lock = threading.Lock()
         self._last: tuple[int, float] | None = None
@@ -102,7 +108,8 @@ class CameraAnalyzer:
                     f"camera {self.camera_id}"
                 )
             image = self._picture(image, meta)
-            detections, signature = self._detect(image, meta.captured_at)
+            answer = self.cascade.run(image, meta.captured_at)
+            detections = answer.detections
             # A frame that is not stored must not have moved the tracks either.
             saved = copy.deepcopy((self._tracker, self._events, self._controller))
             try:
@@ -120,8 +127,7 @@ class CameraAnalyzer:
             self._forget_except(update.tracks)
             self._last = (meta.seq, meta.captured_at)
             self._canvas = image
-            if signature is not None and self.cache is not None:
-                self.cache.store(signature, detections, meta.captured_at)
+            self.cascade.commit(answer)
             threshold = None if self._controller is None else self._controller.observe(held_f1)
             return AnalysisResult(
                 frame_id,
@@ -129,21 +135,10 @@ class CameraAnalyzer:
                 update.matches,
                 len(self._tracker.active),
                 threshold,
-                from_cache=signature is None and self.cache is not None,
+                answer.exit,
+                answer.detector_s,
+                answer.scanned,
             )
-
-    def _detect(
-        self, image: npt.NDArray[np.uint8], timestamp: float
-    ) -> tuple[list[Detection], npt.NDArray[np.uint8] | None]:
-        """Detections, from the cache for a near-duplicate frame; the signature to cache the
-        new result under (None when the answer came from the cache)."""
-        if self.cache is None:
-            return self.detector.detect(image), None
-        signature = self.cache.signature(image)
-        cached = self.cache.lookup(signature, timestamp)
-        if cached is not None:
-            return cached, None
-        return self.detector.detect(image), signature
 
     def _picture(self, image: npt.NDArray[np.uint8], meta: FrameMeta) -> npt.NDArray[np.uint8]:
         """The frame itself, or its regions pasted onto the last picture of the scene."""

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from appliance.analysis import (
     AnalysisResult,
@@ -28,6 +29,7 @@ from appliance.ingest import (
     parse_meta,
     read_body,
 )
+from appliance.scheduler import FrameWork, ShedError, usefulness
 from appliance.store import CameraState, StoreError
 from cameras.protocol import (
     META_HEADER,
@@ -75,14 +77,19 @@ def _add_ingest(app: FastAPI, box: EdgeBox) -> None:
         request: Request,
         authorization: str | None = Header(None),
         frame_meta: str | None = Header(None, alias=META_HEADER),
-    ) -> FrameReply:
+    ) -> FrameReply | JSONResponse:
         camera = _authenticate_camera(box, camera_id, authorization)
         fixed = camera.difference_threshold
         meta = parse_meta(frame_meta)
         check_capture_time(meta, time.time(), box.config.max_clock_ahead_s)
         body = await read_body(request, box.config.max_frame_bytes)
-        box.stats.received(len(body))
-        result = await run_in_threadpool(_analyse, box, camera_id, body, meta)
+        box.stats.received(camera_id, len(body))
+        work = FrameWork(camera_id, usefulness(meta), partial(_analyse, box, camera_id, body, meta))
+        try:
+            result = await asyncio.wrap_future(box.scheduler.submit(work))
+        except ShedError as exc:
+            detail = f"frame {meta.seq} not analysed ({exc.reason}): {exc}"
+            return JSONResponse({"detail": detail, "shed": exc.reason}, status_code=503)
         return FrameReply(
             frame_id=result.frame_id,
             detections=[
@@ -130,7 +137,6 @@ def _authenticate_camera(
 
 def _analyse(box: EdgeBox, camera_id: str, body: bytes, meta: FrameMeta) -> AnalysisResult:
     image = decode_jpeg(body)
-    started = time.perf_counter()
     try:
         result = box.analyzers[camera_id].analyse(image, meta, len(body))
     except StaleFrameError as exc:
@@ -142,11 +148,11 @@ def _analyse(box: EdgeBox, camera_id: str, body: bytes, meta: FrameMeta) -> Anal
     except StoreError as exc:
         log.error("frame %d of camera %s not stored: %s", meta.seq, camera_id, exc)
         raise RejectedFrame(503, "store_error", f"frame not stored: {exc}") from None
-    box.stats.analysed(
-        time.perf_counter() - started,
-        duplicate=result.frame_id is None,
-        from_cache=result.from_cache,
-    )
+    if result.exit is None:
+        box.stats.duplicate(camera_id)
+    else:
+        latency = time.time() - meta.captured_at
+        box.stats.analysed(camera_id, result.exit.value, result.detector_s, result.scanned, latency)
     box.site_uplink.observe(
         camera_id, len(body), meta.demand_bytes_per_s, len(result.detections), meta.captured_at
     )
@@ -174,7 +180,7 @@ def _add_reads(app: FastAPI, box: EdgeBox, reader: Callable[[str | None], None])
     @app.get("/api/v1/stats", dependencies=guarded)
     def stats() -> dict[str, Any]:
         return {
-            "edge": box.stats.snapshot(),
+            "edge": {**box.stats.snapshot(), "scheduler": box.scheduler.snapshot()},
             "store": dataclasses.asdict(box.store.totals()),
             "cameras": [dataclasses.asdict(c) for c in box.store.camera_stats()],
             "uplink": {

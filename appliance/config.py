@@ -5,12 +5,16 @@ Every field carries its description once; validation errors quote the field path
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from appliance.scheduler import SchedulerSettings
 from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
+from pipelines.cascade import CascadeSettings
+from pipelines.changed_regions import ChangeSettings
 from pipelines.detectors.hog import HogSettings
 from pipelines.detectors.onnx_yolo import YoloOnnxSettings
 from pipelines.feedback import ThresholdControlSettings
@@ -169,6 +173,74 @@ class ResultCacheConfig(_Strict):
         )
 
 
+class EarlyExitConfig(_Strict):
+    regions: bool = Field(
+        True,
+        description="Regions exit: look again only where the frame changed since the last"
+        " analysed frame and keep the detections elsewhere (detectors that support regions: hog).",
+    )
+    max_region_area: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Changed regions covering more of the frame: run the full exit.",
+    )
+    max_changed: float = Field(
+        0.3,
+        gt=0,
+        le=1,
+        description="More of the picture changed than this (light, camera moved): full exit.",
+    )
+    full_interval_s: float = Field(
+        2.0,
+        gt=0,
+        description="Run the full exit at least this often per camera, so an object that appears"
+        " without being seen to move is found within this time.",
+    )
+    motion_threshold: int = Field(
+        16,
+        ge=1,
+        le=255,
+        description="Grey-level change (at 192x144, blurred) that counts as motion.",
+    )
+    region_margin: float = Field(
+        0.5, ge=0, description="Grow each changed blob by this fraction of its size on every side."
+    )
+
+    def settings(self) -> CascadeSettings:
+        return CascadeSettings(
+            regions=self.regions,
+            max_region_area=self.max_region_area,
+            full_interval_s=self.full_interval_s,
+            max_changed=self.max_changed,
+            change=ChangeSettings(threshold=self.motion_threshold, margin=self.region_margin),
+        )
+
+
+class SchedulerConfig(_Strict):
+    workers: int | None = Field(
+        None, ge=1, description="Frames analysed at once; none: one per CPU core."
+    )
+    max_queue: int = Field(
+        64, ge=1, description="Frames that may wait; beyond it the least useful is dropped."
+    )
+    deadline_s: float = Field(
+        1.0,
+        gt=0,
+        description="A frame not taken up by a worker within this time after it arrived is"
+        " dropped (a fresher frame of its camera says more).",
+    )
+    quiet_s: float = Field(
+        2.0,
+        ge=0,
+        description="A camera silent this long is quiet: its next frame goes before busy ones.",
+    )
+
+    def settings(self) -> SchedulerSettings:
+        workers = self.workers or os.cpu_count() or 1
+        return SchedulerSettings(workers, self.max_queue, self.deadline_s, self.quiet_s)
+
+
 class SnapshotConfig(_Strict):
     enabled: bool = Field(True, description="Save a JPEG crop of each event's best detection.")
     quality: int = Field(90, ge=10, le=100, description="JPEG quality of snapshots.")
@@ -244,6 +316,12 @@ class EdgeConfig(_Strict):
     )
     result_cache: ResultCacheConfig = Field(
         default_factory=ResultCacheConfig, description="Reuse of results for repeated frames."
+    )
+    scheduler: SchedulerConfig = Field(
+        default_factory=SchedulerConfig, description="Analysis workers, priorities, shedding."
+    )
+    early_exit: EarlyExitConfig = Field(
+        default_factory=EarlyExitConfig, description="Early-exit detection cascade."
     )
     cameras: list[EdgeCameraConfig] = Field(
         min_length=1, description="Cameras allowed to send frames."

@@ -5,13 +5,15 @@ from __future__ import annotations
 import hmac
 import logging
 
-from appliance.analysis import CameraAnalyzer
+from appliance.analysis import AnalysisResult, CameraAnalyzer
 from appliance.config import DetectorConfig, EdgeCameraConfig, EdgeConfig
+from appliance.scheduler import FrameScheduler
 from appliance.site_uplink import SiteUplink
 from appliance.snapshots import SnapshotWriter
 from appliance.stats import EdgeStats
 from appliance.store import CameraRow, Database, Store, open_database, sqlite_url
 from cameras.config import DifferenceFilterConfig
+from pipelines.cascade import EarlyExitCascade
 from pipelines.detectors import Detector
 from pipelines.detectors.hog import HogPeopleDetector
 from pipelines.detectors.onnx_yolo import YoloOnnxDetector
@@ -46,6 +48,9 @@ class EdgeBox:
         self.store = Store(self.database)
         self.store.ensure_cameras([CameraRow(c.id, c.name or c.id) for c in config.cameras])
         self.stats = EdgeStats()
+        self.scheduler: FrameScheduler[AnalysisResult] = FrameScheduler(
+            config.scheduler.settings(), on_drop=self.stats.dropped
+        )
         self.snapshots = (
             SnapshotWriter(config.data_dir, config.snapshots.quality, config.snapshots.margin)
             if config.snapshots.enabled
@@ -56,13 +61,14 @@ class EdgeBox:
         self.analyzers = {
             c.id: CameraAnalyzer(
                 c.id,
-                detectors[c.id],
+                EarlyExitCascade(
+                    detectors[c.id], config.result_cache.cache(), config.early_exit.settings()
+                ),
                 self.store,
                 config.tracker.settings(),
                 self.snapshots,
                 _controller(config, c),
                 [z.zone() for z in c.zones],
-                config.result_cache.cache(),
             )
             for c in config.cameras
         }
@@ -78,6 +84,7 @@ class EdgeBox:
         )
 
     def close(self) -> None:
+        self.scheduler.close()
         ended = sum(analyzer.close() for analyzer in self.analyzers.values())
         log.info("edge box stopping: ended %d open events", ended)
         self.database.dispose()

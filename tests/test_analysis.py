@@ -10,6 +10,7 @@ from appliance.analysis import CameraAnalyzer, StaleFrameError
 from appliance.snapshots import SnapshotWriter
 from appliance.store import CameraRow, Store, StoreError, open_database, sqlite_url
 from cameras.protocol import FrameMeta
+from pipelines.cascade import EarlyExitCascade
 from pipelines.detectors.hog import HogPeopleDetector
 from pipelines.tracker import TrackerSettings
 from tests.footage import vtest_frames
@@ -23,7 +24,7 @@ def analyzer_for(tmp_path: Path, register: bool = True) -> tuple[CameraAnalyzer,
         store.ensure_cameras([CameraRow("cam", "Cam")])
     analyzer = CameraAnalyzer(
         "cam",
-        HogPeopleDetector(),
+        EarlyExitCascade(HogPeopleDetector()),
         store,
         TrackerSettings(min_hits=3),
         SnapshotWriter(tmp_path),

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from pipelines.detectors.hog_windows import HogWindowScanner, ScanGrid, WindowHit, group_hits
 from pipelines.types import Box, Detection
 
 
@@ -43,6 +44,8 @@ class HogPeopleDetector:
             )
         self._hog = cv2.HOGDescriptor()
         self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        s = self.settings
+        self._scanner = HogWindowScanner(self._hog, ScanGrid(s.win_stride, s.padding, s.scale))
 
     def detect(self, frame: npt.NDArray[np.uint8]) -> list[Detection]:
         image, factor = self._resized(frame)
@@ -53,16 +56,33 @@ class HogPeopleDetector:
             padding=(s.padding, s.padding),
             scale=s.scale,
         )
+        hits = [
+            WindowHit(int(x), int(y), int(w), int(h), float(m))
+            for (x, y, w, h), m in zip(rects, np.ravel(margins), strict=True)
+        ]
+        return self._detections(hits, factor, frame)
+
+    def detect_regions(self, frame: npt.NDArray[np.uint8], regions: list[Box]) -> list[Detection]:
+        """What `detect` finds in the whole frame, for the people lying inside `regions`
+        (each may stick out by a quarter of its size); costs about the regions' share."""
+        image, factor = self._resized(frame)
+        scaled = [Box(r.x1 / factor, r.y1 / factor, r.x2 / factor, r.y2 / factor) for r in regions]
+        return self._detections(group_hits(self._scanner.scan(image, scaled)), factor, frame)
+
+    def _detections(
+        self, hits: list[WindowHit], factor: float, frame: npt.NDArray[np.uint8]
+    ) -> list[Detection]:
         height, width = frame.shape[:2]
+        s = self.settings
         found = [
             Detection(
                 "person",
-                margin_to_confidence(float(m)),
-                Box(x * factor, y * factor, (x + w) * factor, (y + h) * factor).clipped(
-                    width, height
-                ),
+                margin_to_confidence(h.weight),
+                Box(
+                    h.x * factor, h.y * factor, (h.x + h.width) * factor, (h.y + h.height) * factor
+                ).clipped(width, height),
             )
-            for (x, y, w, h), m in zip(rects, np.ravel(margins), strict=True)
+            for h in hits
         ]
         return suppress_overlaps([d for d in found if d.confidence >= s.min_confidence], s.nms_iou)
 
