@@ -43,6 +43,8 @@ class NodeStats:
     upload_failures: int = 0
     detections_seen: int = 0
     skipped_for_budget: int = 0
+    shed_by_edge: int = 0
+    """Frames the edge dropped unanalysed because it was saturated."""
 
 
 class CameraNode:
@@ -136,6 +138,10 @@ class CameraNode:
                 raise
             if exc.status == NEEDS_FULL_FRAME and self.regions is not None:
                 self.regions.force_full()
+            if exc.shed is not None:
+                self.stats.shed_by_edge += 1
+                log.debug("frame %d shed by the edge: %s", frame.index, exc.shed)
+                return False
             self.stats.upload_failures += 1
             log.warning("frame %d not delivered: %s", frame.index, exc)
             return False

@@ -16,9 +16,11 @@ log = logging.getLogger(__name__)
 class UplinkError(Exception):
     """The edge refused a frame or could not be reached; the message names why."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, shed: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.shed = shed
+        """Why the edge's scheduler dropped the frame unanalysed (it was saturated)."""
 
 
 class EdgeUplink:
@@ -84,6 +86,7 @@ class EdgeUplink:
             raise UplinkError(
                 f"edge box refused the frame: {response.status_code} {_detail(response)}",
                 response.status_code,
+                _field(response, "shed"),
             )
         try:
             return FrameReply.model_validate_json(response.content)
@@ -95,7 +98,13 @@ class EdgeUplink:
 
 
 def _detail(response: httpx.Response) -> str:
+    return _field(response, "detail") or response.text[:200]
+
+
+def _field(response: httpx.Response, name: str) -> str | None:
     try:
-        return str(response.json().get("detail", response.text))
+        body = response.json()
     except ValueError:
-        return response.text[:200]
+        return None
+    value = body.get(name) if isinstance(body, dict) else None
+    return None if value is None else str(value)

@@ -14,6 +14,7 @@ def add_bench_parser(roles: Any) -> None:
     bench = roles.add_parser("bench", help="measure the appliance (see docs/benchmarks.md)")
     benchmarks = bench.add_subparsers(dest="bench", required=True, metavar="BENCHMARK")
     _add_filter(benchmarks)
+    _add_edge(benchmarks)
 
 
 def _add_filter(benchmarks: Any) -> None:
@@ -46,6 +47,33 @@ def _add_filter(benchmarks: Any) -> None:
         help="also replay the system sending changed regions (decodes and detects again)",
     )
     parser.set_defaults(handler=_filter)
+
+
+def _add_edge(benchmarks: Any) -> None:
+    parser = benchmarks.add_parser(
+        "edge", help="edge early-exit cascade and cache vs detecting every frame"
+    )
+    parser.add_argument("--video", default="vtest", help="sample (vtest, bikes) or a path")
+    parser.add_argument("--frames", type=_int_within(1, None), help="use the first N frames")
+    parser.add_argument(
+        "--jpeg-quality",
+        type=_int_within(10, 100),
+        default=85,
+        help="JPEG quality the frames arrive in, 10-100 (camera node default: 85)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="edge YAML whose detector and early_exit to use (default: built-in)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
+    parser.set_defaults(handler=_edge)
+
+
+def _edge(args: argparse.Namespace) -> int:
+    from appliance.bench.edge import run_edge_command
+
+    return run_edge_command(args)
 
 
 def _int_within(low: int, high: int | None) -> Callable[[str], int]:
