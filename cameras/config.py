@@ -158,6 +158,13 @@ class CameraConfig(BaseModel):
         False, description="Pace a video file at its own frame rate (live sources always are)."
     )
     request_timeout_s: float = Field(10.0, gt=0, description="Timeout of one upload to the edge.")
+    uplink_in_flight: int = Field(
+        2,
+        ge=1,
+        le=8,
+        description="Frames on their way to the edge at once; a live camera's frames chosen while"
+        " all are busy wait in one slot, the newest replacing an older one.",
+    )
     filter: DifferenceFilterConfig = Field(
         default_factory=DifferenceFilterConfig, description="Frame-difference input filter."
     )

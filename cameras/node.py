@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 import cv2
@@ -18,6 +19,7 @@ from cameras.protocol import (
     WireDetection,
 )
 from cameras.reconnect import FrameSource
+from cameras.sender import Delivery, FrameSender, Outgoing
 from cameras.sources import CapturedFrame
 from cameras.uplink import EdgeUplink, UplinkError
 from pipelines.budget import RateMeter, UplinkBudget
@@ -30,7 +32,6 @@ log = logging.getLogger(__name__)
 
 # Refusals that retrying cannot fix (bad token, unknown camera): the node stops and says why.
 FATAL_STATUSES = frozenset({401, 403, 404})
-NEEDS_FULL_FRAME = 428  # the edge has no picture to paste regions onto (it restarted)
 
 
 @dataclass
@@ -45,6 +46,11 @@ class NodeStats:
     skipped_for_budget: int = 0
     shed_by_edge: int = 0
     """Frames the edge dropped unanalysed because it was saturated."""
+    dropped_busy: int = 0
+    """Frames chosen while every upload was busy and replaced by a newer one (live sources)."""
+    max_lag_s: float = 0.0
+    """Furthest the node fell behind its source (read time minus capture time): a node that
+    keeps up with a live camera stays near 0."""
 
 
 class CameraNode:
@@ -56,6 +62,7 @@ class CameraNode:
         jpeg_quality: int = 85,
         budget: UplinkBudget | None = None,
         regions: RegionPlanner | None = None,
+        sender: FrameSender | None = None,
     ) -> None:
         self.source = source
         self.selector = selector
@@ -63,29 +70,39 @@ class CameraNode:
         self.jpeg_quality = jpeg_quality
         self.budget = budget or UplinkBudget()
         self.regions = regions
+        self.sender = sender or FrameSender(uplink, in_flight=1, block=True)
         self.demand = RateMeter()
         self._last_jpeg_bytes = 0
         self.stats = NodeStats()
 
     def run(self, max_frames: int | None = None, stop: threading.Event | None = None) -> NodeStats:
         """Process frames until the source ends, `max_frames` were read, or `stop` is set."""
-        while max_frames is None or self.stats.frames_read < max_frames:
-            if stop is not None and stop.is_set():
-                break
-            frame = self.source.read()
-            if frame is None:
-                break
-            self.stats.frames_read += 1
-            selection = self.selector.decide(frame.image, frame.timestamp)
-            if selection.decision.send:
-                self._offer(frame, selection)
+        try:
+            while max_frames is None or self.stats.frames_read < max_frames:
+                if stop is not None and stop.is_set():
+                    break
+                frame = self.source.read()
+                if frame is None:
+                    break
+                self.stats.frames_read += 1
+                self.stats.max_lag_s = max(self.stats.max_lag_s, time.time() - frame.timestamp)
+                self._settle(self.sender.drain())
+                selection = self.selector.decide(frame.image, frame.timestamp)
+                if selection.decision.send:
+                    self._offer(frame, selection)
+        finally:
+            last = self.sender.close()
+        self._settle(last)
         log.info(
-            "camera %s: read %d frames, sent %d (%d bytes), %d held back by the budget",
+            "camera %s: read %d frames, sent %d (%d bytes), %d held back by the budget,"
+            " %d replaced while the uplink was busy, %d shed by the edge",
             self.uplink.camera_id,
             self.stats.frames_read,
             self.stats.frames_sent,
             self.stats.bytes_sent,
             self.stats.skipped_for_budget,
+            self.stats.dropped_busy,
+            self.stats.shed_by_edge,
         )
         return self.stats
 
@@ -111,8 +128,11 @@ class CameraNode:
             self.stats.skipped_for_budget += 1
             return
         self.selector.commit_last()
-        if self._send(frame, selection, jpeg, regions) and self.regions is not None:
+        if self.regions is not None:
+            # Counted as sent now; a frame that does not arrive makes the next one whole.
             self.regions.sent(regions, blobs, frame.timestamp)
+        meta = self._meta(frame, selection, regions)
+        self.sender.offer(Outgoing(frame.index, frame.timestamp, jpeg, meta, regions, blobs))
 
     def _regions(self, frame: CapturedFrame, blobs: list[Box], foreground: float) -> list[Box]:
         if self.regions is None:
@@ -127,29 +147,32 @@ class CameraNode:
             return None
         return bytes(encoded.tobytes())
 
-    def _send(
-        self, frame: CapturedFrame, selection: Selection, jpeg: bytes, regions: list[Box]
-    ) -> bool:
-        meta = self._meta(frame, selection, regions)
-        try:
-            reply = self.uplink.send(jpeg, meta)
-        except UplinkError as exc:
-            if exc.status in FATAL_STATUSES:
-                raise
-            if exc.status == NEEDS_FULL_FRAME and self.regions is not None:
+    def _settle(self, deliveries: list[Delivery]) -> None:
+        """Account for frames whose upload finished, and apply the edge's feedback."""
+        for delivery in deliveries:
+            if delivery.reply is not None:
+                self.stats.frames_sent += 1
+                self.stats.bytes_sent += len(delivery.frame.jpeg)
+                self.stats.detections_seen += len(delivery.reply.detections)
+                self._apply(delivery.reply)
+                continue
+            if self.regions is not None:
+                # The edge's picture lacks this frame: paste no regions onto it until renewed.
                 self.regions.force_full()
-            if exc.shed is not None:
-                self.stats.shed_by_edge += 1
-                log.debug("frame %d shed by the edge: %s", frame.index, exc.shed)
-                return False
-            self.stats.upload_failures += 1
-            log.warning("frame %d not delivered: %s", frame.index, exc)
-            return False
-        self.stats.frames_sent += 1
-        self.stats.bytes_sent += len(jpeg)
-        self.stats.detections_seen += len(reply.detections)
-        self._apply(reply)
-        return True
+            if delivery.error is None:
+                self.stats.dropped_busy += 1
+            else:
+                self._failed(delivery.frame.index, delivery.error)
+
+    def _failed(self, index: int, exc: UplinkError) -> None:
+        if exc.status in FATAL_STATUSES:
+            raise exc
+        if exc.shed is not None:
+            self.stats.shed_by_edge += 1
+            log.debug("frame %d shed by the edge: %s", index, exc.shed)
+            return
+        self.stats.upload_failures += 1
+        log.warning("frame %d not delivered: %s", index, exc)
 
     def _meta(self, frame: CapturedFrame, selection: Selection, regions: list[Box]) -> FrameMeta:
         features = selection.features

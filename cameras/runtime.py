@@ -16,6 +16,7 @@ from cameras.reconnect import (
     SourceStateChange,
     open_source,
 )
+from cameras.sender import FrameSender
 from cameras.sources import SourceError, VideoSource
 from cameras.uplink import EdgeUplink
 from pipelines.selection import FrameSelector
@@ -55,11 +56,19 @@ def _run(
     selector = FrameSelector(
         config.filter.settings(), config.tiny_detector.settings(), config.tiny_detector.arrival_area
     )
-    node = CameraNode(
-        source, selector, uplink, config.jpeg_quality, regions=config.regions.planner()
-    )
     # Live sources report their own transitions; a file is connected while it is read.
     is_file = isinstance(source, VideoSource)
+    # A live camera does not wait for the edge: frames chosen while it is busy are replaced.
+    live = config.realtime or not is_file
+    sender = FrameSender(uplink, config.uplink_in_flight, block=not live)
+    node = CameraNode(
+        source,
+        selector,
+        uplink,
+        config.jpeg_quality,
+        regions=config.regions.planner(),
+        sender=sender,
+    )
     if is_file:
         _report(uplink, "connected")
     stats = node.run(max_frames=max_frames, stop=stop)

@@ -15,6 +15,7 @@ def add_bench_parser(roles: Any) -> None:
     benchmarks = bench.add_subparsers(dest="bench", required=True, metavar="BENCHMARK")
     _add_filter(benchmarks)
     _add_edge(benchmarks)
+    _add_scale(benchmarks)
 
 
 def _add_filter(benchmarks: Any) -> None:
@@ -74,6 +75,40 @@ def _edge(args: argparse.Namespace) -> int:
     from appliance.bench.edge import run_edge_command
 
     return run_edge_command(args)
+
+
+def _add_scale(benchmarks: Any) -> None:
+    parser = benchmarks.add_parser(
+        "scale", help="N real camera nodes in real time against one edge box on this machine"
+    )
+    parser.add_argument("--video", default="vtest", help="sample (vtest, bikes) or a path")
+    parser.add_argument(
+        "--cameras",
+        type=_int_list,
+        default=[1],
+        help="number of cameras, or a comma-separated list to try in turn (e.g. 1,2,4,8)",
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=30.0, help="seconds of the clip each camera replays"
+    )
+    parser.add_argument(
+        "--no-early-exit",
+        action="store_true",
+        help="baseline: detect every frame sent (no regions exit, no result cache)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
+    parser.set_defaults(handler=_scale)
+
+
+def _int_list(text: str) -> list[int]:
+    parse = _int_within(1, 64)
+    return [parse(part) for part in text.split(",") if part.strip()]
+
+
+def _scale(args: argparse.Namespace) -> int:
+    from appliance.bench.scale import run_scale_command
+
+    return run_scale_command(args)
 
 
 def _int_within(low: int, high: int | None) -> Callable[[str], int]:

@@ -1,0 +1,90 @@
+"""Posts frames to the edge from background threads, so reading the camera never waits on it.
+
+A live camera keeps producing frames while the edge analyses the last one; a node that sent
+synchronously would fall behind its camera whenever the edge is slow. Here up to `in_flight`
+frames are on their way at once (the edge's scheduler sees them all and decides, across
+cameras, what to analyse); a frame chosen while all are busy waits in one slot, and a newer
+one replaces it (latest wins: it says more about now) unless `block` is set (replaying a file
+as fast as possible: every chosen frame is sent). Outcomes come back in `drain()`, on the
+node's own thread, as the frames complete.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass, field
+
+from cameras.protocol import FrameMeta, FrameReply
+from cameras.uplink import EdgeUplink, UplinkError
+from pipelines.types import Box
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    index: int
+    timestamp: float
+    jpeg: bytes = field(repr=False)
+    meta: FrameMeta
+    regions: list[Box]
+    blobs: list[Box]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    frame: Outgoing
+    reply: FrameReply | None = None
+    error: UplinkError | None = None
+    """Set when the frame did not reach analysis; `dropped_at_camera` frames have neither."""
+    dropped_at_camera: bool = False
+
+
+class FrameSender:
+    def __init__(self, uplink: EdgeUplink, in_flight: int = 2, block: bool = False) -> None:
+        self.uplink = uplink
+        self.block = block
+        self._pending: queue.Queue[Outgoing | None] = queue.Queue(maxsize=1)
+        self._done: queue.Queue[Delivery] = queue.Queue()
+        self._threads = [
+            threading.Thread(target=self._worker, name=f"uplink-{i}", daemon=True)
+            for i in range(max(1, in_flight))
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def offer(self, frame: Outgoing) -> None:
+        """Hand a frame over; waits for room only when `block` is set."""
+        if self.block:
+            self._pending.put(frame)
+            return
+        # Only the node's thread puts: after taking the waiting frame out, the slot is free.
+        try:
+            displaced: Outgoing | None = self._pending.get_nowait()
+        except queue.Empty:
+            displaced = None
+        self._pending.put_nowait(frame)
+        if displaced is not None:
+            self._done.put(Delivery(displaced, dropped_at_camera=True))
+
+    def drain(self) -> list[Delivery]:
+        out = []
+        while True:
+            try:
+                out.append(self._done.get_nowait())
+            except queue.Empty:
+                return out
+
+    def close(self) -> list[Delivery]:
+        """Send what is still waiting, stop the threads, and return the last outcomes."""
+        for _ in self._threads:
+            self._pending.put(None)
+        for thread in self._threads:
+            thread.join()
+        return self.drain()
+
+    def _worker(self) -> None:
+        while (frame := self._pending.get()) is not None:
+            try:
+                self._done.put(Delivery(frame, reply=self.uplink.send(frame.jpeg, frame.meta)))
+            except UplinkError as exc:
+                self._done.put(Delivery(frame, error=exc))

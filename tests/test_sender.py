@@ -1,0 +1,73 @@
+"""A camera node's uploads run beside its capture loop: a live camera never waits for a slow
+edge (the newest chosen frame replaces one still waiting), a file replay sends every frame."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from cameras.protocol import FrameMeta
+from cameras.sender import FrameSender, Outgoing
+from cameras.uplink import EdgeUplink
+
+ANALYSIS_S = 0.2
+
+
+class SlowEdge(BaseHTTPRequestHandler):
+    """Answers every frame after `ANALYSIS_S`, like an edge box busy with other cameras."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(ANALYSIS_S)
+        body = json.dumps({"frame_id": 1, "detections": [], "active_tracks": 0}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def edge_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowEdge)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def frame(index: int) -> Outgoing:
+    return Outgoing(
+        index, float(index), b"\xff\xd8\xff", FrameMeta(seq=index, captured_at=1e9 + index), [], []
+    )
+
+
+def test_a_live_camera_replaces_waiting_frames_instead_of_waiting(edge_url: str) -> None:
+    sender = FrameSender(EdgeUplink(edge_url, "cam", "token-123"), in_flight=1, block=False)
+    started = time.monotonic()
+    for i in range(10):  # ten frames at 25 fps while each upload takes 0.2 s
+        sender.offer(frame(i))
+        time.sleep(0.04)
+    offering_took = time.monotonic() - started
+    deliveries = sender.close()
+    assert offering_took < 10 * 0.04 + 0.2, "the capture loop never waited for the edge"
+    sent = [d.frame.index for d in deliveries if d.reply is not None]
+    replaced = [d.frame.index for d in deliveries if d.dropped_at_camera]
+    assert sorted(sent + replaced) == list(range(10))
+    assert 2 <= len(sent) <= 4 and sent[-1] == 9, "the newest frame is always sent"
+
+
+def test_a_file_replay_sends_every_frame(edge_url: str) -> None:
+    sender = FrameSender(EdgeUplink(edge_url, "cam", "token-123"), in_flight=2, block=True)
+    for i in range(6):
+        sender.offer(frame(i))
+    deliveries = sender.close()
+    assert sorted(d.frame.index for d in deliveries if d.reply is not None) == list(range(6))
