@@ -81,7 +81,9 @@ def _add_scale(benchmarks: Any) -> None:
     parser = benchmarks.add_parser(
         "scale", help="N real camera nodes in real time against one edge box on this machine"
     )
-    parser.add_argument("--video", default="vtest", help="sample (vtest, bikes) or a path")
+    parser.add_argument(
+        "--video", default="vtest", help="sample (vtest, bikes, quiet: built from vtest) or a path"
+    )
     parser.add_argument(
         "--cameras",
         type=_int_list,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.bench.clip import AnalysedClip, load_or_analyse
-from appliance.bench.quiet_clip import build_quiet_clip
+from appliance.bench.quiet_clip import quiet_clip
 from appliance.bench.regions import replay_with_regions
 from appliance.config import DetectorConfig, FilterControlConfig, TrackerConfig
 from appliance.footage import FootageError, resolve_video
@@ -72,17 +72,6 @@ def _regions_scheme(
         "count_accuracy": _round(score.count_accuracy),
         "settings": config.model_dump(),
     }
-
-
-def quiet_clip(cache_dir: Path) -> Path:
-    """The default quiet clip (see appliance.bench.quiet_clip), built once into the cache."""
-    target = cache_dir / "quiet.mp4"
-    if not target.is_file():
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        building = cache_dir / "quiet.partial.mp4"
-        build_quiet_clip(resolve_video("vtest"), building)
-        building.replace(target)
-    return target
 
 
 def run_filter_bench(

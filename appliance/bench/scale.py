@@ -29,6 +29,8 @@ from typing import Any
 import httpx
 import yaml
 
+from appliance.bench.cli import DEFAULT_CACHE_DIR
+from appliance.bench.quiet_clip import quiet_clip
 from appliance.footage import resolve_video
 from appliance.server import free_port
 
@@ -169,7 +171,7 @@ def _report(
 
 
 def run_scale_command(args: argparse.Namespace) -> int:
-    video = resolve_video(args.video)
+    video = quiet_clip(DEFAULT_CACHE_DIR) if args.video == "quiet" else resolve_video(args.video)
     edge_config: dict[str, Any] = {}
     if args.no_early_exit:
         edge_config = {"early_exit": {"regions": False}, "result_cache": {"enabled": False}}
