@@ -187,6 +187,7 @@ def _add_reads(app: FastAPI, box: EdgeBox, reader: Callable[[str | None], None])
                 "capacity_bytes_per_s": box.site_uplink.capacity,
                 "cameras": box.site_uplink.snapshot(),
             },
+            "cloud": box.cloud.snapshot() if box.cloud else {"enabled": False},
         }
 
     @app.get("/api/v1/cameras/{camera_id}/counts", dependencies=guarded)

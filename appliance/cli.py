@@ -37,13 +37,21 @@ def _edge(args: argparse.Namespace) -> int:
 
 
 def _camera(args: argparse.Namespace) -> int:
+    from appliance.service.liveness import ServiceLiveness
     from cameras.config import CameraConfig
     from cameras.runtime import run_camera_node
 
     config = load_config(args.config, CameraConfig)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    stats = run_camera_node(config, max_frames=args.frames, stop=stop)
+    # Under systemd: READY=1 at the first frame, watchdog fed while frames (or retries) go on.
+    with ServiceLiveness.from_environment(f"camera node {config.id}") as live:
+
+        def terminate(*_: object) -> None:
+            stop.set()
+            live.stopping()
+
+        signal.signal(signal.SIGTERM, terminate)
+        stats = run_camera_node(config, max_frames=args.frames, stop=stop, heartbeat=live.beat)
     print(json.dumps(asdict(stats)))
     return 0
 
@@ -90,19 +98,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo)
 
     from appliance.bench.cli import add_bench_parser
+    from appliance.cloud.cli import add_cloud_parser
+    from appliance.models.cli import add_models_parser
+    from appliance.service.cli import add_service_parser
 
     add_bench_parser(roles)
+    add_cloud_parser(roles)
+    add_models_parser(roles)
+    add_service_parser(roles)
     return parser
 
 
 def _known_errors() -> tuple[type[Exception], ...]:
     from appliance.footage import FootageError
+    from appliance.models.errors import ModelToolError
     from appliance.store import StoreError
     from cameras.sources import SourceError
     from cameras.uplink import UplinkError
     from pipelines.detectors.onnx_yolo import ModelError
 
-    return (FootageError, StoreError, SourceError, UplinkError, ModelError)
+    return (FootageError, StoreError, SourceError, UplinkError, ModelError, ModelToolError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from appliance.outbox.config import CloudUplinkConfig
 from appliance.scheduler import SchedulerSettings
 from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
 from pipelines.cascade import CascadeSettings
@@ -323,6 +324,9 @@ class EdgeConfig(_Strict):
     early_exit: EarlyExitConfig = Field(
         default_factory=EarlyExitConfig, description="Early-exit detection cascade."
     )
+    cloud: CloudUplinkConfig = Field(
+        default_factory=CloudUplinkConfig, description="Metadata to the cloud over MQTT."
+    )
     cameras: list[EdgeCameraConfig] = Field(
         min_length=1, description="Cameras allowed to send frames."
     )
@@ -360,3 +364,6 @@ class DemoConfig(_Strict):
     )
     detector: DetectorConfig = Field(default_factory=DetectorConfig, description="Full detector.")
     tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracker settings.")
+    cloud: CloudUplinkConfig = Field(
+        default_factory=CloudUplinkConfig, description="The edge's cloud uplink (off by default)."
+    )

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from appliance.cloud.config import CloudWorkerConfig
 from appliance.config import DemoConfig, EdgeConfig
 from cameras.config import CameraConfig
 
@@ -19,6 +20,7 @@ SECTIONS: list[tuple[str, str, type[BaseModel]]] = [
     ("Edge box", "`appliance edge --config edge.yaml`", EdgeConfig),
     ("Camera node", "`appliance camera --config camera.yaml`", CameraConfig),
     ("Demo", "`appliance demo --config demo.yaml`", DemoConfig),
+    ("Cloud worker", "`appliance cloud --config cloud.yaml`", CloudWorkerConfig),
 ]
 
 

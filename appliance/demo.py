@@ -48,6 +48,7 @@ def run_demo(config: DemoConfig) -> DemoSummary:
         data_dir=run_dir,
         detector=config.detector,
         tracker=config.tracker,
+        cloud=config.cloud,
         cameras=[EdgeCameraConfig(id=config.camera_id, name=video.name, token=token)],
     )
     started = time.perf_counter()

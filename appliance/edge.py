@@ -5,8 +5,11 @@ from __future__ import annotations
 import hmac
 import logging
 
+import paho.mqtt.client as mqtt
+
 from appliance.analysis import AnalysisResult, CameraAnalyzer
 from appliance.config import DetectorConfig, EdgeCameraConfig, EdgeConfig
+from appliance.outbox.uplink import CloudUplink
 from appliance.scheduler import FrameScheduler
 from appliance.site_uplink import SiteUplink
 from appliance.snapshots import SnapshotWriter
@@ -35,17 +38,28 @@ def _controller(config: EdgeConfig, camera: EdgeCameraConfig) -> ThresholdContro
     return ThresholdController(config.filter_control.settings(initial))
 
 
+def _cloud_uplink(
+    config: EdgeConfig, database: Database, client: mqtt.Client | None
+) -> CloudUplink | None:
+    if not config.cloud.enabled:
+        return None
+    cameras = [c.id for c in config.cameras]
+    return CloudUplink(config.cloud, database, cameras, config.data_dir, client)
+
+
 class EdgeBox:
     """Everything one running edge box owns; `close()` ends open events and the database."""
 
-    def __init__(self, config: EdgeConfig) -> None:
+    def __init__(self, config: EdgeConfig, mqtt_client: mqtt.Client | None = None) -> None:
+        """``mqtt_client``: the cloud uplink's client instead of one made from the config."""
         self.config = config
         # Models first: a bad model file stops the box before any database is created.
         # One detector per camera: OpenCV's HOG object is not safe to share across threads.
         detectors = {c.id: build_detector(config.detector) for c in config.cameras}
         url = config.database_url.get_secret_value() if config.database_url else None
         self.database: Database = open_database(url or sqlite_url(config.data_dir))
-        self.store = Store(self.database)
+        self.cloud = _cloud_uplink(config, self.database, mqtt_client)
+        self.store = Store(self.database, hook=self.cloud.writer if self.cloud else None)
         self.store.ensure_cameras([CameraRow(c.id, c.name or c.id) for c in config.cameras])
         self.stats = EdgeStats()
         self.scheduler: FrameScheduler[AnalysisResult] = FrameScheduler(
@@ -72,6 +86,8 @@ class EdgeBox:
             )
             for c in config.cameras
         }
+        if self.cloud is not None:
+            self.cloud.start()
         log.info("edge box ready: %d cameras, database %s", len(self.cameras), self.database.url)
 
     def camera(self, camera_id: str) -> EdgeCameraConfig | None:
@@ -87,4 +103,6 @@ class EdgeBox:
         self.scheduler.close()
         ended = sum(analyzer.close() for analyzer in self.analyzers.values())
         log.info("edge box stopping: ended %d open events", ended)
+        if self.cloud is not None:
+            self.cloud.close(self.store)
         self.database.dispose()

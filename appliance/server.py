@@ -12,6 +12,7 @@ import uvicorn
 
 from appliance.api import create_app
 from appliance.edge import EdgeBox
+from appliance.service.liveness import ServiceLiveness
 
 
 class GracefulServer(uvicorn.Server):
@@ -19,9 +20,22 @@ class GracefulServer(uvicorn.Server):
 
     uvicorn re-raises a caught SIGTERM once it has shut down, which makes the process die by
     the signal even though every open event was ended and the database closed.
+    Under systemd, `liveness` hears every tick of the main loop: READY=1 once started, then
+    the watchdog is fed while ticks keep coming; STOPPING=1 on the signal.
     """
 
+    def __init__(self, config: uvicorn.Config, liveness: ServiceLiveness | None = None) -> None:
+        super().__init__(config)
+        self.liveness = liveness
+
+    async def on_tick(self, counter: int) -> bool:
+        if self.liveness is not None:
+            self.liveness.beat()
+        return await super().on_tick(counter)
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.liveness is not None:
+            self.liveness.stopping()
         super().handle_exit(sig, frame)
         captured = getattr(self, "_captured_signals", None)
         if sig == signal.SIGTERM and isinstance(captured, list) and sig in captured:
@@ -33,7 +47,8 @@ def serve(box: EdgeBox, host: str, port: int, log_level: str) -> None:
     config = uvicorn.Config(
         create_app(box), host=host, port=port, log_level=log_level, access_log=False
     )
-    GracefulServer(config).run()
+    with ServiceLiveness.from_environment(f"edge box serving on {host}:{port}") as liveness:
+        GracefulServer(config, liveness).run()
 
 
 def free_port() -> int:

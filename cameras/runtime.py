@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from cameras.config import CameraConfig
+from cameras.heartbeat import BeatingSource, Heartbeat, open_beating_source
 from cameras.node import CameraNode, NodeStats
 from cameras.protocol import CameraStatus, SourceStateName
 from cameras.reconnect import (
@@ -23,23 +24,22 @@ from pipelines.selection import FrameSelector
 
 
 def run_camera_node(
-    config: CameraConfig, max_frames: int | None = None, stop: threading.Event | None = None
+    config: CameraConfig,
+    max_frames: int | None = None,
+    stop: threading.Event | None = None,
+    heartbeat: Heartbeat | None = None,
 ) -> NodeStats:
-    """Run until the source ends (files), gives up (live, if configured) or `stop` is set."""
+    """Run until the source ends (files), gives up (live, if configured) or `stop` is set.
+
+    `heartbeat` is called on every sign of progress (see cameras/heartbeat.py)."""
     stop = stop or threading.Event()
     uplink = EdgeUplink(
         config.edge_url, config.id, config.token.get_secret_value(), config.request_timeout_s
     )
     try:
-        source = open_source(
-            config.source,
-            realtime=config.realtime,
-            settings=config.reconnect.settings(),
-            stop=stop,
-            on_state_change=_reporter(uplink),
-        )
+        source = _open(config, stop, _reporter(uplink), heartbeat)
         try:
-            return _run(config, source, uplink, max_frames, stop)
+            return _run(config, source, uplink, max_frames, stop, heartbeat)
         finally:
             source.close()
     finally:
@@ -52,6 +52,7 @@ def _run(
     uplink: EdgeUplink,
     max_frames: int | None,
     stop: threading.Event,
+    heartbeat: Heartbeat | None = None,
 ) -> NodeStats:
     selector = FrameSelector(
         config.filter.settings(), config.tiny_detector.settings(), config.tiny_detector.arrival_area
@@ -62,7 +63,7 @@ def _run(
     live = config.realtime or not is_file
     sender = FrameSender(uplink, config.uplink_in_flight, block=not live)
     node = CameraNode(
-        source,
+        source if heartbeat is None else BeatingSource(source, heartbeat),
         selector,
         uplink,
         config.jpeg_quality,
@@ -77,6 +78,22 @@ def _run(
     if isinstance(source, ReconnectingSource) and source.state is SourceState.FAILED:
         raise SourceError(f"gave up on {source.name}: {source.last_error}")
     return stats
+
+
+def _open(
+    config: CameraConfig,
+    stop: threading.Event,
+    report: Callable[[SourceStateChange], None],
+    heartbeat: Heartbeat | None,
+) -> FrameSource:
+    settings = config.reconnect.settings()
+    if heartbeat is None:
+        return open_source(
+            config.source, config.realtime, settings, stop=stop, on_state_change=report
+        )
+    return open_beating_source(
+        config.source, heartbeat, config.realtime, settings, stop=stop, on_state_change=report
+    )
 
 
 def _reporter(uplink: EdgeUplink) -> Callable[[SourceStateChange], None]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.footage import vtest_path
+from tests.mosquitto_server import MosquittoServer
 from tests.pg_server import PostgresServer, fresh_database
 from tests.rtsp_server import make_h264_clip
 
@@ -24,6 +25,13 @@ def postgres_db_url(postgres_url: str) -> Iterator[str]:
     """URL of a new, empty database for this test only (dropped afterwards)."""
     with fresh_database(postgres_url) as url:
         yield url
+
+
+@pytest.fixture
+def mosquitto() -> Iterator[MosquittoServer]:
+    """A real Mosquitto broker for this test only; stop() and start() it for an outage."""
+    with MosquittoServer() as broker:
+        yield broker
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,6 @@ import pwd
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -30,6 +29,9 @@ from types import TracebackType
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
+
+from appliance.server import free_port
+from tests.server_process import stop_process
 
 PG_BIN_DIR = Path("/usr/lib/postgresql/15/bin")
 SUPERUSER = "postgres"
@@ -81,7 +83,7 @@ class PostgresServer:
                 "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions",
             )  # fmt: skip
             for attempt in range(1, _START_ATTEMPTS + 1):
-                port = _free_port()
+                port = free_port()
                 try:
                     self._start_postmaster(port)
                 except RuntimeError as exc:
@@ -190,14 +192,8 @@ class PostgresServer:
             proc.wait(STOP_TIMEOUT_S)
             return
         # pg_ctl failed: immediate shutdown (SIGQUIT), then SIGKILL, by postmaster.pid's PID.
-        targets = [proc.pid] if pid is None else [pid, proc.pid]
-        for sig in (signal.SIGQUIT, signal.SIGKILL):
-            for target in targets:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(target, sig)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(10)
-                return
+        extra = [] if pid is None else [pid]
+        stop_process(proc, (signal.SIGQUIT, signal.SIGKILL), timeout_s=10, extra_pids=extra)
 
     def _run(self, tool: str, *args: str) -> None:
         cmd = [*self._run_as, str(self.bin_dir / tool), *args]
@@ -260,13 +256,6 @@ def _clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env.update(LC_ALL="C", LANG="C")
     return env
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _postmaster_pid(data: Path) -> int | None:

@@ -16,6 +16,7 @@ def add_bench_parser(roles: Any) -> None:
     _add_filter(benchmarks)
     _add_edge(benchmarks)
     _add_scale(benchmarks)
+    _add_uplink(benchmarks)
 
 
 def _add_filter(benchmarks: Any) -> None:
@@ -111,6 +112,22 @@ def _scale(args: argparse.Namespace) -> int:
     from appliance.bench.scale import run_scale_command
 
     return run_scale_command(args)
+
+
+def _add_uplink(benchmarks: Any) -> None:
+    parser = benchmarks.add_parser(
+        "uplink", help="bytes to the cloud per camera-hour vs the video and all frames as JPEG"
+    )
+    parser.add_argument("--video", default="vtest", help="sample (vtest, bikes) or a path")
+    parser.add_argument("--frames", type=_int_within(1, None), help="use the first N frames")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
+    parser.set_defaults(handler=_uplink)
+
+
+def _uplink(args: argparse.Namespace) -> int:
+    from appliance.bench.uplink import run_uplink_command
+
+    return run_uplink_command(args)
 
 
 def _int_within(low: int, high: int | None) -> Callable[[str], int]:

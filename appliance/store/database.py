@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import StoreError
+from .migrate import MigrationError, Migrations, upgrade
 from .schema import Base
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,14 @@ _SQLITE_PRAGMAS = (
     "PRAGMA busy_timeout=5000",
 )
 _USERINFO_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+
+EDGE_MIGRATIONS = Migrations(
+    location=Path(__file__).resolve().parent / "migrations",
+    version_table="alembic_version_edge",
+    metadata=Base.metadata,
+    baseline="edge_0001",
+    baseline_tables=("cameras", "frames", "detections", "events"),
+)
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -75,8 +84,9 @@ class Database:
         return f"Database({self.url!r})"
 
 
-def open_database(url: str) -> Database:
-    """Connect, create missing tables and return the database; failures raise StoreError."""
+def open_database(url: str, migrations: Migrations = EDGE_MIGRATIONS) -> Database:
+    """Connect, migrate to the newest schema and return the database; failures raise
+    StoreError."""
     masked = mask_url(url)
     try:
         parsed = make_url(url)
@@ -84,7 +94,10 @@ def open_database(url: str) -> Database:
         raise StoreError(f"invalid database URL {masked}: {exc}") from None
     engine = _create_engine(parsed, masked)
     try:
-        Base.metadata.create_all(engine)
+        upgrade(engine, migrations)
+    except MigrationError as exc:
+        engine.dispose()
+        raise StoreError(f"cannot migrate database {masked}: {exc}") from None
     except SQLAlchemyError as exc:
         engine.dispose()
         raise StoreError(f"cannot open database {masked}: {_reason(exc, parsed)}") from exc

@@ -15,6 +15,7 @@ from . import queries
 from .convert import detection_model, detection_row, event_row, frame_model
 from .database import Database
 from .errors import StoreError
+from .hooks import StoreHook
 from .rows import (
     CameraRow,
     CameraState,
@@ -33,9 +34,12 @@ logger = logging.getLogger(__name__)
 class Store:
     """Repository over a Database; takes and returns the frozen rows of ``rows.py`` only."""
 
-    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, db: Database, clock: Callable[[], float] = time.time, hook: StoreHook | None = None
+    ) -> None:
         self._db = db
         self._clock = clock
+        self._hook = hook
 
     def ensure_cameras(self, cameras: Sequence[CameraRow]) -> None:
         """Insert missing cameras and rename existing ones; never deletes."""
@@ -62,6 +66,8 @@ class Store:
                     logger.debug("duplicate frame %s/%s ignored", frame.camera_id, frame.seq)
                     return None
                 queries.require_cameras(session, {frame.camera_id, *(e.camera_id for e in events)})
+                if self._hook is not None:
+                    self._hook.on_analysis(session, frame, events)
                 model = frame_model(frame, len(detections))
                 session.add(model)
                 session.flush()
@@ -86,13 +92,23 @@ class Store:
             camera.state = report.state
             camera.state_since = report.since
             camera.state_detail = report.detail
+            if self._hook is not None:
+                self._hook.on_camera_state(session, report)
             return True
 
     def save_events(self, events: Sequence[EventRow]) -> None:
         """Insert or update events by id in one transaction."""
         with self._write("save events") as session:
             queries.require_cameras(session, {e.camera_id for e in events})
+            if self._hook is not None:
+                self._hook.on_events(session, events)
             queries.upsert_events(session, events)
+
+    def close_hook(self) -> None:
+        """Let the hook write what it still holds (the edge is stopping)."""
+        if self._hook is not None:
+            with self._write("close store hook") as session:
+                self._hook.on_close(session)
 
     def list_events(
         self,

@@ -7,11 +7,21 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, Double, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 CAMERA_ID_LEN = 64
 EVENT_ID_LEN = 32
+MESSAGE_ID_LEN = 255
 
 # 64-bit ids on PostgreSQL (frames and detections outgrow 2**31 on a busy box); SQLite needs
 # exactly INTEGER PRIMARY KEY for its rowid autoincrement, and its INTEGER is 64-bit anyway.
@@ -42,6 +52,7 @@ class Frame(Base):
     __tablename__ = "frames"
     __table_args__ = (
         UniqueConstraint("camera_id", "seq", "captured_at", name="uq_frames_camera_seq_captured"),
+        Index("ix_frames_camera_captured", "camera_id", "captured_at"),
     )
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
@@ -96,3 +107,27 @@ class Event(Base):
     snapshot: Mapped[str | None] = mapped_column(String(512))
     # Zone names visited, stored ",a,b," so one LIKE '%,a,%' finds events in zone a.
     zones: Mapped[str] = mapped_column(String(1000), default=",", server_default=",")
+
+
+class OutboxMessage(Base):
+    """A message for the cloud, written in the transaction of what it describes; the publisher
+    sets sent_at once the broker acknowledged it (see appliance/outbox)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("message_id", name="uq_outbox_message_id"),
+        Index("ix_outbox_pending", "sent_at", "id"),
+        # Never reuse an id: an acknowledgement for a replaced row must not mark its successor.
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(MESSAGE_ID_LEN))
+    kind: Mapped[str] = mapped_column(String(16))
+    """events, counts or health: the last part of the MQTT topic."""
+    camera_id: Mapped[str] = mapped_column(String(CAMERA_ID_LEN))
+    payload: Mapped[str] = mapped_column(Text)
+    """One JSON record (the publisher wraps records of one topic into a message)."""
+    size: Mapped[int]
+    created_at: Mapped[float]
+    sent_at: Mapped[float | None]

@@ -1,0 +1,1 @@
+"""Running the appliance as systemd services: sd_notify, liveness watchdog, unit install."""

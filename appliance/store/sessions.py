@@ -1,0 +1,37 @@
+"""Transactions that turn any database error into a StoreError naming what failed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from .database import Database
+from .errors import StoreError
+
+
+@contextmanager
+def write_session(db: Database, what: str) -> Iterator[Session]:
+    """A transaction that commits on success and rolls back on any error."""
+    try:
+        with db.sessions.begin() as session:
+            yield session
+    except SQLAlchemyError as exc:
+        raise StoreError(f"{what} failed: {reason(exc)}") from exc
+
+
+@contextmanager
+def read_session(db: Database, what: str) -> Iterator[Session]:
+    try:
+        with db.sessions() as session:
+            yield session
+    except SQLAlchemyError as exc:
+        raise StoreError(f"{what} failed: {reason(exc)}") from exc
+
+
+def reason(exc: SQLAlchemyError) -> str:
+    """The driver's message on one line (no SQL statement, no parameters)."""
+    inner = getattr(exc, "orig", None) or exc
+    return " ".join(str(inner).split())
