@@ -36,10 +36,23 @@ fi
     || { echo "setup: Python 3.10 or newer is required ($PYTHON)" >&2; exit 1; }
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 
-# Reinstall only when the dependencies changed.
+# Reinstall only when the dependencies changed or an extra is missing (the demo needs fewer
+# extras than the tests: running it after the tests installs nothing).
 stamp="$VENV/.setup-stamp"
-wanted="$(sha256sum pyproject.toml | cut -d' ' -f1) $EXTRAS"
-if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+digest="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+installed="$(cat "$stamp" 2>/dev/null || true)"
+up_to_date=false
+if [ "${installed%% *}" = "$digest" ]; then
+    up_to_date=true
+    for extra in ${EXTRAS//,/ }; do
+        case ",${installed#* }," in *",$extra,"*) ;; *) up_to_date=false ;; esac
+    done
+fi
+if [ "$up_to_date" = false ]; then
+    # Keep what an earlier run installed, so demo and tests do not undo each other.
+    if [ "${installed%% *}" = "$digest" ]; then
+        EXTRAS="$(printf '%s\n' ${EXTRAS//,/ } ${installed#* } | tr ',' '\n' | sort -u | paste -sd, -)"
+    fi
     echo "setup: installing Python packages into $VENV"
     log="$VENV/setup.log"
     if ! { "$VENV/bin/python" -m pip install --upgrade pip \
@@ -48,5 +61,5 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
         echo "setup: pip install failed; full log in $log" >&2
         exit 1
     fi
-    echo "$wanted" > "$stamp"
+    echo "$digest $EXTRAS" > "$stamp"
 fi
