@@ -159,11 +159,13 @@ class CameraConfig(BaseModel):
     )
     request_timeout_s: float = Field(10.0, gt=0, description="Timeout of one upload to the edge.")
     uplink_in_flight: int = Field(
-        2,
+        1,
         ge=1,
         le=8,
-        description="Frames on their way to the edge at once; a live camera's frames chosen while"
-        " all are busy wait in one slot, the newest replacing an older one.",
+        description="Frames on their way to the edge at once (live sources; a file replay sends"
+        " one at a time). A frame chosen while all are busy waits in one slot, the newest"
+        " replacing it. More than 1 lets the edge pick the newest of several, at the cost of"
+        " uploads it then drops.",
     )
     filter: DifferenceFilterConfig = Field(
         default_factory=DifferenceFilterConfig, description="Frame-difference input filter."

@@ -60,8 +60,10 @@ def _run(
     # Live sources report their own transitions; a file is connected while it is read.
     is_file = isinstance(source, VideoSource)
     # A live camera does not wait for the edge: frames chosen while it is busy are replaced.
+    # A file replayed as fast as possible sends every chosen frame, one at a time (a second in
+    # flight could be superseded by a third at the edge before it started).
     live = config.realtime or not is_file
-    sender = FrameSender(uplink, config.uplink_in_flight, block=not live)
+    sender = FrameSender(uplink, config.uplink_in_flight if live else 1, block=not live)
     node = CameraNode(
         source if heartbeat is None else BeatingSource(source, heartbeat),
         selector,
