@@ -61,6 +61,19 @@ class AnalysisResult:
         return self.exit is Exit.CACHE
 
 
+@dataclass(frozen=True)
+class LatestView:
+    """The latest picture of a camera and what was found on it (for the live view)."""
+
+    version: int
+    """Counts analysed frames: a new value means a new picture."""
+    image: npt.NDArray[np.uint8]
+    """Shared, never changed in place: copy before drawing on it."""
+    detections: list[Detection]
+    track_ids: dict[int, int]
+    zones: list[Zone]
+
+
 @dataclass
 class _EventState:
     event_id: str
@@ -95,6 +108,8 @@ class CameraAnalyzer:
         self._last: tuple[int, float] | None = None
         self._canvas: npt.NDArray[np.uint8] | None = None
         """The latest full picture of the scene: regions are pasted onto it."""
+        self._view_lock = threading.Lock()
+        self._view: LatestView | None = None
 
     def analyse(
         self, image: npt.NDArray[np.uint8], meta: FrameMeta, jpeg_bytes: int
@@ -127,6 +142,7 @@ class CameraAnalyzer:
             self._forget_except(update.tracks)
             self._last = (meta.seq, meta.captured_at)
             self._canvas = image
+            self._show(image, detections, update.matches)
             self.cascade.commit(answer)
             threshold = None if self._controller is None else self._controller.observe(held_f1)
             return AnalysisResult(
@@ -139,6 +155,32 @@ class CameraAnalyzer:
                 answer.detector_s,
                 answer.scanned,
             )
+
+    def _show(
+        self, image: npt.NDArray[np.uint8], detections: list[Detection], tracks: dict[int, int]
+    ) -> None:
+        with self._view_lock:
+            version = 1 if self._view is None else self._view.version + 1
+            self._view = LatestView(version, image, detections, dict(tracks), list(self.zones))
+
+    def latest_view(self) -> LatestView | None:
+        """The latest analysed picture; safe to call from any thread, never waits for analysis."""
+        with self._view_lock:
+            return self._view
+
+    def set_zones(self, zones: Sequence[Zone]) -> None:
+        """Zones from now on (events already open keep the zones they visited)."""
+        with self._lock:
+            self.zones = list(zones)
+
+    @property
+    def controller(self) -> ThresholdController | None:
+        return self._controller
+
+    def set_controller(self, controller: ThresholdController | None) -> None:
+        """Adapt the camera's threshold with `controller` from now on (None: fixed)."""
+        with self._lock:
+            self._controller = controller
 
     def _picture(self, image: npt.NDArray[np.uint8], meta: FrameMeta) -> npt.NDArray[np.uint8]:
         """The frame itself, or its regions pasted onto the last picture of the scene."""

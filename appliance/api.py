@@ -20,6 +20,7 @@ from appliance.analysis import (
     NeedsFullFrameError,
     StaleFrameError,
 )
+from appliance.camera_settings_api import add_camera_settings
 from appliance.config import EdgeCameraConfig
 from appliance.edge import EdgeBox
 from appliance.ingest import (
@@ -29,6 +30,7 @@ from appliance.ingest import (
     parse_meta,
     read_body,
 )
+from appliance.live_view import add_live_view
 from appliance.scheduler import FrameWork, ShedError, usefulness
 from appliance.store import CameraState, StoreError
 from cameras.protocol import (
@@ -67,6 +69,8 @@ def create_app(box: EdgeBox, close_on_shutdown: bool = True) -> FastAPI:
     _add_ingest(app, box)
     _add_status(app, box)
     _add_reads(app, box, _reader_check(box))
+    add_camera_settings(app, box, _reader_check(box))
+    add_live_view(app, box, _reader_check(box))
     return app
 
 
@@ -84,6 +88,7 @@ def _add_ingest(app: FastAPI, box: EdgeBox) -> None:
         check_capture_time(meta, time.time(), box.config.max_clock_ahead_s)
         body = await read_body(request, box.config.max_frame_bytes)
         box.stats.received(camera_id, len(body))
+        box.inputs.observe(camera_id, meta, len(body))
         work = FrameWork(camera_id, usefulness(meta), partial(_analyse, box, camera_id, body, meta))
         try:
             result = await asyncio.wrap_future(box.scheduler.submit(work))
@@ -151,7 +156,8 @@ def _analyse(box: EdgeBox, camera_id: str, body: bytes, meta: FrameMeta) -> Anal
     if result.exit is None:
         box.stats.duplicate(camera_id)
     else:
-        latency = time.time() - meta.captured_at
+        # A file replayed faster than real time is stamped ahead of the clock: count it as 0.
+        latency = max(0.0, time.time() - meta.captured_at)
         box.stats.analysed(camera_id, result.exit.value, result.detector_s, result.scanned, latency)
     box.site_uplink.observe(
         camera_id, len(body), meta.demand_bytes_per_s, len(result.detections), meta.captured_at
@@ -181,6 +187,7 @@ def _add_reads(app: FastAPI, box: EdgeBox, reader: Callable[[str | None], None])
     def stats() -> dict[str, Any]:
         return {
             "edge": {**box.stats.snapshot(), "scheduler": box.scheduler.snapshot()},
+            "inputs": box.inputs.snapshot(),
             "store": dataclasses.asdict(box.store.totals()),
             "cameras": [dataclasses.asdict(c) for c in box.store.camera_stats()],
             "uplink": {

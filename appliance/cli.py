@@ -68,6 +68,15 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ui(args: argparse.Namespace) -> int:
+    from appliance.ui_config import UiConfig, run_ui
+
+    config = load_config(args.config, UiConfig)
+    if args.port is not None:
+        config.port = args.port
+    return run_ui(args.config, config)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="appliance",
@@ -97,14 +106,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     demo.set_defaults(handler=_demo)
 
+    ui = roles.add_parser("ui", help="run the monitoring UI (Streamlit) on the edge's HTTP API")
+    ui.add_argument("--config", type=Path, default=Path("configs/ui.yaml"))
+    ui.add_argument("--port", type=int, help="override port")
+    ui.set_defaults(handler=_ui)
+
     from appliance.bench.cli import add_bench_parser
     from appliance.cloud.cli import add_cloud_parser
     from appliance.models.cli import add_models_parser
+    from appliance.plan.cli import add_plan_parser
     from appliance.service.cli import add_service_parser
 
     add_bench_parser(roles)
     add_cloud_parser(roles)
     add_models_parser(roles)
+    add_plan_parser(roles)
     add_service_parser(roles)
     return parser
 

@@ -262,15 +262,26 @@ class ZoneConfig(_Strict):
         return Zone(self.name, tuple(self.points))
 
 
-class EdgeCameraConfig(_Strict):
-    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Camera id used in the API.")
-    name: str = Field("", max_length=200, description="Human-readable camera name.")
-    token: SecretStr = Field(min_length=8, description="Secret the camera node authenticates with.")
+class CameraSettingsConfig(_Strict):
+    """A camera's settings the UI may change at run time (`PUT .../settings`): the API
+    validates them with this model, so they obey the same rules as in the YAML."""
+
     difference_threshold: float | None = Field(
-        None, ge=0.0, le=1.0, description="Difference threshold the edge asks this camera to use."
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Difference threshold the edge asks this camera to use; none: adaptive"
+        " (filter_control).",
     )
     zones: list[ZoneConfig] = Field(
         default_factory=list, description="Named areas events record when objects enter them."
+    )
+    budget_bytes_per_s: float | None = Field(
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Fixed uplink budget of this camera, bytes/s; none: its share of"
+        " uplink_capacity_mbps (or unlimited).",
     )
 
     @field_validator("zones")
@@ -281,6 +292,18 @@ class EdgeCameraConfig(_Strict):
         if repeated:
             raise ValueError(f"zone names must be unique; repeated: {', '.join(repeated)}")
         return zones
+
+
+class EdgeCameraConfig(CameraSettingsConfig):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Camera id used in the API.")
+    name: str = Field("", max_length=200, description="Human-readable camera name.")
+    token: SecretStr = Field(min_length=8, description="Secret the camera node authenticates with.")
+
+    def settings(self) -> CameraSettingsConfig:
+        """The run-time changeable part of this camera's config."""
+        return CameraSettingsConfig.model_validate(
+            self.model_dump(include=set(CameraSettingsConfig.model_fields))
+        )
 
 
 class EdgeConfig(_Strict):

@@ -14,6 +14,7 @@ from pydantic_core import PydanticUndefined
 
 from appliance.cloud.config import CloudWorkerConfig
 from appliance.config import DemoConfig, EdgeConfig
+from appliance.ui_config import UiConfig
 from cameras.config import CameraConfig
 
 SECTIONS: list[tuple[str, str, type[BaseModel]]] = [
@@ -21,6 +22,7 @@ SECTIONS: list[tuple[str, str, type[BaseModel]]] = [
     ("Camera node", "`appliance camera --config camera.yaml`", CameraConfig),
     ("Demo", "`appliance demo --config demo.yaml`", DemoConfig),
     ("Cloud worker", "`appliance cloud --config cloud.yaml`", CloudWorkerConfig),
+    ("Monitoring UI", "`appliance ui --config ui.yaml`", UiConfig),
 ]
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hmac
 import logging
+import threading
 
 import paho.mqtt.client as mqtt
 
 from appliance.analysis import AnalysisResult, CameraAnalyzer
+from appliance.camera_settings import restore_settings
 from appliance.config import DetectorConfig, EdgeCameraConfig, EdgeConfig
+from appliance.input_rates import InputRates
 from appliance.outbox.uplink import CloudUplink
 from appliance.scheduler import FrameScheduler
 from appliance.site_uplink import SiteUplink
@@ -62,6 +65,9 @@ class EdgeBox:
         self.store = Store(self.database, hook=self.cloud.writer if self.cloud else None)
         self.store.ensure_cameras([CameraRow(c.id, c.name or c.id) for c in config.cameras])
         self.stats = EdgeStats()
+        self.inputs = InputRates()
+        self.stopping = threading.Event()
+        """Set when the server begins to shut down: endless responses (live views) end."""
         self.scheduler: FrameScheduler[AnalysisResult] = FrameScheduler(
             config.scheduler.settings(), on_drop=self.stats.dropped
         )
@@ -86,6 +92,7 @@ class EdgeBox:
             )
             for c in config.cameras
         }
+        restore_settings(self)  # changes made through the API win over the YAML
         if self.cloud is not None:
             self.cloud.start()
         log.info("edge box ready: %d cameras, database %s", len(self.cameras), self.database.url)

@@ -14,6 +14,10 @@ from appliance.api import create_app
 from appliance.edge import EdgeBox
 from appliance.service.liveness import ServiceLiveness
 
+GRACEFUL_SHUTDOWN_S = 5
+"""At shutdown, requests still running after this are cancelled: live-view streams never end
+by themselves."""
+
 
 class GracefulServer(uvicorn.Server):
     """Exits with status 0 after a clean shutdown on SIGTERM (how systemd stops a service).
@@ -24,9 +28,16 @@ class GracefulServer(uvicorn.Server):
     the watchdog is fed while ticks keep coming; STOPPING=1 on the signal.
     """
 
-    def __init__(self, config: uvicorn.Config, liveness: ServiceLiveness | None = None) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        liveness: ServiceLiveness | None = None,
+        stopping: threading.Event | None = None,
+    ) -> None:
+        """``stopping`` is set on the signal, so endless responses (live views) can end."""
         super().__init__(config)
         self.liveness = liveness
+        self.stopping = stopping
 
     async def on_tick(self, counter: int) -> bool:
         if self.liveness is not None:
@@ -36,6 +47,8 @@ class GracefulServer(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self.liveness is not None:
             self.liveness.stopping()
+        if self.stopping is not None:
+            self.stopping.set()
         super().handle_exit(sig, frame)
         captured = getattr(self, "_captured_signals", None)
         if sig == signal.SIGTERM and isinstance(captured, list) and sig in captured:
@@ -45,10 +58,15 @@ class GracefulServer(uvicorn.Server):
 def serve(box: EdgeBox, host: str, port: int, log_level: str) -> None:
     """Run the edge API in the foreground until SIGTERM/SIGINT; open events are ended on exit."""
     config = uvicorn.Config(
-        create_app(box), host=host, port=port, log_level=log_level, access_log=False
+        create_app(box),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     with ServiceLiveness.from_environment(f"edge box serving on {host}:{port}") as liveness:
-        GracefulServer(config, liveness).run()
+        GracefulServer(config, liveness, box.stopping).run()
 
 
 def free_port() -> int:
@@ -67,7 +85,9 @@ class EdgeServer:
             port=port,
             log_level="warning",
             access_log=False,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         )
+        self.box = box
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="edge-api", daemon=True)
         self.url = f"http://127.0.0.1:{port}"
@@ -82,5 +102,6 @@ class EdgeServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.box.stopping.set()
         self.server.should_exit = True
         self.thread.join(timeout=15)

@@ -20,6 +20,7 @@ class SiteUplink:
         self._utility = {c: 0.0 for c in camera_ids}
         self._received = {c: RateMeter() for c in camera_ids}
         self._budgets: dict[str, float] = {}
+        self._fixed: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def observe(
@@ -35,8 +36,19 @@ class SiteUplink:
             if self.capacity is not None:
                 self._budgets = allocate(self.capacity, self._demands())
 
+    def set_fixed(self, camera_id: str, bytes_per_s: float | None) -> None:
+        """Give the camera a fixed budget instead of its share (None: its share again)."""
+        with self._lock:
+            if bytes_per_s is None:
+                self._fixed.pop(camera_id, None)
+            else:
+                self._fixed[camera_id] = bytes_per_s
+
     def budget(self, camera_id: str) -> float | None:
-        """This camera's share in bytes per second; None when the site has no limit."""
+        """This camera's fixed budget or share in bytes per second; None: no limit."""
+        with self._lock:
+            if camera_id in self._fixed:
+                return self._fixed[camera_id]
         if self.capacity is None:
             return None
         with self._lock:

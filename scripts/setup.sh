@@ -6,15 +6,16 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
-EXTRAS=${EXTRAS:-test,samples,postgres}
+EXTRAS=${EXTRAS:-test,samples,postgres,ui}
 # opencv-doc: the vtest.avi sample clip; postgresql: the real server the store tests run against.
 # GStreamer's RTSP server (run by /usr/bin/python3) and ffmpeg: the live-camera reconnect tests.
 # mosquitto: the MQTT broker the cloud-uplink tests start and stop.
 # systemd: systemd-analyze, which checks the service units (no running systemd needed).
+# chromium: the browser the UI's end-to-end test drives with Playwright.
 APT_PACKAGES=(python3-venv opencv-doc postgresql
     gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0 gstreamer1.0-plugins-base
     gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
-    gstreamer1.0-libav ffmpeg mosquitto systemd)
+    gstreamer1.0-libav ffmpeg mosquitto systemd chromium)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

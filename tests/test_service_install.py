@@ -163,16 +163,20 @@ def test_dry_run_prints_the_unit_and_writes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "units").exists() and not (tmp_path / "etc").exists()
 
 
-def test_ui_config_must_be_a_yaml_mapping(tmp_path: Path) -> None:
+def test_ui_config_is_validated_by_the_ui_model(tmp_path: Path) -> None:
     config = tmp_path / "ui.yaml"
     config.write_text("- just\n- a list\n", encoding="utf-8")
     result = service(tmp_path, "install", "--role", "ui", "--config", str(config))
     assert result.returncode == 2
     assert "expected a mapping of settings at the top level" in result.stderr
+    config.write_text("edge_url: 127.0.0.1:8080\n", encoding="utf-8")
+    result = service(tmp_path, "install", "--role", "ui", "--config", str(config))
+    assert result.returncode == 2
+    assert "edge_url: must be an http:// or https:// URL" in result.stderr
     config.write_text("edge_url: http://127.0.0.1:8080\n", encoding="utf-8")
     result = service(tmp_path, "install", "--role", "ui", "--config", str(config))
     assert result.returncode == 0, result.stderr
-    assert "checked as a YAML mapping" in result.stdout
+    assert "reading the edge API at http://127.0.0.1:8080" in result.stdout
 
 
 def test_gpu_is_for_the_edge_only(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ def add_bench_parser(roles: Any) -> None:
     _add_edge(benchmarks)
     _add_scale(benchmarks)
     _add_uplink(benchmarks)
+    _add_plan(benchmarks)
 
 
 def _add_filter(benchmarks: Any) -> None:
@@ -128,6 +129,53 @@ def _uplink(args: argparse.Namespace) -> int:
     from appliance.bench.uplink import run_uplink_command
 
     return run_uplink_command(args)
+
+
+def _add_plan(benchmarks: Any) -> None:
+    parser = benchmarks.add_parser(
+        "plan", help="Edgent exit and partition vs device-only, edge-only, partition, exit only"
+    )
+    parser.add_argument(
+        "--exit", action="append", required=True, metavar="NAME=MODEL.onnx:ACCURACY",
+        help="an exit, its ONNX model and its accuracy against the full model (repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--bandwidths", type=_float_list, default=[0.25, 0.5, 1, 2, 5, 10, 20, 50],
+        help="uplink rates in Mbit/s, comma-separated (default: 0.25 to 50)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--deadlines", type=_float_list, default=[100, 200, 300, 500, 1000],
+        help="latency requirements in ms, comma-separated (default: 100 to 1000)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--camera-slowdown", type=float, default=10.0,
+        help="the camera node is emulated as this many times slower than this CPU (default: 10)",
+    )  # fmt: skip
+    parser.add_argument("--encoding", default="float16", choices=["float32", "float16", "int8"])
+    parser.add_argument(
+        "--margin", type=float, default=0.1,
+        help="plan for the requirement less this fraction (default: 0.1; 0: none)",
+    )  # fmt: skip
+    parser.add_argument("--runs", type=_int_within(1, 50), default=3, help="timed runs per plan")
+    parser.add_argument("--plot", type=Path, help="write an Edgent-style figure (PNG)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
+    parser.set_defaults(handler=_plan)
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not comma-separated numbers: {text!r}") from None
+    if not values or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"need positive numbers, got {text!r}")
+    return values
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from appliance.bench.plan_report import run_plan_command
+
+    return run_plan_command(args)
 
 
 def _int_within(low: int, high: int | None) -> Callable[[str], int]:

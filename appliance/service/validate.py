@@ -17,19 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict
 
 from appliance.config_loader import ConfigError, load_config
 from appliance.service.units import STATE_DIR, Role
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")  # as in config_loader
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # as CameraConfig.id
-
-
-class AnyMapping(BaseModel):
-    """The UI's config until its own model exists: any YAML mapping (with ${VAR} expanded)."""
-
-    model_config = ConfigDict(extra="allow")
 
 
 @dataclass(frozen=True)
@@ -103,9 +96,7 @@ def validate(role: Role, path: Path, config_dir: Path) -> ValidatedConfig:
             return _edge(path, env_file, env is not None)
         if role.name == "camera":
             return _camera(path, env_file, env is not None)
-        load_config(path, AnyMapping)
-        note = "ui config: checked as a YAML mapping (the UI's settings are not defined yet)"
-        return ValidatedConfig(path, None, env_file, env is not None, notes=[note])
+        return _ui(path, env_file, env is not None)
 
 
 def _raw(path: Path) -> object:
@@ -169,6 +160,14 @@ def _camera(path: Path, env_file: Path, env_loaded: bool) -> ValidatedConfig:
         else:
             notes.append(f"source {source} is relative: the service reads {STATE_DIR / source}")
     return ValidatedConfig(path, config.id, env_file, env_loaded, (), reads, notes)
+
+
+def _ui(path: Path, env_file: Path, env_loaded: bool) -> ValidatedConfig:
+    from appliance.ui_config import UiConfig
+
+    config = load_config(path, UiConfig)
+    notes = [f"ui on {config.host}:{config.port}, reading the edge API at {config.edge_url}"]
+    return ValidatedConfig(path, None, env_file, env_loaded, notes=notes)
 
 
 def _under(path: Path, parent: Path) -> bool:

@@ -131,3 +131,15 @@ class OutboxMessage(Base):
     size: Mapped[int]
     created_at: Mapped[float]
     sent_at: Mapped[float | None]
+
+
+class CameraSettingsRecord(Base):
+    """A camera's settings changed through the API (`appliance/camera_settings.py`): they
+    override the YAML's at every start."""
+
+    __tablename__ = "camera_settings"
+
+    camera_id: Mapped[str] = mapped_column(String(CAMERA_ID_LEN), primary_key=True)
+    settings: Mapped[str] = mapped_column(Text)
+    """The CameraSettingsConfig as JSON."""
+    updated_at: Mapped[float]

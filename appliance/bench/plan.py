@@ -1,0 +1,224 @@
+"""`appliance bench plan`: Edgent's plans measured end to end over a shaped uplink.
+
+This machine plays both roles: its per-layer profile (`appliance plan profile`) is the edge
+box's, and the camera node is emulated as `camera_slowdown` times slower (the head runs, then
+the thread sleeps for the difference; a Pi-class node runs YOLOv8n about 10x slower than an
+edge CPU). The intermediate tensors travel over loopback TCP through a token bucket at each
+bandwidth; the bandwidth the planner uses is measured from a probe transfer over that link.
+
+For every (bandwidth, latency requirement) each strategy picks its plan from the predictions,
+planning for the requirement less `margin` (10%: the replanner's margin);
+the distinct plans are then run and timed (median of `runs`). Plans predicted to take longer
+than `max_run_ms` are not run (their transfer alone can take minutes at 0.25 Mbit/s); they
+count as missing the requirement, and their measured latency is null.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+
+from appliance.plan.link import ShapedUplink, TailServer
+from appliance.plan.profile import ProfileSettings, profile_device
+from appliance.plan.runner import DevicePart, EdgePart
+from appliance.plan.sessions import random_feeds
+from appliance.plan.split import model_layout, split_model
+from pipelines.edgent.bandwidth import BandwidthEstimator
+from pipelines.edgent.codec import BYTES_PER_ELEMENT, Encoding, TensorCodec
+from pipelines.edgent.layout import RESULT_BYTES
+from pipelines.edgent.planner import STRATEGIES, Conditions, Estimator, Exit, Link, Plan, search
+
+log = logging.getLogger(__name__)
+
+PROBE_BYTES = 32_000
+
+
+@dataclass(frozen=True)
+class ExitModel:
+    name: str
+    path: Path
+    accuracy: float
+
+
+@dataclass(frozen=True)
+class PlanBenchSettings:
+    exits: tuple[ExitModel, ...]
+    bandwidths_mbps: tuple[float, ...] = (0.25, 0.5, 1, 2, 5, 10, 20, 50)
+    deadlines_ms: tuple[float, ...] = (100, 200, 300, 500, 1000)
+    camera_slowdown: float = 10.0
+    encoding: Encoding = "float16"
+    runs: int = 3
+    threads: int = 1
+    max_run_ms: float = 3000.0
+    margin: float = 0.1
+    """Every strategy plans for the requirement less this fraction (predictions err)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    bandwidth_mbps: float
+    measured_mbps: float
+    deadline_ms: float
+    strategy: str
+    exit: str
+    partition: str
+    cut: int
+    accuracy: float
+    predicted_ms: float
+    measured_ms: float | None
+    met: bool
+
+
+@dataclass(frozen=True)
+class Measured:
+    total_ms: float
+    device_ms: float
+    edge_ms: float
+
+
+class PlanRunner:
+    """Runs plans for real: head (slowed to the camera's speed), shaped transfer, tail."""
+
+    def __init__(self, models: dict[str, onnx.ModelProto], settings: PlanBenchSettings) -> None:
+        self.models = models
+        self.settings = settings
+        self.codec = TensorCodec(settings.encoding)
+        self._devices: dict[str, DevicePart] = {}
+        self._edges: dict[str, EdgePart] = {}
+        self._server = TailServer(self._edges)
+        self._uplink = ShapedUplink(self._server.port)
+        self._feeds = {n: random_feeds(_first_session(m)) for n, m in models.items()}
+
+    def probe_bps(self, rate_bps: float) -> float:
+        meter = BandwidthEstimator()
+        link_ms, _ = self._uplink.exchange("", bytes(PROBE_BYTES), rate_bps)
+        meter.add(PROBE_BYTES, link_ms / 1000.0, time.monotonic())
+        return meter.bps() or rate_bps
+
+    def measure(self, plan: Plan, rate_bps: float) -> Measured:
+        key = f"{plan.exit}@{plan.cut}"
+        device = self._device(key, plan)
+        samples = [self._once(key, device, plan, rate_bps) for _ in range(self.settings.runs)]
+        return _median(samples)
+
+    def _once(self, key: str, device: DevicePart, plan: Plan, rate_bps: float) -> Measured:
+        last = plan.cut == len(self.models[plan.exit].graph.node)
+        start = time.perf_counter()
+        if last:  # device-only: the camera decodes the output itself and sends detections
+            device.compute(self._feeds[plan.exit])
+            message, tail = bytes(RESULT_BYTES), ""
+        else:
+            message, tail = device.run(self._feeds[plan.exit]).message, key
+        busy_s = time.perf_counter() - start
+        time.sleep(busy_s * (self.settings.camera_slowdown - 1))
+        device_ms = (time.perf_counter() - start) * 1000.0
+        link_ms, edge_ms = self._uplink.exchange(tail, message, rate_bps)
+        return Measured(device_ms + link_ms, device_ms, edge_ms)
+
+    def _device(self, key: str, plan: Plan) -> DevicePart:
+        if key not in self._devices:
+            split = split_model(self.models[plan.exit], plan.cut)
+            self._devices[key] = DevicePart(split, self.codec, self.settings.threads)
+            self._edges[key] = EdgePart(split, self.settings.threads)
+        return self._devices[key]
+
+    def close(self) -> None:
+        self._uplink.close()
+        self._server.close()
+
+
+def _first_session(model: onnx.ModelProto) -> Any:
+    from appliance.plan.sessions import open_session, session_options
+
+    return open_session(model.SerializeToString(), session_options(threads=1))
+
+
+def _median(samples: list[Measured]) -> Measured:
+    ordered = sorted(samples, key=lambda m: m.total_ms)
+    return ordered[len(ordered) // 2]
+
+
+def build_estimator(settings: PlanBenchSettings) -> tuple[Estimator, dict[str, float]]:
+    """This machine's profile as the edge's, slowed as the camera's; and its per-model errors."""
+    paths = tuple(e.path for e in settings.exits)
+    edge = profile_device(ProfileSettings("edge", paths, runs=20, threads=settings.threads))
+    camera = replace(edge, device="camera", scale=edge.scale * settings.camera_slowdown)
+    errors = {}
+    for exit_model in settings.exits:
+        layers = model_layout(onnx.load(str(exit_model.path)), exit_model.name).layers
+        measured = edge.meta["models"][exit_model.path.name]["wall_ms"]
+        errors[exit_model.name] = (edge.model_ms(layers) - measured) / measured
+    encode_ms, decode_ms = codec_cost(settings.encoding)
+    link = Link(
+        bytes_per_element=float(BYTES_PER_ELEMENT[settings.encoding]),
+        encode_ms_per_million=encode_ms * settings.camera_slowdown,
+        decode_ms_per_million=decode_ms,
+    )
+    return Estimator(camera, edge, link), errors
+
+
+def codec_cost(encoding: Encoding) -> tuple[float, float]:
+    """ms to encode and to decode a million activation-like elements on this CPU (median of 5)."""
+    rng = np.random.default_rng(0)
+    tensor = {"x": np.maximum(rng.standard_normal(1_000_000), -0.28).astype(np.float32)}
+    codec = TensorCodec(encoding)
+    encode, decode = [], []
+    for _ in range(5):
+        start = time.perf_counter()
+        message = codec.encode(tensor)
+        middle = time.perf_counter()
+        codec.decode(message)
+        encode.append((middle - start) * 1000.0)
+        decode.append((time.perf_counter() - middle) * 1000.0)
+    return statistics.median(encode), statistics.median(decode)
+
+
+def run_plan_bench(settings: PlanBenchSettings) -> dict[str, Any]:
+    started = time.monotonic()
+    models = {e.name: onnx.load(str(e.path)) for e in settings.exits}
+    exits = [Exit(e.name, e.accuracy, model_layout(models[e.name], e.name)) for e in settings.exits]
+    estimator, regression = build_estimator(settings)
+    runner = PlanRunner(models, settings)
+    rows: list[Row] = []
+    try:
+        for mbps in settings.bandwidths_mbps:
+            rows.extend(_bandwidth_rows(runner, exits, estimator, settings, mbps))
+    finally:
+        runner.close()
+    from appliance.bench.plan_report import summarise
+
+    return summarise(rows, regression, settings, time.monotonic() - started)
+
+
+def _bandwidth_rows(
+    runner: PlanRunner, exits: list[Exit], estimator: Estimator, settings: PlanBenchSettings,
+    mbps: float,
+) -> list[Row]:  # fmt: skip
+    rate = mbps * 1e6
+    measured_bps = runner.probe_bps(rate)
+    now = Conditions(measured_bps)
+    cache: dict[tuple[str, int], Measured | None] = {}
+    rows = []
+    for deadline in settings.deadlines_ms:
+        for strategy in STRATEGIES:
+            plan = search(exits, estimator, now, deadline * (1 - settings.margin), strategy)
+            key = (plan.exit, plan.cut)
+            if key not in cache:
+                runnable = plan.total_ms <= settings.max_run_ms
+                cache[key] = runner.measure(plan, rate) if runnable else None
+            done = cache[key]
+            measured = None if done is None else done.total_ms
+            rows.append(Row(
+                mbps, measured_bps / 1e6, deadline, strategy, plan.exit, plan.cut_label,
+                plan.cut, plan.accuracy, plan.total_ms, measured,
+                measured is not None and measured <= deadline,
+            ))  # fmt: skip
+    log.info("%.2f Mbit/s (measured %.2f): %d plans run", mbps, measured_bps / 1e6, len(cache))
+    return rows

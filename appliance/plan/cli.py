@@ -1,0 +1,127 @@
+"""Argument parsing for `appliance plan`: profile this machine, choose a plan for conditions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PROFILES = Path("profiles")
+
+
+class PlanError(Exception):
+    """A profile, model or exit given to `appliance plan` cannot be used."""
+
+
+def add_plan_parser(roles: Any) -> None:
+    plan = roles.add_parser(
+        "plan", help="Edgent: profile layer latencies, choose exit and partition point"
+    )
+    commands = plan.add_subparsers(dest="plan", required=True, metavar="COMMAND")
+    _add_profile(commands)
+    _add_layout(commands)
+    _add_accuracy(commands)
+    _add_choose(commands)
+
+
+def _add_profile(commands: Any) -> None:
+    parser = commands.add_parser(
+        "profile", help="measure per-layer latency of ONNX models here and fit the regressions"
+    )
+    parser.add_argument(
+        "--model", action="append", required=True, type=Path, help="ONNX model (repeatable)"
+    )
+    parser.add_argument("--device", required=True, help="role or name of this machine (edge, cam1)")
+    parser.add_argument(
+        "--output", type=Path, help=f"profile JSON (default: {DEFAULT_PROFILES}/DEVICE.json)"
+    )
+    parser.add_argument("--runs", type=int, default=20, help="profiled runs per model")
+    parser.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default: all)")
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    parser.set_defaults(handler=_profile)
+
+
+def _add_layout(commands: Any) -> None:
+    parser = commands.add_parser(
+        "layout", help="a model's layers and cut points as JSON (plan without the onnx package)"
+    )
+    parser.add_argument("--model", required=True, type=Path, help="ONNX model")
+    parser.add_argument("--output", required=True, type=Path, help="layout JSON to write")
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    parser.set_defaults(handler=_layout)
+
+
+def _add_accuracy(commands: Any) -> None:
+    parser = commands.add_parser(
+        "accuracy", help="each exit's detection F1 against the full model on real footage"
+    )
+    parser.add_argument("--full", required=True, type=Path, help="the full model (ONNX)")
+    parser.add_argument(
+        "--exit", action="append", required=True, metavar="NAME=MODEL.onnx",
+        help="an exit and its model (repeatable)",
+    )  # fmt: skip
+    parser.add_argument("--video", default="vtest", help="sample (vtest, bikes) or a path")
+    parser.add_argument("--frames", type=int, default=50, help="frames to compare (default: 50)")
+    parser.add_argument("--step", type=int, default=1, help="use every N-th frame (default: 1)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=_accuracy)
+
+
+def _add_choose(commands: Any) -> None:
+    parser = commands.add_parser(
+        "choose", help="the most accurate (exit, partition) that meets a latency requirement"
+    )
+    parser.add_argument(
+        "--exit",
+        action="append",
+        required=True,
+        metavar="NAME=MODEL.onnx:ACCURACY",
+        help="an exit, its model and its accuracy against the full model (repeatable)",
+    )
+    parser.add_argument("--device-profile", type=Path, required=True)
+    parser.add_argument("--edge-profile", type=Path, required=True)
+    parser.add_argument("--bandwidth", type=float, required=True, help="uplink in Mbit/s")
+    parser.add_argument("--deadline", type=float, required=True, help="requirement in ms")
+    parser.add_argument(
+        "--encoding", default="float16", choices=["float32", "float16", "int8"],
+        help="how crossing tensors are sent (default: float16, zlib-compressed)",
+    )  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=_choose)
+
+
+def _profile(args: argparse.Namespace) -> int:
+    return _guarded("run_profile", args)
+
+
+def _layout(args: argparse.Namespace) -> int:
+    return _guarded("run_layout", args)
+
+
+def _accuracy(args: argparse.Namespace) -> int:
+    return _guarded("run_accuracy", args)
+
+
+def _choose(args: argparse.Namespace) -> int:
+    return _guarded("run_choose", args)
+
+
+def _guarded(command: str, args: argparse.Namespace) -> int:
+    try:
+        from appliance.plan import commands
+
+        result = getattr(commands, command)(args)
+    except ModuleNotFoundError as exc:
+        print(f"appliance: plan: needs the plan extra: pip install -e '.[plan]' ({exc})",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    except (PlanError, OSError, ValueError) as exc:
+        print(f"appliance: plan: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result["json"]))
+    else:
+        print(result["text"])
+    return 0

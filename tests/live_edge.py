@@ -1,0 +1,62 @@
+"""Feeding a real edge box (tests/edge_process.py) real vtest frames, as a camera node would."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import cv2
+import httpx
+
+from tests.edge_process import EdgeProcess
+from tests.footage import vtest_frames
+
+FRAME_WIDTH, FRAME_HEIGHT = 768, 576
+
+
+def vtest_jpegs(count: int, start: int = 0) -> list[bytes]:
+    jpegs = []
+    for image in vtest_frames(start, count):
+        ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        assert ok
+        jpegs.append(encoded.tobytes())
+    return jpegs
+
+
+def post_frame(
+    client: httpx.Client, edge: EdgeProcess, camera: str, jpeg: bytes, seq: int
+) -> httpx.Response:
+    """One whole frame captured now, `seq` frames after the node's first."""
+    meta = {"seq": seq, "captured_at": time.time(), "filter_score": 0.2}
+    headers = {
+        "Authorization": f"Bearer {edge.tokens[camera]}",
+        "Content-Type": "image/jpeg",
+        "X-Frame-Meta": json.dumps(meta),
+    }
+    return client.post(f"/api/v1/cameras/{camera}/frames", content=jpeg, headers=headers)
+
+
+def feed(
+    client: httpx.Client, edge: EdgeProcess, camera: str, jpegs: list[bytes], every: int = 2
+) -> list[dict[str, Any]]:
+    """Post the frames as a node sending every `every`-th frame it reads; the replies."""
+    replies = []
+    for index, jpeg in enumerate(jpegs):
+        response = post_frame(client, edge, camera, jpeg, index * every)
+        assert response.status_code == 200, response.text
+        replies.append(response.json())
+    return replies
+
+
+def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    """Poll until `condition()` is truthy; its value. Fails naming `what` after the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.1)

@@ -1,0 +1,97 @@
+"""Camera settings through the API: validated like the YAML, applied at once, kept on restart."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.edge_process import EdgeProcess, running_edge
+from tests.live_edge import feed, vtest_jpegs
+
+CAMERA = "door"
+YAML_ZONE = {"name": "entrance", "points": [[0, 300], [400, 300], [400, 576], [0, 576]]}
+NEW_SETTINGS: dict[str, Any] = {
+    "difference_threshold": 0.07,
+    "zones": [{"name": "path", "points": [[0, 0], [768, 0], [768, 576], [0, 576]]}],
+    "budget_bytes_per_s": 50_000,
+}
+
+
+def start(work: Path, api_token: str) -> Any:
+    cameras = [{"id": CAMERA, "name": CAMERA, "token": "door-token-1234", "zones": [YAML_ZONE]}]
+    return running_edge(
+        work, {CAMERA: "door-token-1234"}, api_token=api_token, extra={"cameras": cameras}
+    )
+
+
+def url(camera: str = CAMERA) -> str:
+    return f"/api/v1/cameras/{camera}/settings"
+
+
+def put(client: httpx.Client, edge: EdgeProcess, body: Any) -> httpx.Response:
+    return client.put(url(), json=body, headers=edge.read_headers())
+
+
+def get(client: httpx.Client, edge: EdgeProcess) -> dict[str, Any]:
+    response = client.get(url(), headers=edge.read_headers())
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def check_refusals(client: httpx.Client, edge: EdgeProcess) -> None:
+    too_few = {"zones": [{"name": "x", "points": [[0, 0], [1, 1]]}]}
+    response = put(client, edge, too_few)
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("zones.0.points: ")
+    response = put(client, edge, {"difference_threshold": 1.5})
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        "difference_threshold: Input should be less than or equal to 1"
+    )
+    response = put(client, edge, {"threshold": 0.1})
+    assert response.json()["detail"] == "threshold: unknown setting"
+    twice = {"zones": [YAML_ZONE, YAML_ZONE]}
+    assert "repeated: entrance" in put(client, edge, twice).json()["detail"]
+    assert client.put(url(), json=NEW_SETTINGS).status_code == 401
+    unknown = client.put(url("nope"), json=NEW_SETTINGS, headers=edge.read_headers())
+    assert unknown.status_code == 404
+
+
+def test_settings_are_validated_applied_and_survive_a_restart(tmp_path: Path) -> None:
+    api_token = "api-" + secrets.token_hex(8)
+    jpegs = vtest_jpegs(6)
+    with start(tmp_path, api_token) as edge, httpx.Client(base_url=edge.base_url) as client:
+        before = get(client, edge)
+        assert before["settings"]["zones"] == [YAML_ZONE]
+        assert before["settings"]["difference_threshold"] is None
+        assert before["in_force"]["adaptive"] is True
+        reply = feed(client, edge, CAMERA, jpegs[:2])[-1]
+        assert reply["feedback"]["budget_bytes_per_s"] is None
+        check_refusals(client, edge)
+        assert get(client, edge)["settings"] == before["settings"]  # nothing refused applied
+
+        response = put(client, edge, NEW_SETTINGS)
+        assert response.status_code == 200, response.text
+        assert response.json()["in_force"] == {
+            "difference_threshold": 0.07,
+            "adaptive": False,
+            "budget_bytes_per_s": 50_000,
+        }
+        reply = feed(client, edge, CAMERA, jpegs[2:4])[-1]
+        assert reply["feedback"] == {"difference_threshold": 0.07, "budget_bytes_per_s": 50_000}
+
+    with start(tmp_path, api_token) as edge, httpx.Client(base_url=edge.base_url) as client:
+        after = get(client, edge)
+        assert after["settings"]["zones"] == NEW_SETTINGS["zones"]
+        assert after["settings"]["difference_threshold"] == 0.07
+        reply = feed(client, edge, CAMERA, jpegs[4:])[-1]
+        assert reply["feedback"] == {"difference_threshold": 0.07, "budget_bytes_per_s": 50_000}
+
+        back = put(client, edge, {"zones": [YAML_ZONE]})  # adaptive again, no fixed budget
+        assert back.status_code == 200
+        assert back.json()["in_force"]["adaptive"] is True
+        assert back.json()["in_force"]["budget_bytes_per_s"] is None

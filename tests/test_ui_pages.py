@@ -1,0 +1,136 @@
+"""The UI's pages (streamlit.testing AppTest) against a real edge box fed real vtest frames."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from streamlit.testing.v1 import AppTest
+
+from appliance.ui_config import CONFIG_ENV
+from tests.edge_process import EdgeProcess, running_edge, stats
+from tests.live_edge import feed, vtest_jpegs
+
+APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
+CAMERA, IDLE = "door", "yard"
+ZONE = {"name": "path", "points": [[0, 0], [768, 0], [768, 576], [0, 576]]}
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeProcess]:
+    tokens = {CAMERA: "door-" + secrets.token_hex(8), IDLE: "yard-" + secrets.token_hex(8)}
+    cameras = [
+        {"id": CAMERA, "token": tokens[CAMERA], "zones": [ZONE]},
+        {"id": IDLE, "token": tokens[IDLE]},
+    ]
+    work = tmp_path_factory.mktemp("ui")
+    api_token = "api-" + secrets.token_hex(8)
+    with running_edge(work, tokens, api_token=api_token, extra={"cameras": cameras}) as box:
+        with httpx.Client(base_url=box.base_url, timeout=30) as client:
+            feed(client, box, CAMERA, vtest_jpegs(30))
+        yield box
+
+
+@pytest.fixture
+def app(edge: EdgeProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
+    config = {"edge_url": edge.base_url, "api_token": "${TEST_UI_TOKEN}", "refresh_s": 60}
+    path = tmp_path / "ui.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    monkeypatch.setenv(CONFIG_ENV, str(path))
+    monkeypatch.setenv("TEST_UI_TOKEN", edge.api_token or "")
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    assert not app.exception, app.exception
+    yield app
+
+
+def api(edge: EdgeProcess, path: str) -> Any:
+    with httpx.Client(base_url=edge.base_url, timeout=30) as client:
+        response = client.get(path, headers=edge.read_headers())
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def metrics(app: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in app.metric}
+
+
+def go(app: AppTest, page: str) -> None:
+    app.sidebar.radio(key="page").set_value(page).run()
+    assert not app.exception, app.exception
+
+
+def test_overview_shows_the_edges_numbers(app: AppTest, edge: EdgeProcess) -> None:
+    with httpx.Client(base_url=edge.base_url) as client:
+        now = stats(client, edge)
+    shown = metrics(app)
+    assert shown["Cameras"] == "2"
+    assert shown["Frames sent"] == "30"
+    assert shown["Frames read by cameras"] == "59"  # every second frame was sent
+    assert shown["Sent of input"] == "50.8%"
+    assert shown["Detector calls"] == str(now["edge"]["detector_calls"])
+    assert shown["Events"] == str(now["store"]["events"])
+    table = app.table[0].value
+    assert list(table.index) == [CAMERA, IDLE]
+    assert table.loc[CAMERA, "frames sent"] == "30"
+    assert table.loc[CAMERA, "sent of input"] == "50.8%"
+    assert table.loc[IDLE, "state"] == "no report"
+    exits = now["edge"]["cameras"][CAMERA]["exits"]
+    assert table.loc[CAMERA, "exits cache/regions/full"] == (
+        f"{exits['cache']}/{exits['regions']}/{exits['full']}"
+    )
+
+
+def test_events_page_filters_and_shows_snapshots(app: AppTest, edge: EdgeProcess) -> None:
+    go(app, "Events")
+    events = api(edge, "/api/v1/events")
+    assert events, "the vtest frames should have made events"
+    assert metrics(app)["Events shown"] == str(len(events))
+    table = app.dataframe[0].value
+    assert set(table["camera"]) == {CAMERA}
+    assert set(table["zones"]) == {"path"}
+    snapshots = [e for e in events if e["snapshot"]]
+    assert len(app.get("image")) == min(len(snapshots), 8)
+    app.selectbox(key="events_camera").set_value(IDLE).run()
+    assert metrics(app)["Events shown"] == "0"
+    app.selectbox(key="events_camera").set_value("all").run()
+    app.text_input(key="events_zone").set_value("elsewhere").run()
+    assert metrics(app)["Events shown"] == "0"
+
+
+def test_camera_page_shows_the_settings_in_force(app: AppTest, edge: EdgeProcess) -> None:
+    go(app, "Camera")
+    view = api(edge, f"/api/v1/cameras/{CAMERA}/settings")
+    shown = metrics(app)
+    threshold = f"{view['in_force']['difference_threshold']:,.4f}"
+    assert shown["Difference threshold (adaptive)"] == threshold
+    assert shown["Uplink budget"] == "unlimited"
+    assert shown["Zones"] == "1"
+    assert len(app.get("image")) == 1  # the latest annotated frame
+
+
+def test_camera_page_edits_go_through_the_api(app: AppTest, edge: EdgeProcess) -> None:
+    go(app, "Camera")
+    app.selectbox(key="camera_id").set_value(IDLE).run()
+    app.text_area[0].set_value(json.dumps([{"name": "bad", "points": [[0, 0]]}]))
+    app.button[0].click().run()  # the form's submit button
+    assert any("zones.0.points" in e.value for e in app.error), [e.value for e in app.error]
+    assert api(edge, f"/api/v1/cameras/{IDLE}/settings")["settings"]["zones"] == []
+
+    app.checkbox[0].uncheck()
+    app.number_input[0].set_value(0.05)
+    app.number_input[1].set_value(20000.0)
+    app.text_area[0].set_value(json.dumps([ZONE]))
+    app.button[0].click().run()
+    assert not app.error, [e.value for e in app.error]
+    assert any("Saved" in s.value for s in app.success)
+    settings = api(edge, f"/api/v1/cameras/{IDLE}/settings")["settings"]
+    assert settings == {"difference_threshold": 0.05, "zones": [ZONE], "budget_bytes_per_s": 20000}
+    assert metrics(app)["Difference threshold (fixed)"] == "0.0500"
+    assert metrics(app)["Uplink budget"] == "20.0 kB/s"

@@ -1,0 +1,1 @@
+"""The Streamlit monitoring UI: reads the edge box's HTTP API only (`appliance ui`)."""

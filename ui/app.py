@@ -1,0 +1,24 @@
+"""The Streamlit entry point (`appliance ui` runs it): a page picker in the sidebar."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import camera, events, overview
+from ui.context import context
+
+PAGES = {"Overview": overview.render, "Events": events.render, "Camera": camera.render}
+
+
+def main() -> None:
+    st.set_page_config(page_title="Smart-camera edge", layout="wide")
+    wanted = st.query_params.get("page", "Overview")
+    index = list(PAGES).index(wanted) if wanted in PAGES else 0
+    page = st.sidebar.radio("Page", list(PAGES), index=index, key="page")
+    st.query_params["page"] = page
+    ctx = context()
+    st.sidebar.caption(f"Edge box: {ctx.config.edge_url}")
+    PAGES[page](ctx)
+
+
+main()

@@ -1,0 +1,136 @@
+"""Camera page: the latest annotated frame, the settings in force, the live view, and edits."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import streamlit as st
+
+from ui import format as fmt
+from ui.client import EdgeClient, EdgeError
+from ui.context import Context
+from ui.viewer import ViewerSettings, live_view
+
+TICKET_REUSE_S = 240.0
+"""A viewer ticket lives 300 s on the edge: reuse it this long, so reruns keep the player."""
+SAVED_KEY = "settings_saved"
+
+
+def render(ctx: Context) -> None:
+    st.title("Camera")
+    try:
+        cameras = [c["id"] for c in ctx.client.stats()["cameras"]]
+    except EdgeError as exc:
+        st.error(str(exc))
+        return
+    wanted = st.query_params.get("camera")
+    index = cameras.index(wanted) if wanted in cameras else 0
+    camera = st.selectbox("Camera", cameras, index=index, key="camera_id")
+    if camera is None:
+        st.info("The edge box has no cameras.")
+        return
+    try:
+        view = ctx.client.settings(camera)
+        ticket = _ticket(ctx.client, camera)
+    except EdgeError as exc:
+        st.error(str(exc))
+        return
+    left, right = st.columns([3, 2])
+    with left:
+        _latest_frame(ctx, camera)
+    with right:
+        _in_force(view)
+    st.subheader("Live view")
+    mjpeg = st.toggle("MJPEG instead of WebRTC", key="viewer_mjpeg")
+    live_view(ViewerSettings(ctx.config.viewer_edge_url, camera, ticket, mjpeg))
+    _edit_form(ctx.client, camera, view["settings"])
+
+
+def _ticket(client: EdgeClient, camera: str) -> str | None:
+    key = f"viewer_ticket_{camera}"
+    cached: tuple[float, str | None] | None = st.session_state.get(key)
+    if cached is None or time.time() - cached[0] > TICKET_REUSE_S:
+        cached = (time.time(), client.viewer_ticket(camera))
+        st.session_state[key] = cached
+    return cached[1]
+
+
+def _latest_frame(ctx: Context, camera: str) -> None:
+    @st.fragment(run_every=ctx.config.refresh_s)
+    def latest() -> None:
+        st.subheader("Latest annotated frame")
+        try:
+            jpeg = ctx.client.frame(camera)
+        except EdgeError as exc:
+            st.error(str(exc))
+            return
+        if jpeg is None:
+            st.info("No frame analysed for this camera yet.")
+        else:
+            st.image(jpeg, caption=f"{camera}: boxes, track ids and zones as analysed")
+
+    latest()
+
+
+def _in_force(view: dict[str, Any]) -> None:
+    st.subheader("In force")
+    in_force = view["in_force"]
+    mode = "adaptive" if in_force["adaptive"] else "fixed"
+    st.metric(f"Difference threshold ({mode})", fmt.number(in_force["difference_threshold"], 4))
+    st.metric("Uplink budget", fmt.rate(in_force["budget_bytes_per_s"]))
+    zones = view["settings"]["zones"]
+    st.metric("Zones", len(zones))
+    for zone in zones:
+        st.caption(f"{zone['name']}: {len(zone['points'])} corners")
+
+
+def _edit_form(client: EdgeClient, camera: str, settings: dict[str, Any]) -> None:
+    st.subheader("Change settings")
+    if st.session_state.pop(SAVED_KEY, None) == camera:
+        st.success("Saved: the edge applies the new settings from the camera's next frame.")
+    with st.form(f"settings_{camera}"):
+        adaptive = st.checkbox(
+            "Adaptive difference threshold", settings["difference_threshold"] is None
+        )
+        threshold = st.number_input(
+            "Fixed difference threshold (0-1)",
+            value=float(settings["difference_threshold"] or 0.01),
+            format="%.4f",
+            step=0.001,
+        )
+        budget = st.number_input(
+            "Fixed uplink budget, bytes/s (0: share of the site's uplink)",
+            value=float(settings["budget_bytes_per_s"] or 0),
+            step=1000.0,
+        )
+        zones = st.text_area(
+            'Zones (JSON: [{"name": ..., "points": [[x, y], ...]}])',
+            json.dumps(settings["zones"]),
+            height=120,
+        )
+        if st.form_submit_button("Save"):
+            _save(client, camera, adaptive, threshold, budget, zones)
+
+
+def _save(
+    client: EdgeClient, camera: str, adaptive: bool, threshold: float, budget: float, zones: str
+) -> None:
+    try:
+        parsed = json.loads(zones or "[]")
+    except json.JSONDecodeError as exc:
+        st.error(f"zones: not JSON ({exc.msg} at character {exc.pos})")
+        return
+    body = {
+        "difference_threshold": None if adaptive else threshold,
+        "budget_bytes_per_s": budget or None,
+        "zones": parsed,
+    }
+    try:
+        client.put_settings(camera, body)
+    except EdgeError as exc:
+        st.error(f"Not saved: {exc}")
+        return
+    st.session_state[SAVED_KEY] = camera
+    st.rerun()
