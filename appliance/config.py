@@ -280,8 +280,8 @@ class CameraSettingsConfig(_Strict):
         None,
         gt=0,
         allow_inf_nan=False,
-        description="Fixed uplink budget of this camera, bytes/s; none: its share of"
-        " uplink_capacity_mbps (or unlimited).",
+        description="Fixed uplink budget of this camera, bytes/s, taken off what the other"
+        " cameras share; none: its share of uplink_capacity_mbps (or unlimited).",
     )
 
     @field_validator("zones")

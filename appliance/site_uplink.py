@@ -9,6 +9,8 @@ from pipelines.allocation import CameraDemand, allocate
 from pipelines.budget import RateMeter
 
 BYTES_PER_MBIT = 125_000.0
+MIN_SHARED = 0.05
+"""Share of the capacity left to the cameras without a fixed budget, however large those are."""
 
 
 class SiteUplink:
@@ -33,16 +35,26 @@ class SiteUplink:
             self._demand[camera_id] = demand if demand is not None else meter.rate(now)
             # Objects of interest per analysed frame, smoothed over the last ~10 frames.
             self._utility[camera_id] += 0.1 * (detections - self._utility[camera_id])
-            if self.capacity is not None:
-                self._budgets = allocate(self.capacity, self._demands())
+            self._reallocate()
 
     def set_fixed(self, camera_id: str, bytes_per_s: float | None) -> None:
-        """Give the camera a fixed budget instead of its share (None: its share again)."""
+        """Give the camera a fixed budget instead of its share (None: its share again).
+        Fixed budgets come off the capacity the other cameras share."""
         with self._lock:
             if bytes_per_s is None:
                 self._fixed.pop(camera_id, None)
             else:
                 self._fixed[camera_id] = bytes_per_s
+            self._reallocate()
+
+    def _shared_capacity(self) -> float:
+        assert self.capacity is not None
+        # Fixed budgets above the capacity still leave the others a floor to report changes.
+        return max(self.capacity - sum(self._fixed.values()), MIN_SHARED * self.capacity)
+
+    def _reallocate(self) -> None:
+        if self.capacity is not None:
+            self._budgets = allocate(self._shared_capacity(), self._demands())
 
     def budget(self, camera_id: str) -> float | None:
         """This camera's fixed budget or share in bytes per second; None: no limit."""
@@ -52,7 +64,8 @@ class SiteUplink:
         if self.capacity is None:
             return None
         with self._lock:
-            return self._budgets.get(camera_id, self.capacity / max(len(self._demand), 1))
+            sharing = max(len(self._demand) - len(self._fixed), 1)
+            return self._budgets.get(camera_id, self._shared_capacity() / sharing)
 
     def snapshot(self) -> dict[str, dict[str, float | None]]:
         """Per camera: its budget, its demand and its utility, for the stats API."""
@@ -68,4 +81,8 @@ class SiteUplink:
             }
 
     def _demands(self) -> list[CameraDemand]:
-        return [CameraDemand(c, self._demand[c], self._utility[c]) for c in self._demand]
+        return [
+            CameraDemand(c, self._demand[c], self._utility[c])
+            for c in self._demand
+            if c not in self._fixed
+        ]
