@@ -124,11 +124,6 @@ class FrameScheduler(Generic[T]):
             self._cond.notify()
         return future
 
-    @property
-    def queue_depth(self) -> int:
-        with self._cond:
-            return len(self._waiting)
-
     def snapshot(self) -> dict[str, int]:
         with self._cond:
             return {

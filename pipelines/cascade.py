@@ -76,7 +76,8 @@ class CascadeAnswer:
     """Fraction of the frame the detector looked at (1 for full, 0 for a cache hit)."""
     detector_s: float
     timestamp: float
-    signature: Image = field(repr=False)
+    signature: Image | None = field(default=None, repr=False)
+    """The change signature (None for a cache hit: committing it changes nothing)."""
     cache_signature: Image | None = field(default=None, repr=False)
 
 
@@ -106,13 +107,13 @@ class EarlyExitCascade:
         return self.settings.regions and isinstance(self.detector, RegionDetector)
 
     def run(self, frame: Image, timestamp: float) -> CascadeAnswer:
-        current = signature(frame, self.settings.change)
         cache_signature = None
         if self.cache is not None:
             cache_signature = self.cache.signature(frame)
             cached = self.cache.lookup(cache_signature, timestamp)
             if cached is not None:
-                return CascadeAnswer(cached, Exit.CACHE, 0.0, 0.0, timestamp, current)
+                return CascadeAnswer(cached, Exit.CACHE, 0.0, 0.0, timestamp)
+        current = signature(frame, self.settings.change)
         started = time.perf_counter()
         detections, exit_, scanned = self._detect(frame, current, timestamp)
         elapsed = time.perf_counter() - started
@@ -122,7 +123,7 @@ class EarlyExitCascade:
 
     def commit(self, answer: CascadeAnswer) -> None:
         """Record an answer the caller has stored (cache hits change nothing)."""
-        if answer.exit is Exit.CACHE:
+        if answer.signature is None:
             return
         last_full = answer.timestamp
         if answer.exit is Exit.REGIONS and self._last is not None:

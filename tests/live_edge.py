@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import cv2
 import httpx
 
-from tests.edge_process import EdgeProcess
+from tests.edge_process import EdgeProcess, running_edge
 from tests.footage import vtest_frames
 
 FRAME_WIDTH, FRAME_HEIGHT = 768, 576
@@ -60,3 +63,21 @@ def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
         time.sleep(0.1)
+
+
+@contextmanager
+def fed_edge(
+    work: Path, camera: str, idle: str, zone: dict[str, Any], frames: int
+) -> Iterator[EdgeProcess]:
+    """A running edge box with an API token and two cameras: `camera` (with `zone`) fed the
+    first `frames` vtest frames, `idle` fed nothing."""
+    tokens = {camera: f"{camera}-" + secrets.token_hex(8), idle: f"{idle}-" + secrets.token_hex(8)}
+    cameras = [
+        {"id": camera, "token": tokens[camera], "zones": [zone]},
+        {"id": idle, "token": tokens[idle]},
+    ]
+    api_token = "api-" + secrets.token_hex(8)
+    with running_edge(work, tokens, api_token=api_token, extra={"cameras": cameras}) as box:
+        with httpx.Client(base_url=box.base_url, timeout=30) as client:
+            feed(client, box, camera, vtest_jpegs(frames))
+        yield box

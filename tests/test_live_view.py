@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import threading
 from collections.abc import Iterator
 
@@ -14,8 +13,8 @@ import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
-from tests.edge_process import EdgeProcess, running_edge
-from tests.live_edge import FRAME_HEIGHT, FRAME_WIDTH, feed, vtest_jpegs, wait_for
+from tests.edge_process import EdgeProcess
+from tests.live_edge import FRAME_HEIGHT, FRAME_WIDTH, fed_edge, feed, vtest_jpegs, wait_for
 
 CAMERA, IDLE = "door", "yard"
 ZONE = {"name": "path", "points": [[100, 300], [700, 300], [700, 570], [100, 570]]}
@@ -23,16 +22,7 @@ ZONE = {"name": "path", "points": [[100, 300], [700, 300], [700, 570], [100, 570
 
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeProcess]:
-    tokens = {CAMERA: "door-" + secrets.token_hex(8), IDLE: "yard-" + secrets.token_hex(8)}
-    cameras = [
-        {"id": CAMERA, "token": tokens[CAMERA], "zones": [ZONE]},
-        {"id": IDLE, "token": tokens[IDLE]},
-    ]
-    work = tmp_path_factory.mktemp("live")
-    api_token = "api-" + secrets.token_hex(8)
-    with running_edge(work, tokens, api_token=api_token, extra={"cameras": cameras}) as box:
-        with httpx.Client(base_url=box.base_url, timeout=30) as client:
-            feed(client, box, CAMERA, vtest_jpegs(8))
+    with fed_edge(tmp_path_factory.mktemp("live"), CAMERA, IDLE, ZONE, 8) as box:
         yield box
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,8 @@ import yaml
 from streamlit.testing.v1 import AppTest
 
 from appliance.ui_config import CONFIG_ENV
-from tests.edge_process import EdgeProcess, running_edge, stats
-from tests.live_edge import feed, vtest_jpegs
+from tests.edge_process import EdgeProcess, stats
+from tests.live_edge import fed_edge
 
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 CAMERA, IDLE = "door", "yard"
@@ -24,16 +23,7 @@ ZONE = {"name": "path", "points": [[0, 0], [768, 0], [768, 576], [0, 576]]}
 
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeProcess]:
-    tokens = {CAMERA: "door-" + secrets.token_hex(8), IDLE: "yard-" + secrets.token_hex(8)}
-    cameras = [
-        {"id": CAMERA, "token": tokens[CAMERA], "zones": [ZONE]},
-        {"id": IDLE, "token": tokens[IDLE]},
-    ]
-    work = tmp_path_factory.mktemp("ui")
-    api_token = "api-" + secrets.token_hex(8)
-    with running_edge(work, tokens, api_token=api_token, extra={"cameras": cameras}) as box:
-        with httpx.Client(base_url=box.base_url, timeout=30) as client:
-            feed(client, box, CAMERA, vtest_jpegs(30))
+    with fed_edge(tmp_path_factory.mktemp("ui"), CAMERA, IDLE, ZONE, 30) as box:
         yield box
 
 

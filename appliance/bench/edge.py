@@ -30,7 +30,8 @@ from appliance.footage import resolve_video
 from cameras.sources import VideoSource
 from pipelines.cascade import EarlyExitCascade
 from pipelines.metrics import LabelledBox, score_clip
-from pipelines.tracker import IouTracker, TrackerSettings
+from pipelines.replay import tracked_answers
+from pipelines.tracker import TrackerSettings
 from pipelines.types import Detection
 
 TARGET_CALLS_RATIO = 1 / 3
@@ -50,17 +51,6 @@ class _Run:
 
 def _boxes(detections: list[Detection]) -> list[LabelledBox]:
     return [LabelledBox(d.label, d.box) for d in detections]
-
-
-def _tracked(
-    answers: list[list[Detection]], times: list[float], settings: TrackerSettings
-) -> list[list[LabelledBox]]:
-    tracker = IouTracker(settings)
-    out = []
-    for detections, t in zip(answers, times, strict=True):
-        tracker.update(detections, t)
-        out.append([LabelledBox(o.label, o.box) for o in tracker.predict(t)])
-    return out
 
 
 def replay(
@@ -103,8 +93,10 @@ def _summary(
     run: _Run, reference: _Run, times: list[float], settings: TrackerSettings
 ) -> dict[str, Any]:
     n = len(times)
+    every = tuple(range(n))
     tracked = score_clip(
-        _tracked(run.answers, times, settings), _tracked(reference.answers, times, settings)
+        tracked_answers(run.answers, times, every, settings),
+        tracked_answers(reference.answers, times, every, settings),
     )
     raw = score_clip([_boxes(a) for a in run.answers], [_boxes(a) for a in reference.answers])
     return {

@@ -140,7 +140,12 @@ def _report(
     lags = [float(n["max_lag_s"]) for n in nodes]
     p95 = edge["latency_ms"]["p95"]
     behind = sum(1 for lag in lags if lag > MAX_LAG_S)
-    read = sum(int(n["frames_read"]) for n in nodes)
+
+    def total(key: str) -> int:
+        return sum(int(n[key]) for n in nodes)
+
+    read, at_camera = total("frames_read"), total("dropped_busy")
+    at_edge = sum(edge["dropped"].values())
     analysed = int(edge["frames_analysed"])
     return {
         "cameras": cameras,
@@ -152,16 +157,14 @@ def _report(
         "p50_latency_ms": edge["latency_ms"]["p50"],
         "p95_latency_ms": p95,
         "meets_target": behind == 0 and p95 is not None and p95 <= MAX_P95_MS,
-        "dropped": sum(edge["dropped"].values()) + sum(int(n["dropped_busy"]) for n in nodes),
+        "dropped": at_edge + at_camera,
         "dropped_at_edge": edge["dropped"],
-        "dropped_at_camera": sum(int(n["dropped_busy"]) for n in nodes),
+        "dropped_at_camera": at_camera,
         "frames_read": read,
-        "frames_chosen": analysed
-        + sum(edge["dropped"].values())
-        + sum(int(n["dropped_busy"]) for n in nodes),
+        "frames_chosen": analysed + at_edge + at_camera,
         "frames_analysed": analysed,
-        "frames_answered_to_cameras": sum(int(n["frames_sent"]) for n in nodes),
-        "shed_seen_by_cameras": sum(int(n["shed_by_edge"]) for n in nodes),
+        "frames_answered_to_cameras": total("frames_sent"),
+        "shed_seen_by_cameras": total("shed_by_edge"),
         "analysed_fraction": round(analysed / read, 4) if read else None,
         "analysed_fps_per_camera": round(analysed / cameras / seconds, 2),
         "exits": edge["exits"],
