@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +17,7 @@ from appliance.snapshots import SnapshotWriter
 from appliance.store import DetectionRow, EventRow, FrameRow, Store
 from cameras.protocol import FrameMeta
 from pipelines.cascade import EarlyExitCascade, Exit
+from pipelines.detectors.yolo_decode import FrameSize
 from pipelines.feedback import ThresholdController, update_and_score
 from pipelines.regions import composite
 from pipelines.tracker import IouTracker, TrackedObject, TrackerSettings, TrackUpdate
@@ -115,46 +116,80 @@ class CameraAnalyzer:
         self, image: npt.NDArray[np.uint8], meta: FrameMeta, jpeg_bytes: int
     ) -> AnalysisResult:
         with self._lock:
-            if self._last is not None and (meta.seq, meta.captured_at) == self._last:
-                return AnalysisResult(None, [], {}, len(self._tracker.active))
-            if self._last is not None and meta.captured_at < self._last[1]:
-                raise StaleFrameError(
-                    f"frame {meta.seq} was captured before the last analysed frame of "
-                    f"camera {self.camera_id}"
-                )
+            known = self._seen(meta)
+            if known is not None:
+                return known
             image = self._picture(image, meta)
             answer = self.cascade.run(image, meta.captured_at)
-            detections = answer.detections
-            # A frame that is not stored must not have moved the tracks either.
-            saved = copy.deepcopy((self._tracker, self._events, self._controller))
-            try:
-                update, held_f1 = update_and_score(self._tracker, detections, meta.captured_at)
-                self._keep_best_crops(image, update, meta.captured_at)
-                self._note_zones(update, meta.captured_at)
-                frame_id = self.store.record_analysis(
-                    self._frame_row(image, meta, jpeg_bytes),
-                    [_detection_row(d, update.matches.get(i)) for i, d in enumerate(detections)],
-                    self._event_rows(update, meta.captured_at),
-                )
-            except Exception:
-                self._tracker, self._events, self._controller = saved
-                raise
-            self._forget_except(update.tracks)
-            self._last = (meta.seq, meta.captured_at)
-            self._canvas = image
-            self._show(image, detections, update.matches)
-            self.cascade.commit(answer)
-            threshold = None if self._controller is None else self._controller.observe(held_f1)
-            return AnalysisResult(
-                frame_id,
-                detections,
-                update.matches,
-                len(self._tracker.active),
-                threshold,
-                answer.exit,
-                answer.detector_s,
-                answer.scanned,
+            height, width = image.shape[:2]
+            result = self._record(
+                answer.detections, meta, FrameSize(width, height), jpeg_bytes, image
             )
+            self._canvas = image
+            self._show(image, answer.detections, result.track_ids)
+            self.cascade.commit(answer)
+            return replace(
+                result, exit=answer.exit, detector_s=answer.detector_s, scanned=answer.scanned
+            )
+
+    def analyse_detections(
+        self,
+        detections: list[Detection],
+        meta: FrameMeta,
+        size: FrameSize,
+        body_bytes: int,
+        detector_s: float,
+    ) -> AnalysisResult:
+        """A frame the edge has no picture of (Edgent: its model's tail ran on tensors): its
+        detections, in the pixels of a frame of `size`, are tracked and stored as a frame's.
+        Events are kept; their snapshots come only from frames with a picture."""
+        with self._lock:
+            known = self._seen(meta)
+            if known is not None:
+                return known
+            result = self._record(detections, meta, size, body_bytes, None)
+            return replace(result, exit=Exit.SPLIT, detector_s=detector_s, scanned=1.0)
+
+    def _seen(self, meta: FrameMeta) -> AnalysisResult | None:
+        """The answer to a frame stored already (a resend); refuses one older than the last."""
+        if self._last is not None and (meta.seq, meta.captured_at) == self._last:
+            return AnalysisResult(None, [], {}, len(self._tracker.active))
+        if self._last is not None and meta.captured_at < self._last[1]:
+            raise StaleFrameError(
+                f"frame {meta.seq} was captured before the last analysed frame of "
+                f"camera {self.camera_id}"
+            )
+        return None
+
+    def _record(
+        self,
+        detections: list[Detection],
+        meta: FrameMeta,
+        size: FrameSize,
+        body_bytes: int,
+        image: npt.NDArray[np.uint8] | None,
+    ) -> AnalysisResult:
+        """Track and store one frame's detections in one transaction (or change nothing)."""
+        # A frame that is not stored must not have moved the tracks either.
+        saved = copy.deepcopy((self._tracker, self._events, self._controller))
+        try:
+            update, held_f1 = update_and_score(self._tracker, detections, meta.captured_at)
+            if image is not None:
+                self._keep_best_crops(image, update, meta.captured_at)
+            self._note_zones(update, meta.captured_at)
+            frame_id = self.store.record_analysis(
+                self._frame_row(size, meta, body_bytes),
+                [_detection_row(d, update.matches.get(i)) for i, d in enumerate(detections)],
+                self._event_rows(update, meta.captured_at),
+            )
+        except Exception:
+            self._tracker, self._events, self._controller = saved
+            raise
+        self._forget_except(update.tracks)
+        self._last = (meta.seq, meta.captured_at)
+        threshold = None if self._controller is None else self._controller.observe(held_f1)
+        active = len(self._tracker.active)
+        return AnalysisResult(frame_id, detections, update.matches, active, threshold)
 
     def _show(
         self, image: npt.NDArray[np.uint8], detections: list[Detection], tracks: dict[int, int]
@@ -204,18 +239,15 @@ class CameraAnalyzer:
             self._forget_except([])
             return len(ended)
 
-    def _frame_row(
-        self, image: npt.NDArray[np.uint8], meta: FrameMeta, jpeg_bytes: int
-    ) -> FrameRow:
-        height, width = image.shape[:2]
+    def _frame_row(self, size: FrameSize, meta: FrameMeta, body_bytes: int) -> FrameRow:
         return FrameRow(
             camera_id=self.camera_id,
             seq=meta.seq,
             captured_at=meta.captured_at,
             received_at=time.time(),
-            jpeg_bytes=jpeg_bytes,
-            width=width,
-            height=height,
+            jpeg_bytes=body_bytes,
+            width=size.width,
+            height=size.height,
             filter_score=meta.filter_score,
         )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import time
@@ -11,17 +10,12 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
-from appliance.analysis import (
-    AnalysisResult,
-    BadRegionsError,
-    NeedsFullFrameError,
-    StaleFrameError,
-)
+from appliance.analysis import AnalysisResult
+from appliance.api_tensors import add_tensor_ingest
 from appliance.camera_settings_api import add_camera_settings
-from appliance.config import EdgeCameraConfig
 from appliance.edge import EdgeBox
 from appliance.ingest import (
     RejectedFrame,
@@ -30,26 +24,22 @@ from appliance.ingest import (
     parse_meta,
     read_body,
 )
-from appliance.live_view import add_live_view
-from appliance.scheduler import FrameWork, ShedError, usefulness
-from appliance.store import CameraState, StoreError
-from cameras.protocol import (
-    META_HEADER,
-    CameraStatus,
-    EdgeFeedback,
-    FrameMeta,
-    FrameReply,
-    WireBox,
-    WireDetection,
+from appliance.ingest_reply import (
+    analysis_refusals,
+    authenticate_camera,
+    bearer,
+    count_outcome,
+    edge_time_ms,
+    frame_reply,
+    scheduled,
 )
+from appliance.live_view import add_live_view
+from appliance.scheduler import FrameWork, usefulness
+from appliance.store import CameraState, StoreError
+from cameras.protocol import META_HEADER, CameraStatus, FrameMeta, FrameReply
+from cameras.uplink import EDGE_TIME_HEADER
 
 log = logging.getLogger(__name__)
-
-
-def _bearer(authorization: str | None) -> str | None:
-    if authorization and authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
-    return None
 
 
 def create_app(box: EdgeBox, close_on_shutdown: bool = True) -> FastAPI:
@@ -67,6 +57,7 @@ def create_app(box: EdgeBox, close_on_shutdown: bool = True) -> FastAPI:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
 
     _add_ingest(app, box)
+    add_tensor_ingest(app, box)
     _add_status(app, box)
     _add_reads(app, box, _reader_check(box))
     add_camera_settings(app, box, _reader_check(box))
@@ -79,39 +70,25 @@ def _add_ingest(app: FastAPI, box: EdgeBox) -> None:
     async def post_frame(
         camera_id: str,
         request: Request,
+        response: Response,
         authorization: str | None = Header(None),
         frame_meta: str | None = Header(None, alias=META_HEADER),
     ) -> FrameReply | JSONResponse:
-        camera = _authenticate_camera(box, camera_id, authorization)
-        fixed = camera.difference_threshold
+        camera = authenticate_camera(box, camera_id, authorization)
         meta = parse_meta(frame_meta)
         check_capture_time(meta, time.time(), box.config.max_clock_ahead_s)
         body = await read_body(request, box.config.max_frame_bytes)
+        arrived = time.perf_counter()
         box.stats.received(camera_id, len(body))
         box.inputs.observe(camera_id, meta, len(body))
+        if meta.plan is not None:
+            box.plans.observe(camera_id, meta.plan, time.time())
         work = FrameWork(camera_id, usefulness(meta), partial(_analyse, box, camera_id, body, meta))
-        try:
-            result = await asyncio.wrap_future(box.scheduler.submit(work))
-        except ShedError as exc:
-            detail = f"frame {meta.seq} not analysed ({exc.reason}): {exc}"
-            return JSONResponse({"detail": detail, "shed": exc.reason}, status_code=503)
-        return FrameReply(
-            frame_id=result.frame_id,
-            detections=[
-                WireDetection(
-                    label=d.label,
-                    confidence=d.confidence,
-                    box=WireBox(x1=d.box.x1, y1=d.box.y1, x2=d.box.x2, y2=d.box.y2),
-                    track_id=result.track_ids.get(i),
-                )
-                for i, d in enumerate(result.detections)
-            ],
-            active_tracks=result.active_tracks,
-            feedback=EdgeFeedback(
-                difference_threshold=result.difference_threshold if fixed is None else fixed,
-                budget_bytes_per_s=box.site_uplink.budget(camera_id),
-            ),
-        )
+        result = await scheduled(box, work, meta.seq)
+        if isinstance(result, JSONResponse):
+            return result
+        response.headers[EDGE_TIME_HEADER] = edge_time_ms(arrived)
+        return frame_reply(box, camera, result)
 
 
 def _add_status(app: FastAPI, box: EdgeBox) -> None:
@@ -119,7 +96,7 @@ def _add_status(app: FastAPI, box: EdgeBox) -> None:
     def post_status(
         camera_id: str, status: CameraStatus, authorization: str | None = Header(None)
     ) -> dict[str, bool]:
-        _authenticate_camera(box, camera_id, authorization)
+        authenticate_camera(box, camera_id, authorization)
         report = CameraState(camera_id, status.state, status.since, status.detail)
         try:
             applied = box.store.set_camera_state(report)
@@ -129,39 +106,11 @@ def _add_status(app: FastAPI, box: EdgeBox) -> None:
         return {"applied": applied}
 
 
-def _authenticate_camera(
-    box: EdgeBox, camera_id: str, authorization: str | None
-) -> EdgeCameraConfig:
-    camera = box.camera(camera_id)
-    if camera is None:
-        raise RejectedFrame(404, "unknown_camera", f"unknown camera {camera_id!r}")
-    if not box.token_matches(camera.token.get_secret_value(), _bearer(authorization)):
-        raise RejectedFrame(401, "unauthorised", "missing or wrong camera token")
-    return camera
-
-
 def _analyse(box: EdgeBox, camera_id: str, body: bytes, meta: FrameMeta) -> AnalysisResult:
     image = decode_jpeg(body)
-    try:
+    with analysis_refusals(camera_id, meta):
         result = box.analyzers[camera_id].analyse(image, meta, len(body))
-    except StaleFrameError as exc:
-        raise RejectedFrame(409, "stale", str(exc)) from None
-    except NeedsFullFrameError as exc:
-        raise RejectedFrame(428, "needs_full_frame", str(exc)) from None
-    except BadRegionsError as exc:
-        raise RejectedFrame(422, "bad_regions", str(exc)) from None
-    except StoreError as exc:
-        log.error("frame %d of camera %s not stored: %s", meta.seq, camera_id, exc)
-        raise RejectedFrame(503, "store_error", f"frame not stored: {exc}") from None
-    if result.exit is None:
-        box.stats.duplicate(camera_id)
-    else:
-        # A file replayed faster than real time is stamped ahead of the clock: count it as 0.
-        latency = max(0.0, time.time() - meta.captured_at)
-        box.stats.analysed(camera_id, result.exit.value, result.detector_s, result.scanned, latency)
-    box.site_uplink.observe(
-        camera_id, len(body), meta.demand_bytes_per_s, len(result.detections), meta.captured_at
-    )
+    count_outcome(box, camera_id, len(body), meta, result)
     return result
 
 
@@ -169,7 +118,7 @@ def _reader_check(box: EdgeBox) -> Callable[[str | None], None]:
     def check(authorization: str | None = Header(None)) -> None:
         token = box.config.api_token
         if token is not None and not box.token_matches(
-            token.get_secret_value(), _bearer(authorization)
+            token.get_secret_value(), bearer(authorization)
         ):
             raise HTTPException(401, "missing or wrong API token")
 
@@ -185,11 +134,13 @@ def _add_reads(app: FastAPI, box: EdgeBox, reader: Callable[[str | None], None])
 
     @app.get("/api/v1/stats", dependencies=guarded)
     def stats() -> dict[str, Any]:
+        cameras = box.store.camera_stats()
+        plans = box.plans.snapshot(c.id for c in cameras)
         return {
             "edge": {**box.stats.snapshot(), "scheduler": box.scheduler.snapshot()},
             "inputs": box.inputs.snapshot(),
             "store": dataclasses.asdict(box.store.totals()),
-            "cameras": [dataclasses.asdict(c) for c in box.store.camera_stats()],
+            "cameras": [{**dataclasses.asdict(c), "plan": plans[c.id]} for c in cameras],
             "uplink": {
                 "capacity_bytes_per_s": box.site_uplink.capacity,
                 "cameras": box.site_uplink.snapshot(),

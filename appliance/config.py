@@ -11,9 +11,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from appliance.config_edgent import EdgeEdgentConfig
 from appliance.outbox.config import CloudUplinkConfig
 from appliance.scheduler import SchedulerSettings
 from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
+from cameras.config_checks import require_unique
 from pipelines.cascade import CascadeSettings
 from pipelines.changed_regions import ChangeSettings
 from pipelines.detectors.hog import HogSettings
@@ -108,7 +110,14 @@ class TrackerConfig(_Strict):
         0.3, gt=0.0, le=1.0, description="Least overlap between a track and a detection to match."
     )
     min_hits: int = Field(
-        3, ge=1, le=100, description="Matches before a track becomes an event (hides flicker)."
+        2, ge=1, le=100, description="Matches before a track becomes an event (hides flicker)."
+    )
+    confirm_s: float = Field(
+        0.2,
+        ge=0.0,
+        le=60.0,
+        description="Seconds the matches must span before a track becomes an event (the same"
+        " wait at any analysed frame rate).",
     )
     max_age_s: float = Field(
         2.0, gt=0.0, description="Seconds without a match after which a track's event ends."
@@ -124,6 +133,7 @@ class TrackerConfig(_Strict):
         return TrackerSettings(
             iou_threshold=self.iou_threshold,
             min_hits=self.min_hits,
+            confirm_s=self.confirm_s,
             max_age_s=self.max_age_s,
             report_misses=self.report_misses,
         )
@@ -287,10 +297,7 @@ class CameraSettingsConfig(_Strict):
     @field_validator("zones")
     @classmethod
     def _unique_zone_names(cls, zones: list[ZoneConfig]) -> list[ZoneConfig]:
-        names = [z.name for z in zones]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise ValueError(f"zone names must be unique; repeated: {', '.join(repeated)}")
+        require_unique((z.name for z in zones), "zone names")
         return zones
 
 
@@ -349,6 +356,9 @@ class EdgeConfig(_Strict):
     )
     cloud: CloudUplinkConfig = Field(
         default_factory=CloudUplinkConfig, description="Metadata to the cloud over MQTT."
+    )
+    edgent: EdgeEdgentConfig = Field(
+        default_factory=EdgeEdgentConfig, description="Tails of models split with camera nodes."
     )
     cameras: list[EdgeCameraConfig] = Field(
         min_length=1, description="Cameras allowed to send frames."

@@ -5,12 +5,15 @@ from __future__ import annotations
 import hmac
 import logging
 import threading
+from typing import TYPE_CHECKING
 
 import paho.mqtt.client as mqtt
 
 from appliance.analysis import AnalysisResult, CameraAnalyzer
+from appliance.camera_plans import CameraPlans
 from appliance.camera_settings import restore_settings
 from appliance.config import DetectorConfig, EdgeCameraConfig, EdgeConfig
+from appliance.config_edgent import EdgeEdgentConfig
 from appliance.input_rates import InputRates
 from appliance.outbox.uplink import CloudUplink
 from appliance.scheduler import FrameScheduler
@@ -22,8 +25,11 @@ from cameras.config import DifferenceFilterConfig
 from pipelines.cascade import EarlyExitCascade
 from pipelines.detectors import Detector
 from pipelines.detectors.hog import HogPeopleDetector
-from pipelines.detectors.onnx_yolo import YoloOnnxDetector
+from pipelines.detectors.onnx_yolo import ModelError, YoloOnnxDetector
 from pipelines.feedback import ThresholdController
+
+if TYPE_CHECKING:
+    from appliance.edgent_tails import EdgeTails
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +38,19 @@ def build_detector(config: DetectorConfig) -> Detector:
     if config.kind == "yolo-onnx":
         return YoloOnnxDetector(config.yolo_onnx.settings())
     return HogPeopleDetector(config.hog.settings())
+
+
+def build_tails(config: EdgeEdgentConfig) -> EdgeTails | None:
+    """The tails of split models camera nodes run with this edge (none unless enabled)."""
+    if not config.enabled:
+        return None
+    try:  # the onnx package is an extra: `pip install -e '.[plan]'`
+        from appliance.edgent_tails import EdgeTails
+    except ImportError as exc:
+        raise ModelError(
+            f"edgent needs the onnx package: pip install -e '.[plan]' ({exc})"
+        ) from None
+    return EdgeTails(config)
 
 
 def _controller(config: EdgeConfig, camera: EdgeCameraConfig) -> ThresholdController | None:
@@ -59,6 +78,8 @@ class EdgeBox:
         # Models first: a bad model file stops the box before any database is created.
         # One detector per camera: OpenCV's HOG object is not safe to share across threads.
         detectors = {c.id: build_detector(config.detector) for c in config.cameras}
+        self.tails = build_tails(config.edgent)
+        """Edgent: tails of the exits camera nodes split with this box (None when off)."""
         url = config.database_url.get_secret_value() if config.database_url else None
         self.database: Database = open_database(url or sqlite_url(config.data_dir))
         self.cloud = _cloud_uplink(config, self.database, mqtt_client)
@@ -66,6 +87,8 @@ class EdgeBox:
         self.store.ensure_cameras([CameraRow(c.id, c.name or c.id) for c in config.cameras])
         self.stats = EdgeStats()
         self.inputs = InputRates()
+        self.plans = CameraPlans()
+        """The Edgent plan each camera that runs a split model reported last."""
         self.stopping = threading.Event()
         """Set when the server begins to shut down: endless responses (live views) end."""
         self.scheduler: FrameScheduler[AnalysisResult] = FrameScheduler(

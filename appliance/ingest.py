@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import cv2
 import numpy as np
 import numpy.typing as npt
 from fastapi import HTTPException, Request
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from appliance.config_loader import describe_validation_error
 from cameras.protocol import META_HEADER, FrameMeta
 
 JPEG_MAGIC = b"\xff\xd8\xff"
+Meta = TypeVar("Meta", bound=BaseModel)
 
 
 class RejectedFrame(HTTPException):
@@ -34,13 +37,18 @@ def check_capture_time(meta: FrameMeta, now: float, max_ahead_s: float) -> None:
 
 
 def parse_meta(header: str | None) -> FrameMeta:
+    return parse_header(header, FrameMeta, META_HEADER)
+
+
+def parse_header(header: str | None, model: type[Meta], name: str) -> Meta:
+    """The JSON header `name` as `model`: 400 when missing, 422 naming the bad field."""
     if not header:
-        raise RejectedFrame(400, "no_metadata", f"missing {META_HEADER} header")
+        raise RejectedFrame(400, "no_metadata", f"missing {name} header")
     try:
-        return FrameMeta.model_validate_json(header)
+        return model.model_validate_json(header)
     except ValidationError as exc:
         raise RejectedFrame(
-            422, "bad_metadata", f"bad {META_HEADER}: {describe_validation_error(exc)}"
+            422, "bad_metadata", f"bad {name}: {describe_validation_error(exc)}"
         ) from None
 
 

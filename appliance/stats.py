@@ -1,8 +1,9 @@
 """Edge-box counters, incremented where the work happens and read by the API.
 
 Counted per camera and summed for the box. `detector_calls` counts whole-frame runs of the
-detector (the cascade's `full` exit); `exits` shows how every analysed frame was answered
-(`cache`, `regions`, `full`), and `scanned_fraction` how much of the frames the detector
+detector (the cascade's `full` exit, and `split`: the tail of a model whose head ran on the
+camera node); `exits` shows how every analysed frame was answered (`cache`, `regions`,
+`full`, `split`), and `scanned_fraction` how much of the frames the detector
 looked at, so the cost of region runs is never hidden.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+EXITS = ("cache", "regions", "full", "split")
 LATENCY_WINDOW = 1000
 """Latencies kept per camera for the percentiles (the most recent frames)."""
 
@@ -44,17 +46,17 @@ class _CameraCounters:
 
     def snapshot(self) -> dict[str, Any]:
         analysed = self.frames_analysed
-        ran = self.exits["full"] + self.exits["regions"]
+        ran = self.exits["full"] + self.exits["regions"] + self.exits["split"]
         latencies = np.array(self.latencies_ms, dtype=np.float64)
         return {
             "frames_received": self.frames_received,
             "frames_analysed": analysed,
             "frames_duplicate": self.frames_duplicate,
             "bytes_received": self.bytes_received,
-            "detector_calls": self.exits["full"],
+            "detector_calls": self.exits["full"] + self.exits["split"],
             "cache_hits": self.exits["cache"],
             "cache_hit_rate": self.exits["cache"] / analysed if analysed else None,
-            "exits": {name: self.exits[name] for name in ("cache", "regions", "full")},
+            "exits": {name: self.exits[name] for name in EXITS},
             "scanned_fraction": self.scanned / analysed if analysed else None,
             "ms_per_analysed_frame": 1000 * self.detector_seconds / ran if ran else None,
             "latency_ms": _percentiles(latencies),

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from cameras.edgent_config import CameraEdgentConfig
 from cameras.reconnect import ReconnectSettings
 from pipelines.difference import DifferenceSettings
 from pipelines.motion import MotionSettings
@@ -179,4 +180,8 @@ class CameraConfig(BaseModel):
     )
     reconnect: ReconnectConfig = Field(
         default_factory=ReconnectConfig, description="Reopening live sources that drop."
+    )
+    edgent: CameraEdgentConfig = Field(
+        default_factory=CameraEdgentConfig,
+        description="Split models with the edge box (Edgent) instead of sending JPEGs.",
     )

@@ -132,7 +132,8 @@ class CameraNode:
             # Counted as sent now; a frame that does not arrive makes the next one whole.
             self.regions.sent(regions, blobs, frame.timestamp)
         meta = self._meta(frame, selection, regions)
-        self.sender.offer(Outgoing(frame.index, frame.timestamp, jpeg, meta, regions, blobs))
+        outgoing = Outgoing(frame.index, frame.timestamp, jpeg, meta, regions, blobs, frame.image)
+        self.sender.offer(outgoing)
 
     def _regions(self, frame: CapturedFrame, blobs: list[Box], foreground: float) -> list[Box]:
         if self.regions is None:
@@ -152,7 +153,9 @@ class CameraNode:
         for delivery in deliveries:
             if delivery.reply is not None:
                 self.stats.frames_sent += 1
-                self.stats.bytes_sent += len(delivery.frame.jpeg)
+                self.stats.bytes_sent += delivery.bytes_sent
+                # The budget was charged the JPEG's size before the upload; what went may differ.
+                self.budget.settle(len(delivery.frame.jpeg), delivery.bytes_sent)
                 self.stats.detections_seen += len(delivery.reply.detections)
                 self._apply(delivery.reply)
                 continue

@@ -6,13 +6,19 @@ One HTTP request per selected frame: the JPEG is the body, this metadata rides i
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 META_HEADER = "X-Frame-Meta"
 # The metadata rides in one HTTP header: keep it well under servers' 16 KB header limits.
 MAX_ITEMS = 64
+# Text in an Edgent plan report is clipped to these (a plan adds well under 1 KB to the header).
+EXIT_NAME_CHARS = 64
+CUT_LABEL_CHARS = 160
+REASON_CHARS = 200
+CLIPPED = "..."
 
 
 class WireBox(BaseModel):
@@ -23,6 +29,12 @@ class WireBox(BaseModel):
     x2: float
     y2: float
 
+    @field_serializer("x1", "y1", "x2", "y2")
+    def _tenth_of_a_pixel(self, value: float) -> float:
+        # Full float precision would take 64 detections and 64 regions past the 16 KB that
+        # servers allow for request headers; a tenth of a pixel is finer than any detector.
+        return round(value, 1)
+
 
 class WireDetection(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -31,6 +43,10 @@ class WireDetection(BaseModel):
     confidence: float = Field(ge=0.0, le=1.0)
     box: WireBox
     track_id: int | None = None
+
+    @field_serializer("confidence")
+    def _four_digits(self, value: float) -> float:
+        return round(value, 4)
 
 
 class FeatureScores(BaseModel):
@@ -42,6 +58,89 @@ class FeatureScores(BaseModel):
     area: float = Field(ge=0.0, le=1.0)
     edge: float = Field(ge=0.0, le=1.0)
     foreground: float = Field(ge=0.0, le=1.0)
+
+
+class PlannedSplit(BaseModel):
+    """The (exit, partition point) an Edgent planner runs, with its predicted latency."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    exit: str = Field(
+        min_length=1, max_length=EXIT_NAME_CHARS, description="The exit (model branch) it runs."
+    )
+    cut: int = Field(
+        ge=0, le=1_000_000, description="Partition point: layers before it run on the camera."
+    )
+    cut_label: str = Field(
+        max_length=CUT_LABEL_CHARS,
+        description="The partition in words: edge-only, device-only or `after LAYER`.",
+    )
+    accuracy: float = Field(
+        ge=0.0, le=1.0, description="The exit's accuracy against the full model (F1)."
+    )
+    device_ms: float = Field(
+        ge=0, allow_inf_nan=False, description="Predicted camera time of the head, ms."
+    )
+    transfer_ms: float = Field(
+        ge=0, allow_inf_nan=False, description="Predicted uplink time of what crosses the cut, ms."
+    )
+    edge_ms: float = Field(
+        ge=0, allow_inf_nan=False, description="Predicted edge time of the tail, ms."
+    )
+    transfer_bytes: int = Field(ge=0, description="Bytes crossing the cut per frame.")
+    meets: bool = Field(description="Whether the predicted total meets the requirement.")
+    total_ms: float = Field(
+        ge=0, allow_inf_nan=False, description="device_ms + transfer_ms + edge_ms."
+    )
+
+
+class PlanReport(BaseModel):
+    """A camera's Edgent plan in force and why: `OnlinePlanner.status()` on the wire."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    deadline_ms: float = Field(
+        gt=0, allow_inf_nan=False, description="The latency requirement planned for, ms."
+    )
+    bandwidth_mbps: float = Field(
+        ge=0, allow_inf_nan=False, description="Uplink bandwidth planned with, Mbit/s."
+    )
+    bandwidth_measured: bool = Field(
+        description="False while the bandwidth is the initial assumption (nothing measured yet)."
+    )
+    device_load: float = Field(
+        ge=1.0, allow_inf_nan=False, description="Camera load stretching its compute (1: idle)."
+    )
+    edge_load: float = Field(
+        ge=1.0, allow_inf_nan=False, description="Edge load stretching its compute (1: idle)."
+    )
+    switches: int = Field(ge=0, description="Plan changes since the planner started.")
+    plan: PlannedSplit | None = Field(
+        default=None, description="The plan in force; None before the first planning."
+    )
+    reason: str | None = Field(
+        default=None, max_length=REASON_CHARS, description="Why this plan (the last decision)."
+    )
+
+
+def plan_report(status: Mapping[str, Any]) -> PlanReport:
+    """`OnlinePlanner.status()` as a `PlanReport`, its text clipped to the bounds (a long ONNX
+    node name in the cut label must not get every frame refused)."""
+    fields = dict(status)
+    if isinstance(fields.get("reason"), str):
+        fields["reason"] = _clip(fields["reason"], REASON_CHARS)
+    plan = fields.get("plan")
+    if isinstance(plan, Mapping):
+        fields["plan"] = {
+            **plan,
+            "exit": _clip(str(plan.get("exit", "")), EXIT_NAME_CHARS),
+            "cut_label": _clip(str(plan.get("cut_label", "")), CUT_LABEL_CHARS),
+        }
+    return PlanReport.model_validate(fields)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - len(CLIPPED)] + CLIPPED
 
 
 class FrameMeta(BaseModel):
@@ -78,6 +177,10 @@ class FrameMeta(BaseModel):
         default_factory=list,
         max_length=MAX_ITEMS,
         description="The camera's own (tiny) detector result, if any.",
+    )
+    plan: PlanReport | None = Field(
+        default=None,
+        description="The camera's Edgent plan in force, when it runs a split model.",
     )
 
 

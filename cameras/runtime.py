@@ -20,6 +20,7 @@ from cameras.reconnect import (
 from cameras.sender import FrameSender
 from cameras.sources import SourceError, VideoSource
 from cameras.uplink import EdgeUplink
+from cameras.upload import FrameUploader, JpegUploader
 from pipelines.selection import FrameSelector
 
 
@@ -37,19 +38,35 @@ def run_camera_node(
         config.edge_url, config.id, config.token.get_secret_value(), config.request_timeout_s
     )
     try:
+        uploader = build_uploader(config, uplink)  # a bad model stops the node before its source
         source = _open(config, stop, _reporter(uplink), heartbeat)
         try:
-            return _run(config, source, uplink, max_frames, stop, heartbeat)
+            return _run(config, source, uploader, max_frames, stop, heartbeat)
         finally:
             source.close()
     finally:
         uplink.close()
 
 
+def build_uploader(config: CameraConfig, uplink: EdgeUplink) -> FrameUploader:
+    """JPEGs, or with `edgent.enabled` the frames analysed together with the edge box."""
+    if not config.edgent.enabled:
+        return JpegUploader(uplink)
+    from pipelines.detectors.onnx_yolo import ModelError
+
+    try:  # the onnx package is an extra: `pip install -e '.[plan]'`
+        from cameras.collaborative import collaborative_uploader
+    except ImportError as exc:
+        raise ModelError(
+            f"edgent needs the onnx package: pip install -e '.[plan]' ({exc})"
+        ) from None
+    return collaborative_uploader(config.edgent, uplink)
+
+
 def _run(
     config: CameraConfig,
     source: FrameSource,
-    uplink: EdgeUplink,
+    uploader: FrameUploader,
     max_frames: int | None,
     stop: threading.Event,
     heartbeat: Heartbeat | None = None,
@@ -63,13 +80,16 @@ def _run(
     # A file replayed as fast as possible sends every chosen frame, one at a time (a second in
     # flight could be superseded by a third at the edge before it started).
     live = config.realtime or not is_file
-    sender = FrameSender(uplink, config.uplink_in_flight if live else 1, block=not live)
+    uplink = uploader.uplink
+    in_flight = config.uplink_in_flight if live else 1
+    sender = FrameSender(uplink, in_flight, block=not live, uploader=uploader)
     node = CameraNode(
         source if heartbeat is None else BeatingSource(source, heartbeat),
         selector,
         uplink,
         config.jpeg_quality,
-        regions=config.regions.planner(),
+        # Tensor frames leave the edge no picture to paste regions onto: whole frames only.
+        regions=None if config.edgent.enabled else config.regions.planner(),
         sender=sender,
     )
     if is_file:

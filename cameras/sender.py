@@ -13,21 +13,13 @@ from __future__ import annotations
 
 import queue
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from cameras.protocol import FrameMeta, FrameReply
+from cameras.protocol import FrameReply
 from cameras.uplink import EdgeUplink, UplinkError
-from pipelines.types import Box
+from cameras.upload import FrameUploader, JpegUploader, Outgoing
 
-
-@dataclass(frozen=True)
-class Outgoing:
-    index: int
-    timestamp: float
-    jpeg: bytes = field(repr=False)
-    meta: FrameMeta
-    regions: list[Box]
-    blobs: list[Box]
+__all__ = ["Delivery", "FrameSender", "Outgoing"]
 
 
 @dataclass(frozen=True)
@@ -37,11 +29,25 @@ class Delivery:
     error: UplinkError | None = None
     """Set when the frame did not reach analysis; `dropped_at_camera` frames have neither."""
     dropped_at_camera: bool = False
+    sent_bytes: int | None = None
+    """What went over the uplink for a delivered frame (None: its JPEG)."""
+
+    @property
+    def bytes_sent(self) -> int:
+        return len(self.frame.jpeg) if self.sent_bytes is None else self.sent_bytes
 
 
 class FrameSender:
-    def __init__(self, uplink: EdgeUplink, in_flight: int = 2, block: bool = False) -> None:
+    def __init__(
+        self,
+        uplink: EdgeUplink,
+        in_flight: int = 2,
+        block: bool = False,
+        uploader: FrameUploader | None = None,
+    ) -> None:
+        """``uploader``: what goes for each frame; default its JPEG (`JpegUploader`)."""
         self.uplink = uplink
+        self.uploader = uploader or JpegUploader(uplink)
         self.block = block
         self._pending: queue.Queue[Outgoing | None] = queue.Queue(maxsize=1)
         self._done: queue.Queue[Delivery] = queue.Queue()
@@ -85,6 +91,7 @@ class FrameSender:
     def _worker(self) -> None:
         while (frame := self._pending.get()) is not None:
             try:
-                self._done.put(Delivery(frame, reply=self.uplink.send(frame.jpeg, frame.meta)))
+                sent = self.uploader.upload(frame)
+                self._done.put(Delivery(frame, reply=sent.reply, sent_bytes=sent.sent_bytes))
             except UplinkError as exc:
                 self._done.put(Delivery(frame, error=exc))

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 import httpx
 from pydantic import ValidationError
 
 from cameras.protocol import META_HEADER, CameraStatus, FrameMeta, FrameReply
+from cameras.tensor_meta import TENSOR_CONTENT_TYPE, TENSOR_META_HEADER, TensorMeta
 
 log = logging.getLogger(__name__)
+
+EDGE_TIME_HEADER = "X-Edge-Time-Ms"
+"""Response header: milliseconds the edge spent on an upload after its body arrived (queue,
+analysis, store); the camera subtracts it from the request's duration to measure its uplink."""
+MIN_TRANSFER_S = 1e-4
 
 
 class UplinkError(Exception):
@@ -21,6 +28,22 @@ class UplinkError(Exception):
         self.status = status
         self.shed = shed
         """Why the edge's scheduler dropped the frame unanalysed (it was saturated)."""
+
+
+@dataclass(frozen=True)
+class Posted:
+    """The edge's reply to one upload and how long the upload itself took."""
+
+    reply: FrameReply
+    seconds: float
+    """The whole request, as the camera saw it."""
+    edge_s: float
+    """What the edge reported spending after the body arrived (0 if it did not say)."""
+
+    @property
+    def transfer_s(self) -> float:
+        """Time on the wire: the request less the edge's own work."""
+        return max(self.seconds - self.edge_s, MIN_TRANSFER_S)
 
 
 class EdgeUplink:
@@ -42,6 +65,7 @@ class EdgeUplink:
         self.failures = 0
         camera_url = f"{edge_url.rstrip('/')}/api/v1/cameras/{camera_id}"
         self._url = f"{camera_url}/frames"
+        self._tensors_url = f"{camera_url}/tensors"
         self._status_url = f"{camera_url}/status"
         self._client = httpx.Client(
             timeout=timeout_s,
@@ -49,19 +73,36 @@ class EdgeUplink:
         )
 
     def send(self, jpeg: bytes, meta: FrameMeta) -> FrameReply:
+        return self.post_frame(jpeg, meta).reply
+
+    def post_frame(self, jpeg: bytes, meta: FrameMeta) -> Posted:
+        """Upload a JPEG frame; the reply and the upload's timing."""
         headers = {META_HEADER: meta.model_dump_json()}
+        return self._post(self._url, jpeg, headers, meta.seq)
+
+    def post_tensors(self, message: bytes, meta: TensorMeta) -> Posted:
+        """Upload a frame analysed collaboratively: the tensor message of the model's head."""
+        headers = {
+            TENSOR_META_HEADER: meta.model_dump_json(),
+            "Content-Type": TENSOR_CONTENT_TYPE,
+        }
+        return self._post(self._tensors_url, message, headers, meta.seq)
+
+    def _post(self, url: str, body: bytes, headers: dict[str, str], seq: int) -> Posted:
         for attempt in range(1, self.attempts + 1):
+            start = time.perf_counter()
             try:
-                response = self._client.post(self._url, content=jpeg, headers=headers)
+                response = self._client.post(url, content=body, headers=headers)
             except httpx.TransportError as exc:
                 self.failures += 1
                 if attempt == self.attempts:
-                    raise UplinkError(f"edge box unreachable at {self._url}: {exc}") from exc
-                log.warning("upload of frame %d failed (%s); retrying", meta.seq, exc)
+                    raise UplinkError(f"edge box unreachable at {url}: {exc}") from exc
+                log.warning("upload of frame %d failed (%s); retrying", seq, exc)
                 time.sleep(self.backoff_s * 2 ** (attempt - 1))
                 continue
-            self.bytes_sent += len(jpeg)
-            return self._reply(response)
+            seconds = time.perf_counter() - start
+            self.bytes_sent += len(body)
+            return Posted(self._reply(response), seconds, _edge_seconds(response))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def report_status(self, status: CameraStatus) -> bool:
@@ -95,6 +136,13 @@ class EdgeUplink:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _edge_seconds(response: httpx.Response) -> float:
+    try:
+        return max(0.0, float(response.headers.get(EDGE_TIME_HEADER, "0")) / 1000.0)
+    except ValueError:
+        return 0.0
 
 
 def _detail(response: httpx.Response) -> str:

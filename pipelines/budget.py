@@ -72,6 +72,12 @@ class UplinkBudget:
         self._tokens -= nbytes
         return True
 
+    def settle(self, charged: int, sent: int) -> None:
+        """A frame `spend` charged at `charged` bytes went as `sent` bytes (what actually goes is
+        known only after the upload, e.g. Edgent's tensors instead of the JPEG): refund or
+        charge the difference."""
+        self._tokens = min(self._capacity(), self._tokens + charged - sent)
+
     def _refill(self, now: float) -> None:
         if self._updated is not None and self.bytes_per_s is not None and now > self._updated:
             self._tokens = min(

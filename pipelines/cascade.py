@@ -39,6 +39,8 @@ class Exit(str, Enum):
     CACHE = "cache"
     REGIONS = "regions"
     FULL = "full"
+    SPLIT = "split"
+    """Not the cascade's own: the model's tail ran on tensors a camera node sent (Edgent)."""
 
 
 @runtime_checkable

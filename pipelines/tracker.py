@@ -13,12 +13,19 @@ from dataclasses import dataclass
 from pipelines.types import Box, Detection
 
 
+CONFIRM_SLACK_S = 1e-3
+
+
 @dataclass(frozen=True)
 class TrackerSettings:
     """Tuning knobs; the defaults suit people/vehicles at a few analysed frames per second."""
 
     iou_threshold: float = 0.3
-    min_hits: int = 3
+    min_hits: int = 2
+    confirm_s: float = 0.2
+    """A track is confirmed (an event) once it has `min_hits` matches spanning at least this
+    long: time, not frames, so confirmation takes as long whether the edge analysed every frame
+    or a few per second (counting hits alone made sparse tracks wait 3 gaps)."""
     max_age_s: float = 2.0
     velocity_smoothing: float = 0.3
     report_misses: int | None = 1
@@ -32,6 +39,8 @@ class TrackerSettings:
             raise ValueError(f"iou_threshold must be in [0, 1], got {self.iou_threshold}")
         if self.min_hits < 1:
             raise ValueError(f"min_hits must be >= 1, got {self.min_hits}")
+        if not self.confirm_s >= 0.0:
+            raise ValueError(f"confirm_s must be >= 0, got {self.confirm_s}")
         if not self.max_age_s >= 0.0:
             raise ValueError(f"max_age_s must be >= 0, got {self.max_age_s}")
         if self.report_misses is not None and self.report_misses < 0:
@@ -235,7 +244,7 @@ class IouTracker:
             best_timestamp=timestamp,
             first_seen=timestamp,
             last_seen=timestamp,
-            confirmed=self._settings.min_hits <= 1,
+            confirmed=self._settings.min_hits <= 1 and self._settings.confirm_s <= 0.0,
         )
         self._next_id += 1
         self._tracks.append(track)  # ids only grow, so the list stays sorted by id
@@ -253,7 +262,10 @@ class IouTracker:
             track.best_confidence = det.confidence
             track.best_box = det.box
             track.best_timestamp = timestamp
-        if track.hits >= self._settings.min_hits:
+        settings = self._settings
+        # A millisecond of slack: at an exact frame rate, 0.7 - 0.5 is 0.19999999999999996 s.
+        spanned = timestamp - track.first_seen >= settings.confirm_s - CONFIRM_SLACK_S
+        if track.hits >= settings.min_hits and spanned:
             track.confirmed = True
 
     def _update_velocity(self, track: _Track, box: Box, dt: float) -> None:

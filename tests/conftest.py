@@ -38,3 +38,11 @@ def mosquitto() -> Iterator[MosquittoServer]:
 def h264_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """vtest.avi as H.264 (what an RTSP server can carry); 4 s, so servers loop it often."""
     return make_h264_clip(vtest_path(), tmp_path_factory.mktemp("rtsp") / "vtest.mp4", seconds=4)
+
+
+@pytest.fixture(scope="session")
+def edgent_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real YOLOv8n export (160 px) whose detections depend on the image (Edgent runtime)."""
+    from tests.edgent_runtime import soft_scores_model
+
+    return soft_scores_model(tmp_path_factory.mktemp("edgent-model"))

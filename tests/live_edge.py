@@ -29,10 +29,18 @@ def vtest_jpegs(count: int, start: int = 0) -> list[bytes]:
 
 
 def post_frame(
-    client: httpx.Client, edge: EdgeProcess, camera: str, jpeg: bytes, seq: int
+    client: httpx.Client,
+    edge: EdgeProcess,
+    camera: str,
+    jpeg: bytes,
+    seq: int,
+    plan: dict[str, Any] | None = None,
 ) -> httpx.Response:
-    """One whole frame captured now, `seq` frames after the node's first."""
-    meta = {"seq": seq, "captured_at": time.time(), "filter_score": 0.2}
+    """One whole frame captured now, `seq` frames after the node's first; `plan`: the Edgent
+    plan report of a node that runs a split model (`OnlinePlanner.status()`)."""
+    meta: dict[str, Any] = {"seq": seq, "captured_at": time.time(), "filter_score": 0.2}
+    if plan is not None:
+        meta["plan"] = plan
     headers = {
         "Authorization": f"Bearer {edge.tokens[camera]}",
         "Content-Type": "image/jpeg",
@@ -42,12 +50,17 @@ def post_frame(
 
 
 def feed(
-    client: httpx.Client, edge: EdgeProcess, camera: str, jpegs: list[bytes], every: int = 2
+    client: httpx.Client,
+    edge: EdgeProcess,
+    camera: str,
+    jpegs: list[bytes],
+    every: int = 2,
+    plan: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Post the frames as a node sending every `every`-th frame it reads; the replies."""
     replies = []
     for index, jpeg in enumerate(jpegs):
-        response = post_frame(client, edge, camera, jpeg, index * every)
+        response = post_frame(client, edge, camera, jpeg, index * every, plan)
         assert response.status_code == 200, response.text
         replies.append(response.json())
     return replies
@@ -67,10 +80,16 @@ def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
 
 @contextmanager
 def fed_edge(
-    work: Path, camera: str, idle: str, zone: dict[str, Any], frames: int
+    work: Path,
+    camera: str,
+    idle: str,
+    zone: dict[str, Any],
+    frames: int,
+    plan: dict[str, Any] | None = None,
 ) -> Iterator[EdgeProcess]:
     """A running edge box with an API token and two cameras: `camera` (with `zone`) fed the
-    first `frames` vtest frames, `idle` fed nothing."""
+    first `frames` vtest frames (each with the Edgent `plan` report, if any), `idle` fed
+    nothing."""
     tokens = {camera: f"{camera}-" + secrets.token_hex(8), idle: f"{idle}-" + secrets.token_hex(8)}
     cameras = [
         {"id": camera, "token": tokens[camera], "zones": [zone]},
@@ -79,5 +98,5 @@ def fed_edge(
     api_token = "api-" + secrets.token_hex(8)
     with running_edge(work, tokens, api_token=api_token, extra={"cameras": cameras}) as box:
         with httpx.Client(base_url=box.base_url, timeout=30) as client:
-            feed(client, box, camera, vtest_jpegs(frames))
+            feed(client, box, camera, vtest_jpegs(frames), plan=plan)
         yield box

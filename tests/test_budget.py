@@ -74,6 +74,17 @@ def test_a_frame_larger_than_the_burst_still_goes_at_the_budget_rate() -> None:
     assert 1 < len(sent) <= 2  # one at once, the next after the 80 KB debt is paid (8 s)
 
 
+def test_settling_charges_what_actually_went_instead_of_the_jpeg() -> None:
+    budget = UplinkBudget(bytes_per_s=1_000, burst_s=10.0)  # 10 KB bucket
+    assert budget.spend(8_000, 0.0)  # charged an 8 KB JPEG...
+    budget.settle(8_000, 200)  # ...but 200 bytes of detections went
+    assert budget.fill(0.0) == pytest.approx(9_800 / 10_000)
+    budget.settle(200, 30_000)  # a larger tensor message than charged: into debt
+    assert budget.fill(0.0) == 0.0 and not budget.spend(1, 0.0)
+    budget.settle(10**9, 0)  # a refund never fills the bucket past its burst
+    assert budget.fill(0.0) == 1.0
+
+
 def test_rate_meter_is_right_from_the_first_frames() -> None:
     meter = RateMeter(window_s=10.0)
     for i in range(5):

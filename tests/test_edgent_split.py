@@ -14,10 +14,10 @@ import numpy.typing as npt
 import onnx
 import pytest
 
-from appliance.plan.runner import collaborative, run_split
-from appliance.plan.sessions import open_session, session_options
-from appliance.plan.split import SplitError, model_layout, split_model
 from pipelines.edgent.codec import TensorCodec
+from pipelines.edgent.runner import collaborative, run_split
+from pipelines.edgent.sessions import open_session, session_options
+from pipelines.edgent.split import SplitError, model_layout, split_model
 from tests.edgent_models import export_yolov8n, live_weights, vtest_blob
 
 SIZE = 160

@@ -51,7 +51,7 @@ def test_invalid_control_settings() -> None:
 
 
 def test_held_answer_accuracy_is_measured_before_the_frame_is_seen() -> None:
-    tracker = IouTracker(TrackerSettings(min_hits=1))
+    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=1))
     update_and_score(tracker, [person(100)], 0.0)
     _, same = update_and_score(tracker, [person(101)], 0.1)
     assert same == 1.0  # the held answer was right

@@ -29,7 +29,7 @@ def test_edge_detects_with_an_onnx_model(tmp_path: Path) -> None:
     config = EdgeConfig(
         data_dir=tmp_path,
         detector=detector,
-        tracker={"min_hits": 1},
+        tracker={"min_hits": 1, "confirm_s": 0.0},
         cameras=[EdgeCameraConfig(id="c", token="t" * 9)],
     )
     box = EdgeBox(config)

@@ -80,3 +80,57 @@ def test_bench_plan_names_a_missing_model(tmp_path: Path) -> None:
     done = bench(["--exit", "full=nowhere.onnx:1.0"], tmp_path)
     assert done.returncode == 1
     assert done.stderr.strip() == "appliance: bench: nowhere.onnx: model file not found"
+
+
+def measure(exits: list[str], output: Path, cwd: Path) -> dict[str, dict[str, object]]:
+    """`appliance plan accuracy --output` with the first exit as the full model."""
+    paths = {spec.partition("=")[0]: spec.partition("=")[2].rpartition(":")[0] for spec in exits}
+    argv = ["--log-level", "WARNING", "plan", "accuracy", "--full", next(iter(paths.values()))]
+    argv += [a for name, path in paths.items() for a in ("--exit", f"{name}={path}")]
+    argv += ["--frames", "2", "--step", "10", "--output", str(output)]
+    code = f"import sys\nfrom appliance.cli import main\nsys.exit(main({argv!r}))"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    written: dict[str, dict[str, object]] = json.loads(output.read_text())
+    return written
+
+
+def test_bench_plan_plans_with_measured_accuracies(exits: list[str], tmp_path: Path) -> None:
+    accuracy_file = tmp_path / "accuracy.json"
+    written = measure(exits, accuracy_file, tmp_path)
+    assert written["n128"]["f1"] == 1.0  # the full model against itself
+    undeclared = [spec.rpartition(":")[0] for spec in exits]
+    args = [a for spec in undeclared for a in ("--exit", spec)]
+    args += ["--accuracy-file", str(accuracy_file), "--bandwidths", "50", "--deadlines", "200"]
+    done = bench([*args, "--runs", "1", "--camera-slowdown", "2", "--json"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    source = "measured: F1 on 2 frames of vtest"
+    assert summary["exits"] == {
+        name: {"accuracy": figures["f1"], "source": source} for name, figures in written.items()
+    }
+    for row in summary["table"]:
+        assert row["accuracy"] == written[row["exit"]]["f1"]
+
+
+def test_bench_plan_names_an_exit_missing_from_the_accuracy_file(
+    exits: list[str], tmp_path: Path
+) -> None:
+    accuracy_file = tmp_path / "accuracy.json"
+    measure(exits[:1], accuracy_file, tmp_path)
+    done = bench(
+        ["--exit", exits[1].rpartition(":")[0], "--accuracy-file", str(accuracy_file)], tmp_path
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"appliance: bench: --exit n64: {accuracy_file} has no accuracy for exit 'n64'"
+        " (it has: n128)"
+    )

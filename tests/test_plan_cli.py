@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import onnx
@@ -96,7 +97,12 @@ def test_layout_and_choose(model: Path, profiled: tuple[Run, Path], tmp_path: Pa
     [
         (["profile", "--model", "no.onnx", "--device", "x"], "no.onnx: model file not found"),
         (["choose", "--exit", "bad", "--device-profile", "p", "--edge-profile", "p",
-          "--bandwidth", "1", "--deadline", "10"], "expected NAME=MODEL.onnx:ACCURACY"),
+          "--bandwidth", "1", "--deadline", "10"], "expected NAME=MODEL.onnx[:ACCURACY]"),
+        (["choose", "--exit", "full=m.onnx", "--device-profile", "p", "--edge-profile", "p",
+          "--bandwidth", "1", "--deadline", "10"], "--exit full: no accuracy: declare it"),
+        (["choose", "--exit", "full=m.onnx", "--accuracy-file", "none.json", "--device-profile",
+          "p", "--edge-profile", "p", "--bandwidth", "1", "--deadline", "10"],
+         "none.json: accuracy file not found"),
     ],
 )  # fmt: skip
 def test_mistakes_are_one_line_errors(tmp_path: Path, args: list[str], message: str) -> None:
@@ -122,3 +128,108 @@ def test_accuracy_compares_exits_with_the_full_model_on_vtest(model: Path, tmp_p
     assert same["detections"] == same["reference_detections"]
     # Other weights find other things: it agrees with the full model less than the model itself.
     assert different["name"] == "other" and different["f1"] < 1.0
+
+
+@dataclass(frozen=True)
+class Measured:
+    run: Run
+    output: Path
+    """The accuracy file written."""
+    other: Path
+    """The exit with other weights than the full model's."""
+
+
+@pytest.fixture(scope="module")
+def measured(model: Path) -> Measured:
+    """`plan accuracy --output` on vtest: the full model against itself and other weights."""
+    other = model.parent / "other.onnx"
+    onnx.save(live_weights(onnx.load(str(model)), seed=7), str(other))
+    output = model.parent / "accuracy.json"
+    args = ["accuracy", "--full", str(model), "--exit", f"full={model}", "--exit", f"other={other}"]
+    run = run_plan(
+        [*args, "--frames", "3", "--step", "5", "--output", str(output), "--json"], model.parent
+    )
+    assert run.returncode == 0, run.stderr
+    return Measured(run, output, other)
+
+
+def test_accuracy_output_is_the_figures_printed(model: Path, measured: Measured) -> None:
+    run, output, other = measured.run, measured.output, measured.other
+    printed = {e.pop("name"): e for e in json.loads(run.stdout)["exits"]}
+    assert json.loads(run.stdout)["output"] == str(output)
+    written = json.loads(output.read_text())
+    assert set(written) == {"full", "other"}
+    for name, path in (("full", model), ("other", other)):
+        assert written[name] == {
+            **printed[name],
+            "model": str(path),
+            "full_model": str(model),
+            "video": "vtest",
+        }
+    assert (written["full"]["f1"], written["full"]["count_accuracy"]) == (1.0, 1.0)
+    assert written["full"]["detections"] == written["full"]["reference_detections"]
+    assert written["other"]["reference_detections"] == written["full"]["reference_detections"]
+    assert written["other"]["frames"] == 3
+
+
+def choose_args(profile: Path, *exits: str) -> list[str]:
+    args = ["choose", *[a for e in exits for a in ("--exit", e)], "--device-profile", str(profile)]
+    return [*args, "--edge-profile", str(profile), "--bandwidth", "5", "--deadline", "1000"]
+
+
+def test_choose_plans_with_the_measured_accuracies(
+    model: Path, profiled: tuple[Run, Path], measured: Measured, tmp_path: Path
+) -> None:
+    output, other = measured.output, measured.other
+    written = json.loads(output.read_text())
+    args = choose_args(profiled[1], f"full={model}", f"other={other}")
+    run = run_plan([*args, "--accuracy-file", str(output), "--json"], tmp_path)
+    assert run.returncode == 0, run.stderr
+    chosen = json.loads(run.stdout)
+    source = "measured: F1 on 3 frames of vtest"
+    assert chosen["exits"] == {
+        "full": {"accuracy": 1.0, "source": source},
+        "other": {"accuracy": written["other"]["f1"], "source": source},
+    }
+    accuracy = {name: e["accuracy"] for name, e in chosen["exits"].items()}
+    for plan in chosen["plans"].values():
+        assert plan["accuracy"] == accuracy[plan["exit"]]
+    # The fixed baselines run the most accurate exit: the one that agrees with itself.
+    assert chosen["plans"]["device-only"]["exit"] == "full"
+    text = run_plan([*args, "--accuracy-file", str(output)], tmp_path).stdout
+    assert f"  full         1.000  ({source})" in text.splitlines()
+
+
+def test_a_declared_accuracy_wins_over_the_file(
+    model: Path, profiled: tuple[Run, Path], measured: Measured, tmp_path: Path
+) -> None:
+    output, other = measured.output, measured.other
+    args = choose_args(profiled[1], f"full={model}", f"other={other}:0.5")
+    run = run_plan([*args, "--accuracy-file", str(output), "--json"], tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["exits"]["other"] == {"accuracy": 0.5, "source": "declared"}
+
+
+def test_an_exit_missing_from_the_file_is_named(
+    model: Path, profiled: tuple[Run, Path], measured: Measured, tmp_path: Path
+) -> None:
+    output = measured.output
+    args = choose_args(profiled[1], f"full={model}", f"ghost={model}")
+    run = run_plan([*args, "--accuracy-file", str(output)], tmp_path)
+    assert run.returncode == 1
+    assert run.stderr_lines == [
+        f"appliance: plan: --exit ghost: {output} has no accuracy for exit 'ghost'"
+        " (it has: full, other)"
+    ]
+
+
+def test_a_file_that_is_not_from_plan_accuracy_is_refused(
+    model: Path, profiled: tuple[Run, Path], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"full": {"f1": 2.0}}))
+    run = run_plan(
+        [*choose_args(profiled[1], f"full={model}"), "--accuracy-file", str(bad)], tmp_path
+    )
+    assert run.returncode == 1 and len(run.stderr_lines) == 1
+    assert f"{bad}: not an accuracy file from `plan accuracy`: full.f1: " in run.stderr

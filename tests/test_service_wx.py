@@ -71,7 +71,7 @@ def test_edge_with_onnxruntime_and_a_camera_node_run_with_wx_memory(
     monkeypatch.setattr(tests.edge_process, "appliance_command", lambda: [*WX, *APPLIANCE])
     extra = {
         "detector": {"kind": "yolo-onnx", "yolo_onnx": {"model_path": str(model)}},
-        "tracker": {"min_hits": 1},
+        "tracker": {"min_hits": 1, "confirm_s": 0.0},
     }
     with running_edge(tmp_path / "edge", {"c": TOKEN}, extra=extra) as edge:
         camera_config = tmp_path / "camera.yaml"

@@ -34,7 +34,7 @@ def test_person_walking_keeps_one_id() -> None:
 
 
 def test_confirmation_happens_once_at_min_hits() -> None:
-    tracker = IouTracker(TrackerSettings(min_hits=3))
+    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=3))
     updates = feed(tracker, [(t * 0.1, [person(100 + 5 * t)]) for t in range(5)])
     assert [len(u.confirmed) for u in updates] == [0, 0, 1, 0, 0]
     assert updates[2].confirmed[0].confirmed
@@ -45,7 +45,7 @@ def test_confirmation_happens_once_at_min_hits() -> None:
 
 
 def test_two_people_crossing_keep_distinct_ids() -> None:
-    tracker = IouTracker(TrackerSettings(min_hits=1))
+    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=1))
     # A walks right, B walks left; they pass through the same spot at different heights
     # (partly overlapping) and must not swap ids.
     frames = []
@@ -59,7 +59,7 @@ def test_two_people_crossing_keep_distinct_ids() -> None:
 
 
 def test_nearby_people_get_separate_tracks() -> None:
-    tracker = IouTracker(TrackerSettings(min_hits=1))
+    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=1))
     update = tracker.update([person(100), person(150)], 0.0)
     assert update.matches == {0: 1, 1: 2}
     update = tracker.update([person(152), person(101)], 0.2)
@@ -67,7 +67,7 @@ def test_nearby_people_get_separate_tracks() -> None:
 
 
 def test_short_miss_keeps_id() -> None:
-    tracker = IouTracker(TrackerSettings(min_hits=2, max_age_s=2.0))
+    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=2, max_age_s=2.0))
     feed(tracker, [(0.0, [person(100)]), (0.5, [person(102)])])
     update = tracker.update([], 1.5)
     assert update.ended == []
@@ -78,7 +78,7 @@ def test_short_miss_keeps_id() -> None:
 
 
 def test_long_miss_ends_track_and_later_detection_gets_new_id() -> None:
-    tracker = IouTracker(TrackerSettings(min_hits=2, max_age_s=2.0))
+    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=2, max_age_s=2.0))
     feed(tracker, [(0.0, [person(100)]), (0.5, [person(102)])])
     update = tracker.update([person(102)], 3.0)  # 2.5 s since last match
     assert [t.track_id for t in update.ended] == [1]
@@ -90,7 +90,7 @@ def test_long_miss_ends_track_and_later_detection_gets_new_id() -> None:
 
 
 def test_ageing_uses_capture_time_not_frame_count() -> None:
-    tracker = IouTracker(TrackerSettings(min_hits=1, max_age_s=1.0))
+    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=1, max_age_s=1.0))
     tracker.update([person(100)], 0.0)
     # Many empty frames within a second do not end the track...
     for i in range(1, 20):
@@ -100,7 +100,7 @@ def test_ageing_uses_capture_time_not_frame_count() -> None:
 
 
 def test_tentative_tracks_never_reported() -> None:
-    tracker = IouTracker(TrackerSettings(min_hits=3, max_age_s=1.0))
+    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=3, max_age_s=1.0))
     updates = feed(tracker, [(0.0, [person(100)]), (0.2, [person(101)])])
     assert all(u.confirmed == [] for u in updates)
     assert tracker.active == []
@@ -112,7 +112,7 @@ def test_tentative_tracks_never_reported() -> None:
 
 
 def test_labels_do_not_cross_match() -> None:
-    tracker = IouTracker(TrackerSettings(min_hits=1))
+    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=1))
     tracker.update([person(100)], 0.0)
     update = tracker.update([Detection("car", 0.9, Box(100, 100, 140, 200))], 0.1)
     assert update.matches == {0: 2}
@@ -120,14 +120,14 @@ def test_labels_do_not_cross_match() -> None:
 
 
 def test_same_box_different_labels_tracked_separately() -> None:
-    tracker = IouTracker(TrackerSettings(min_hits=1))
+    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=1))
     tracker.update([car(100), person(100)], 0.0)
     update = tracker.update([person(102), car(103)], 0.1)
     assert update.matches == {0: 2, 1: 1}
 
 
 def test_velocity_prediction_bridges_sparse_frames() -> None:
-    tracker = IouTracker(TrackerSettings(min_hits=2, max_age_s=2.0))
+    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=2, max_age_s=2.0))
     # A car moving at 200 px/s to the right, then the camera skips 1.5 s of frames.
     feed(tracker, [(0.0, [car(100)]), (0.1, [car(120)]), (0.2, [car(140)])])
     far = car(140 + 200 * 1.5)  # 300 px further: no overlap with the last matched box
@@ -139,14 +139,14 @@ def test_velocity_prediction_bridges_sparse_frames() -> None:
 
 def test_no_prediction_means_no_match_for_far_box() -> None:
     # Control for the test above: a stationary track must not grab a far-away box.
-    tracker = IouTracker(TrackerSettings(min_hits=1))
+    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=1))
     feed(tracker, [(0.0, [car(140)]), (0.1, [car(140)])])
     update = tracker.update([car(440)], 1.6)
     assert update.matches == {0: 2}
 
 
 def test_improved_reports_rise_in_best_confidence() -> None:
-    tracker = IouTracker(TrackerSettings(min_hits=2))
+    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=2))
     u = feed(
         tracker,
         [
@@ -169,7 +169,7 @@ def test_improved_reports_rise_in_best_confidence() -> None:
 
 
 def test_predict_moves_boxes_without_changing_state() -> None:
-    tracker = IouTracker(TrackerSettings(min_hits=2))
+    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=2))
     feed(tracker, [(0.0, [car(100)]), (1.0, [car(150)])])  # 50 px/s
     before = tracker.active
     predicted = tracker.predict(3.0)
@@ -183,7 +183,7 @@ def test_predict_moves_boxes_without_changing_state() -> None:
 
 
 def test_flush_ends_all_confirmed_tracks() -> None:
-    tracker = IouTracker(TrackerSettings(min_hits=2))
+    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=2))
     feed(tracker, [(0.0, [person(100), car(400)]), (0.1, [person(101), car(402)])])
     tracker.update([person(500)], 0.2)  # tentative third track
     flushed = tracker.flush()
@@ -203,7 +203,7 @@ def test_out_of_order_timestamp_raises() -> None:
 
 
 def test_matches_cover_every_detection_and_tracks_are_sorted() -> None:
-    tracker = IouTracker(TrackerSettings(min_hits=1))
+    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=1))
     tracker.update([person(300), person(100)], 0.0)
     update = tracker.update([person(500), person(101), person(301)], 0.1)
     assert update.matches == {0: 3, 1: 2, 2: 1}
@@ -220,7 +220,7 @@ def test_invalid_settings_rejected(kwargs: dict[str, float]) -> None:
 
 
 def test_a_track_the_detector_lost_is_hidden_but_its_event_stays_open() -> None:
-    tracker = IouTracker(TrackerSettings(min_hits=2, report_misses=1, max_age_s=2.0))
+    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=2, report_misses=1, max_age_s=2.0))
     feed(tracker, [(0.0, [person(100)]), (0.1, [person(102)])])
     assert [t.track_id for t in tracker.predict(0.1)] == [1]
     tracker.update([], 0.2)  # one miss: still shown (detector flicker)
@@ -234,8 +234,34 @@ def test_a_track_the_detector_lost_is_hidden_but_its_event_stays_open() -> None:
 
 
 def test_without_report_limit_lost_tracks_coast_until_they_end() -> None:
-    tracker = IouTracker(TrackerSettings(min_hits=1, report_misses=None, max_age_s=1.0))
+    tracker = IouTracker(
+        TrackerSettings(confirm_s=0.0, min_hits=1, report_misses=None, max_age_s=1.0)
+    )
     tracker.update([person(100)], 0.0)
     for t in (0.1, 0.2, 0.3):
         tracker.update([], t)
     assert [t.track_id for t in tracker.predict(0.3)] == [1]
+
+
+@pytest.mark.parametrize("gap_s", [0.04, 0.1, 0.4])
+def test_confirmation_waits_the_same_time_at_any_analysed_rate(gap_s: float) -> None:
+    """Two matches are not enough until they span confirm_s: 25 fps, 10 fps and a camera
+    analysed every 0.4 s all confirm a walking person after about 0.2 s, not after N frames."""
+    tracker = IouTracker(TrackerSettings(min_hits=2, confirm_s=0.2))
+    frames = [(i * gap_s, [person(100 + 30 * i * gap_s)]) for i in range(12)]
+    updates = feed(tracker, frames)
+    confirmed_at = next(ts for (ts, _), u in zip(frames, updates, strict=True) if u.confirmed)
+    assert 0.2 <= confirmed_at < 0.2 + gap_s + 1e-9
+
+
+def test_a_single_detection_is_never_confirmed_by_time_alone() -> None:
+    tracker = IouTracker(TrackerSettings(min_hits=2, confirm_s=0.2))
+    tracker.update([person(100)], 0.0)
+    for i in range(1, 10):
+        assert tracker.update([], i * 0.1).confirmed == []
+    assert tracker.active == []
+
+
+def test_negative_confirmation_time_is_refused() -> None:
+    with pytest.raises(ValueError, match="confirm_s"):
+        TrackerSettings(confirm_s=-0.1)

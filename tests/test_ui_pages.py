@@ -15,15 +15,18 @@ from streamlit.testing.v1 import AppTest
 from appliance.ui_config import CONFIG_ENV
 from tests.edge_process import EdgeProcess, stats
 from tests.live_edge import fed_edge
+from tests.plan_status import planned_status
 
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 CAMERA, IDLE = "door", "yard"
 ZONE = {"name": "path", "points": [[0, 0], [768, 0], [768, 576], [0, 576]]}
+PLAN = planned_status(mbps=20.0)
+"""The Edgent plan report the fed camera sends with every frame (the idle one runs none)."""
 
 
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeProcess]:
-    with fed_edge(tmp_path_factory.mktemp("ui"), CAMERA, IDLE, ZONE, 30) as box:
+    with fed_edge(tmp_path_factory.mktemp("ui"), CAMERA, IDLE, ZONE, 30, PLAN) as box:
         yield box
 
 
@@ -72,8 +75,8 @@ def test_overview_shows_the_edges_numbers(app: AppTest, edge: EdgeProcess) -> No
     assert table.loc[CAMERA, "sent of input"] == "50.8%"
     assert table.loc[IDLE, "state"] == "no report"
     exits = now["edge"]["cameras"][CAMERA]["exits"]
-    assert table.loc[CAMERA, "exits cache/regions/full"] == (
-        f"{exits['cache']}/{exits['regions']}/{exits['full']}"
+    assert table.loc[CAMERA, "exits cache/regions/full/split"] == (
+        f"{exits['cache']}/{exits['regions']}/{exits['full']}/{exits['split']}"
     )
 
 
@@ -124,3 +127,34 @@ def test_camera_page_edits_go_through_the_api(app: AppTest, edge: EdgeProcess) -
     assert settings == {"difference_threshold": 0.05, "zones": [ZONE], "budget_bytes_per_s": 20000}
     assert metrics(app)["Difference threshold (fixed)"] == "0.0500"
     assert metrics(app)["Uplink budget"] == "20.0 kB/s"
+
+
+def test_overview_shows_each_cameras_plan(app: AppTest, edge: EdgeProcess) -> None:
+    (row,) = [c for c in api(edge, "/api/v1/stats")["cameras"] if c["id"] == CAMERA]
+    plan = row["plan"]["plan"]
+    assert plan["exit"] == PLAN["plan"]["exit"] and plan["meets"]
+    at = plan["cut_label"] if plan["cut_label"] in ("edge-only", "device-only") else plan["cut"]
+    table = app.table[0].value
+    assert table.loc[CAMERA, "plan"] == f"{plan['exit']}@{at}"
+    assert table.loc[IDLE, "plan"] == "\N{EN DASH}"
+
+
+def test_camera_page_shows_the_plan_in_force(app: AppTest, edge: EdgeProcess) -> None:
+    go(app, "Camera")
+    (row,) = [c for c in api(edge, "/api/v1/stats")["cameras"] if c["id"] == CAMERA]
+    report, plan = row["plan"], row["plan"]["plan"]
+    shown = metrics(app)
+    assert shown["Exit"] == plan["exit"]
+    assert shown["Exit accuracy (F1)"] == f"{plan['accuracy']:.3f}"
+    assert shown["Partition"] == plan["cut_label"]
+    assert shown["Meets requirement"] == ("yes" if plan["meets"] else "no")
+    for part in ("device", "transfer", "edge", "total"):
+        assert shown[f"Predicted {part}"] == f"{plan[f'{part}_ms']:,.1f} ms"
+    assert shown["Requirement"] == f"{report['deadline_ms']:,.1f} ms"
+    assert shown["Bandwidth (measured)"] == f"{report['bandwidth_mbps']:,.2f} Mbit/s"
+    assert shown["Plan switches"] == str(report["switches"])
+    assert any(f"Why: {report['reason']}" in c.value for c in app.caption)
+
+    app.selectbox(key="camera_id").set_value(IDLE).run()
+    assert "Exit" not in metrics(app)
+    assert any("runs no split model" in c.value for c in app.caption)

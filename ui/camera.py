@@ -1,4 +1,5 @@
-"""Camera page: the latest annotated frame, the settings in force, the live view, and edits."""
+"""Camera page: the latest annotated frame, the settings and Edgent plan in force, the live view,
+and edits."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import streamlit as st
 
 from ui import format as fmt
+from ui import plan
 from ui.client import EdgeClient, EdgeError
 from ui.context import Context
 from ui.viewer import ViewerSettings, live_view
@@ -21,10 +23,11 @@ SAVED_KEY = "settings_saved"
 def render(ctx: Context) -> None:
     st.title("Camera")
     try:
-        cameras = [c["id"] for c in ctx.client.stats()["cameras"]]
+        rows = {c["id"]: c for c in ctx.client.stats()["cameras"]}
     except EdgeError as exc:
         st.error(str(exc))
         return
+    cameras = list(rows)
     wanted = st.query_params.get("camera")
     index = cameras.index(wanted) if wanted in cameras else 0
     camera = st.selectbox("Camera", cameras, index=index, key="camera_id")
@@ -42,6 +45,7 @@ def render(ctx: Context) -> None:
         _latest_frame(ctx, camera)
     with right:
         _in_force(view)
+    plan.render(rows[camera])
     st.subheader("Live view")
     mjpeg = st.toggle("MJPEG instead of WebRTC", key="viewer_mjpeg")
     live_view(ViewerSettings(ctx.config.viewer_edge_url, camera, ticket, mjpeg))

@@ -29,6 +29,16 @@ def rate(value: float | None) -> str:
     return f"{value:.0f} B/s"
 
 
+def size(value: float | None) -> str:
+    """Bytes, readable."""
+    if value is None:
+        return DASH
+    for unit, scale in (("MB", 1e6), ("kB", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.1f} {unit}"
+    return f"{value:.0f} B"
+
+
 def clock(epoch: float | None) -> str:
     if epoch is None:
         return DASH

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import format as fmt
-from ui import history
+from ui import history, plan
 from ui.client import EdgeError
 from ui.context import Context
 
@@ -86,12 +86,13 @@ def camera_table(stats: dict[str, Any]) -> pd.DataFrame:
                 "bytes saved": fmt.percent(source.get("bytes_saved_fraction")),
                 "detector calls": fmt.number(edge.get("detector_calls", 0)),
                 "cache hit rate": fmt.percent(edge.get("cache_hit_rate")),
-                "exits cache/regions/full": "/".join(
-                    str(exits.get(k, 0)) for k in ("cache", "regions", "full")
+                "exits cache/regions/full/split": "/".join(
+                    str(exits.get(k, 0)) for k in ("cache", "regions", "full", "split")
                 ),
                 "p50 ms": fmt.number((edge.get("latency_ms") or {}).get("p50")),
                 "p95 ms": fmt.number((edge.get("latency_ms") or {}).get("p95")),
                 "dropped": fmt.number(sum((edge.get("dropped") or {}).values())),
+                "plan": plan.compact(camera),
                 "last frame": fmt.ago(camera["last_frame_at"]),
             }
         )

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from appliance.plan.cli import add_exit_arguments
+
 DEFAULT_CACHE_DIR = Path("data/bench-cache")
 
 
@@ -135,10 +137,7 @@ def _add_plan(benchmarks: Any) -> None:
     parser = benchmarks.add_parser(
         "plan", help="Edgent exit and partition vs device-only, edge-only, partition, exit only"
     )
-    parser.add_argument(
-        "--exit", action="append", required=True, metavar="NAME=MODEL.onnx:ACCURACY",
-        help="an exit, its ONNX model and its accuracy against the full model (repeatable)",
-    )  # fmt: skip
+    add_exit_arguments(parser)
     parser.add_argument(
         "--bandwidths", type=_float_list, default=[0.25, 0.5, 1, 2, 5, 10, 20, 50],
         help="uplink rates in Mbit/s, comma-separated (default: 0.25 to 50)",

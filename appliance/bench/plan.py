@@ -27,13 +27,13 @@ import onnx
 
 from appliance.plan.link import ShapedUplink, TailServer
 from appliance.plan.profile import ProfileSettings, profile_device
-from appliance.plan.runner import DevicePart, EdgePart
-from appliance.plan.sessions import random_feeds
-from appliance.plan.split import model_layout, split_model
 from pipelines.edgent.bandwidth import BandwidthEstimator
 from pipelines.edgent.codec import BYTES_PER_ELEMENT, Encoding, TensorCodec
 from pipelines.edgent.layout import RESULT_BYTES
 from pipelines.edgent.planner import STRATEGIES, Conditions, Estimator, Exit, Link, Plan, search
+from pipelines.edgent.runner import DevicePart, EdgePart
+from pipelines.edgent.sessions import random_feeds
+from pipelines.edgent.split import model_layout, split_model
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class PlanRunner:
 
 
 def _first_session(model: onnx.ModelProto) -> Any:
-    from appliance.plan.sessions import open_session, session_options
+    from pipelines.edgent.sessions import open_session, session_options
 
     return open_session(model.SerializeToString(), session_options(threads=1))
 

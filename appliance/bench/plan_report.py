@@ -141,20 +141,15 @@ def run_plan_command(args: argparse.Namespace) -> int:
     try:
         from appliance.bench.plan import ExitModel, PlanBenchSettings, run_plan_bench
         from appliance.plan.cli import PlanError
-        from appliance.plan.commands import parse_exit
+        from appliance.plan.exit_accuracies import resolve_exits
     except ModuleNotFoundError as exc:
         print(f"appliance: bench: needs the plan extra: pip install -e '.[plan]' ({exc})",
               file=sys.stderr)  # fmt: skip
         return 1
     try:
-        exits = []
-        for text in args.exit:
-            name, path, accuracy = parse_exit(text)
-            if not path.is_file():
-                raise PlanError(f"{path}: model file not found")
-            exits.append(ExitModel(name, path, accuracy))
+        planned = resolve_exits(args.exit, args.accuracy_file)
         settings = PlanBenchSettings(
-            exits=tuple(exits),
+            exits=tuple(ExitModel(e.name, e.path, e.accuracy) for e in planned),
             bandwidths_mbps=tuple(args.bandwidths),
             deadlines_ms=tuple(args.deadlines),
             camera_slowdown=args.camera_slowdown,
@@ -163,6 +158,7 @@ def run_plan_command(args: argparse.Namespace) -> int:
             margin=args.margin,
         )
         summary = run_plan_bench(settings)
+        summary["exits"] = {e.name: {"accuracy": e.accuracy, "source": e.source} for e in planned}
     except (PlanError, OSError, ValueError) as exc:
         print(f"appliance: bench: {exc}", file=sys.stderr)
         return 1

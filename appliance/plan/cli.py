@@ -65,6 +65,10 @@ def _add_accuracy(commands: Any) -> None:
     parser.add_argument("--video", default="vtest", help="sample (vtest, bikes) or a path")
     parser.add_argument("--frames", type=int, default=50, help="frames to compare (default: 50)")
     parser.add_argument("--step", type=int, default=1, help="use every N-th frame (default: 1)")
+    parser.add_argument(
+        "--output", type=Path, metavar="FILE",
+        help="write the figures as JSON for `plan choose` / `bench plan --accuracy-file`",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=_accuracy)
 
@@ -73,13 +77,7 @@ def _add_choose(commands: Any) -> None:
     parser = commands.add_parser(
         "choose", help="the most accurate (exit, partition) that meets a latency requirement"
     )
-    parser.add_argument(
-        "--exit",
-        action="append",
-        required=True,
-        metavar="NAME=MODEL.onnx:ACCURACY",
-        help="an exit, its model and its accuracy against the full model (repeatable)",
-    )
+    add_exit_arguments(parser)
     parser.add_argument("--device-profile", type=Path, required=True)
     parser.add_argument("--edge-profile", type=Path, required=True)
     parser.add_argument("--bandwidth", type=float, required=True, help="uplink in Mbit/s")
@@ -90,6 +88,19 @@ def _add_choose(commands: Any) -> None:
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=_choose)
+
+
+def add_exit_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--exit` (repeatable) and `--accuracy-file`, as `plan choose` and `bench plan` take them."""
+    parser.add_argument(
+        "--exit", action="append", required=True, metavar="NAME=MODEL.onnx[:ACCURACY]",
+        help="an exit, its model and its accuracy against the full model (repeatable); without"
+        " :ACCURACY, the F1 measured in --accuracy-file",
+    )  # fmt: skip
+    parser.add_argument(
+        "--accuracy-file", type=Path, metavar="FILE",
+        help="exit accuracies measured on footage (`appliance plan accuracy --output FILE`)",
+    )  # fmt: skip
 
 
 def _profile(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""What `appliance plan profile` and `appliance plan choose` do and print."""
+"""What `appliance plan profile | layout | accuracy | choose` do and print."""
 
 from __future__ import annotations
 
@@ -9,6 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from appliance.plan.cli import DEFAULT_PROFILES, PlanError
+from appliance.plan.exit_accuracies import (
+    PlannedExit,
+    measured_exits,
+    resolve_exits,
+    save_accuracies,
+)
 from appliance.plan.profile import ProfileSettings, load_profile, profile_device, save_profile
 from pipelines.edgent.codec import BYTES_PER_ELEMENT
 from pipelines.edgent.planner import STRATEGIES, Conditions, Estimator, Exit, Link, Plan, search
@@ -52,7 +58,7 @@ def _profile_text(profile: DeviceProfile, output: Path) -> str:
 
 def run_layout(args: argparse.Namespace) -> Result:
     from appliance.plan.profile import load_model
-    from appliance.plan.split import model_layout
+    from pipelines.edgent.split import model_layout
 
     if not args.model.is_file():
         raise PlanError(f"{args.model}: model file not found")
@@ -87,39 +93,24 @@ def run_accuracy(args: argparse.Namespace) -> Result:
         f"  ({r.detections} detections, full model {r.reference_detections})"
         for r in results
     ]
-    return {"json": {"exits": [asdict(r) for r in results]}, "text": "\n".join(lines)}
+    payload: dict[str, Any] = {"exits": [asdict(r) for r in results]}
+    if args.output is not None:
+        save_accuracies(measured_exits(results, exits, args.full, args.video), args.output)
+        payload["output"] = str(args.output)
+        lines.append(f"written to {args.output} (use it with --accuracy-file)")
+    return {"json": payload, "text": "\n".join(lines)}
 
 
-def parse_exit(text: str) -> tuple[str, Path, float]:
-    """`NAME=MODEL.onnx:ACCURACY` -> its parts."""
-    name, sep, rest = text.partition("=")
-    model, colon, accuracy = rest.rpartition(":")
-    if not sep or not colon or not name or not model:
-        raise PlanError(f"--exit {text!r}: expected NAME=MODEL.onnx:ACCURACY")
-    try:
-        value = float(accuracy)
-    except ValueError:
-        raise PlanError(f"--exit {text!r}: accuracy {accuracy!r} is not a number") from None
-    if not 0 <= value <= 1:
-        raise PlanError(f"--exit {text!r}: accuracy must be within [0, 1]")
-    return name, Path(model), value
-
-
-def load_exits(texts: list[str]) -> list[Exit]:
+def load_exits(planned: list[PlannedExit]) -> list[Exit]:
     from appliance.plan.profile import load_model
-    from appliance.plan.split import model_layout
+    from pipelines.edgent.split import model_layout
 
-    exits = []
-    for text in texts:
-        name, path, accuracy = parse_exit(text)
-        if not path.is_file():
-            raise PlanError(f"{path}: model file not found")
-        exits.append(Exit(name, accuracy, model_layout(load_model(path), name)))
-    return exits
+    return [Exit(e.name, e.accuracy, model_layout(load_model(e.path), e.name)) for e in planned]
 
 
 def run_choose(args: argparse.Namespace) -> Result:
-    exits = load_exits(args.exit)
+    planned = resolve_exits(args.exit, args.accuracy_file)
+    exits = load_exits(planned)
     estimator = Estimator(
         load_profile(args.device_profile),
         load_profile(args.edge_profile),
@@ -130,9 +121,17 @@ def run_choose(args: argparse.Namespace) -> Result:
     payload = {
         "bandwidth_mbps": args.bandwidth,
         "deadline_ms": args.deadline,
+        "exits": {e.name: {"accuracy": e.accuracy, "source": e.source} for e in planned},
         "plans": {name: plan_dict(plan) for name, plan in plans.items()},
     }
-    return {"json": payload, "text": _choose_text(plans, args.bandwidth, args.deadline)}
+    text = _choose_text(plans, args.bandwidth, args.deadline) + "\n" + _exits_text(planned)
+    return {"json": payload, "text": text}
+
+
+def _exits_text(planned: list[PlannedExit]) -> str:
+    lines = ["exit accuracies:"]
+    lines += [f"  {e.name:<12} {e.accuracy:.3f}  ({e.source})" for e in planned]
+    return "\n".join(lines)
 
 
 def plan_dict(plan: Plan) -> dict[str, Any]:

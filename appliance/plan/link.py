@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Mapping
 
-from appliance.plan.runner import EdgePart
+from pipelines.edgent.runner import EdgePart
 
 log = logging.getLogger(__name__)
 

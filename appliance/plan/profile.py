@@ -21,8 +21,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from appliance.plan.sessions import median_run_ms, open_session, random_feeds, session_options
 from pipelines.edgent.regression import DeviceProfile, LayerSample, fit_profile
+from pipelines.edgent.sessions import median_run_ms, open_session, random_feeds, session_options
 from pipelines.edgent.trace import node_timings, samples
 
 log = logging.getLogger(__name__)

@@ -11,13 +11,18 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
 from pipelines.detectors.letterbox import letterbox, stride_aligned
-from pipelines.types import Box, Detection
+from pipelines.detectors.yolo_decode import (
+    FrameSize,
+    YoloDecoding,
+    YoloOutputError,
+    decode_output,
+)
+from pipelines.types import Detection
 
 COCO_LABELS: tuple[str, ...] = (
     "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
@@ -75,7 +80,11 @@ def choose_providers(requested: tuple[str, ...] | None) -> list[str]:
 
 def metadata_labels(session: Any) -> tuple[str, ...] | None:
     """Class names an Ultralytics export stores as `names` = "{0: 'person', ...}", if present."""
-    text = session.get_modelmeta().custom_metadata_map.get("names")
+    return parse_names(session.get_modelmeta().custom_metadata_map.get("names"))
+
+
+def parse_names(text: str | None) -> tuple[str, ...] | None:
+    """Class names from an Ultralytics export's `names` metadata, "{0: 'person', ...}"."""
     if not text:
         return None
     try:
@@ -109,22 +118,19 @@ class YoloOnnxDetector:
         self.input_size, self._dtype = self._check_input()
         self._input_name: str = self._session.get_inputs()[0].name
         self._check_output()
-        self._wanted = self._class_mask()
+        self.decoding = self._decoding()
 
     def detect(self, frame: npt.NDArray[np.uint8]) -> list[Detection]:
         image, placement = letterbox(frame, self.input_size)
         blob = preprocess(image, self._dtype)
-        output = self._session.run(None, {self._input_name: blob})[0]
-        boxes, scores, class_ids = self._decode(np.asarray(output, dtype=np.float32))
-        keep = self._suppress(boxes, scores, class_ids)
+        output = np.asarray(self._session.run(None, {self._input_name: blob})[0], np.float32)
+        if output.ndim == 3 and output.shape[1] > 4:
+            self._check_class_count(output.shape[1] - 4)
         height, width = frame.shape[:2]
-        mapped = placement.to_frame(boxes[keep])
-        found = [
-            Detection(self.labels[c], float(s), Box(*map(float, b)).clipped(width, height))
-            for b, s, c in zip(mapped, scores[keep], class_ids[keep], strict=True)
-        ]
-        # A box lying wholly in the padding clips to nothing; drop it rather than report a line.
-        return [d for d in found if d.box.width > 0 and d.box.height > 0]
+        try:
+            return decode_output(output, placement, FrameSize(width, height), self.decoding)
+        except YoloOutputError as exc:
+            raise self._fail(str(exc)) from None
 
     def _fail(self, problem: str) -> ModelError:
         return ModelError(f"{self.settings.model_path}: {problem}")
@@ -177,50 +183,15 @@ class YoloOnnxDetector:
                 "labels; set labels to the model's class names (or export it with names metadata)"
             )
 
-    def _class_mask(self) -> npt.NDArray[np.bool_]:
-        """Which class ids to keep: all, or those named in `classes`."""
-        wanted = self.settings.classes
-        if wanted is None:
-            return np.ones(len(self.labels), dtype=np.bool_)
-        unknown = sorted(set(wanted) - set(self.labels))
-        if unknown:
-            raise self._fail(f"classes {unknown} are not among the model's labels")
-        return np.array([label in wanted for label in self.labels], dtype=np.bool_)
-
-    def _decode(
-        self, output: npt.NDArray[np.float32]
-    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.intp]]:
-        """Confident candidates as x1, y1, x2, y2 input-pixel boxes, best score and its class."""
-        if output.ndim != 3 or output.shape[0] != 1 or output.shape[1] <= 4:
-            raise self._fail(f"output must be [1, 4+C, N], the model produced {output.shape}")
-        self._check_class_count(output.shape[1] - 4)
-        rows = output[0].T  # N x (4+C): one candidate per row
-        class_ids = np.argmax(rows[:, 4:], axis=1)
-        scores = rows[np.arange(len(rows)), 4 + class_ids]
-        keep = (scores >= self.settings.min_confidence) & self._wanted[class_ids]
-        cx, cy, w, h = rows[keep, :4].T
-        boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
-        return boxes.astype(np.float32), scores[keep], class_ids[keep]
-
-    def _suppress(
-        self,
-        boxes: npt.NDArray[np.float32],
-        scores: npt.NDArray[np.float32],
-        class_ids: npt.NDArray[np.intp],
-    ) -> npt.NDArray[np.intp]:
-        """Class-aware NMS: a person box never suppresses an overlapping car box."""
-        if len(boxes) == 0:
-            return np.zeros(0, dtype=np.intp)
-        xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
-        kept = cv2.dnn.NMSBoxesBatched(
-            xywh.tolist(),
-            scores.tolist(),
-            class_ids.tolist(),
-            -1.0,  # scores are already thresholded (inclusively); OpenCV's test is strict
-            self.settings.nms_iou,
-            top_k=self.settings.max_detections,
-        )
-        return np.asarray(kept, dtype=np.intp).reshape(-1)
+    def _decoding(self) -> YoloDecoding:
+        """How `decode_output` reads this model's output (labels, thresholds, classes)."""
+        s = self.settings
+        try:
+            return YoloDecoding(
+                self.labels, s.min_confidence, s.nms_iou, s.max_detections, s.classes
+            )
+        except YoloOutputError as exc:
+            raise self._fail(str(exc)) from None
 
 
 def preprocess(image: npt.NDArray[np.uint8], dtype: type[np.floating[Any]]) -> npt.NDArray[Any]:

@@ -62,25 +62,63 @@ class TensorCodec:
         return magic + HEADER_LENGTH.pack(len(text)) + text + body
 
     @staticmethod
-    def decode(message: bytes) -> dict[str, npt.NDArray[Any]]:
+    def decode(message: bytes, max_bytes: int | None = None) -> dict[str, npt.NDArray[Any]]:
+        """The tensors of a message; `CodecError` says what is wrong with a damaged one.
+
+        `max_bytes` bounds the payload after decompression (a small zlib message can inflate
+        to gigabytes)."""
         magic = message[: len(MAGIC)]
         if magic not in (MAGIC, MAGIC_ZLIB) or len(message) < len(MAGIC) + HEADER_LENGTH.size:
             raise CodecError("not an Edgent tensor message")
         start = len(MAGIC) + HEADER_LENGTH.size
         (length,) = HEADER_LENGTH.unpack(message[len(MAGIC) : start])
+        if start + length > len(message):
+            raise CodecError("truncated tensor message (the header runs past the end)")
         try:
             header = json.loads(message[start : start + length])
             body = message[start + length :]
-            body = zlib.decompress(body) if magic == MAGIC_ZLIB else body
+            body = _inflate(body, max_bytes) if magic == MAGIC_ZLIB else body
         except (ValueError, zlib.error) as exc:
             raise CodecError(f"corrupt tensor message ({exc})") from None
+        entries = _entries(header)
+        if sum(e["bytes"] for e in entries) != len(body):
+            raise CodecError(
+                f"truncated tensor message: the header declares "
+                f"{sum(e['bytes'] for e in entries)} payload bytes, {len(body)} arrived"
+            )
         tensors: dict[str, npt.NDArray[Any]] = {}
         position = 0
-        for entry in header:
+        for entry in entries:
             data = body[position : position + entry["bytes"]]
             position += entry["bytes"]
-            tensors[entry["name"]] = _decode_one(data, entry)
+            try:
+                tensors[entry["name"]] = _decode_one(data, entry)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise CodecError(f"tensor {entry['name']!r} cannot be read ({exc})") from None
         return tensors
+
+
+def _inflate(body: bytes, max_bytes: int | None) -> bytes:
+    inflater = zlib.decompressobj()
+    payload = inflater.decompress(body, max_bytes or 0)
+    if inflater.unconsumed_tail:
+        raise CodecError(f"tensor payload inflates to more than {max_bytes} bytes")
+    return payload
+
+
+def _entries(header: Any) -> list[dict[str, Any]]:
+    """The header's tensor entries, each checked for the fields decoding reads."""
+    fields = {"name": str, "shape": list, "encoding": str, "bytes": int}
+    if not isinstance(header, list):
+        raise CodecError("corrupt tensor message (the header is not a list of tensors)")
+    for entry in header:
+        if not isinstance(entry, dict) or any(
+            not isinstance(entry.get(k), t) for k, t in fields.items()
+        ):
+            raise CodecError(f"corrupt tensor message (bad header entry {str(entry)[:80]})")
+        if entry["bytes"] < 0 or any(not isinstance(d, int) or d < 0 for d in entry["shape"]):
+            raise CodecError(f"corrupt tensor message (bad sizes in {entry['name']!r})")
+    return header
 
 
 def _encode_one(array: npt.NDArray[np.float32], encoding: Encoding) -> tuple[bytes, float, float]:

@@ -3,7 +3,7 @@
 Cut `k` runs layers `[0, k)` on the camera node and `[k, n)` on the edge box; the tensors that
 cross it are those made before `k` (or the model's inputs) and read at or after `k`. Cut 0 is
 edge-only (the input crosses), cut `n` is device-only (only the result crosses, a few hundred
-bytes of detections). Built from an ONNX file by `appliance.plan.split.model_layout`.
+bytes of detections). Built from an ONNX file by `pipelines.edgent.split.model_layout`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The device half runs the head and encodes the crossing tensors into one message; the edge half
 decodes it and runs the tail. Cut 0 (edge-only) sends the input itself; the last cut
-(device-only) runs everything on the device and sends the outputs.
+(device-only) runs everything on the device and its message holds the outputs (the camera node
+decodes them instead and sends only the detections: `cameras/device_only.py`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,16 @@ import numpy as np
 import numpy.typing as npt
 import onnx
 
-from appliance.plan.sessions import open_session, session_options
-from appliance.plan.split import SplitModel, split_model
 from pipelines.edgent.codec import TensorCodec
+from pipelines.edgent.sessions import open_session, session_options
+from pipelines.edgent.split import SplitModel, split_model
 
 Tensors = dict[str, npt.NDArray[Any]]
+FLOAT_TYPES: dict[str, type[np.floating[Any]]] = {
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+    "tensor(double)": np.float64,
+}
 
 
 @dataclass(frozen=True)
@@ -61,13 +67,23 @@ class EdgePart:
 
     def run(self, message: bytes) -> tuple[Tensors, float]:
         start = time.perf_counter()
-        crossing = TensorCodec.decode(message)
-        if self._session is None:
-            return crossing, (time.perf_counter() - start) * 1000.0
-        feeds = {i.name: crossing[i.name] for i in self._session.get_inputs()}
-        names = [o.name for o in self._session.get_outputs()]
-        outputs = dict(zip(names, self._session.run(names, feeds), strict=True))
+        outputs = self.finish(TensorCodec.decode(message))
         return outputs, (time.perf_counter() - start) * 1000.0
+
+    def finish(self, crossing: Mapping[str, npt.NDArray[Any]]) -> Tensors:
+        """The model's outputs from the decoded crossing tensors (passed through when the
+        device ran it all); float tensors are cast to the element type the tail takes."""
+        if self._session is None:
+            return dict(crossing)
+        feeds = {i.name: _as_input(crossing[i.name], i.type) for i in self._session.get_inputs()}
+        names = [o.name for o in self._session.get_outputs()]
+        return dict(zip(names, self._session.run(names, feeds), strict=True))
+
+
+def _as_input(value: npt.NDArray[Any], kind: str) -> npt.NDArray[Any]:
+    if value.dtype.kind != "f" or kind not in FLOAT_TYPES:
+        return value
+    return value.astype(FLOAT_TYPES[kind], copy=False)
 
 
 def _session(model: onnx.ModelProto, threads: int | None) -> Any:

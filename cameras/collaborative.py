@@ -1,0 +1,193 @@
+"""Edgent on the camera node: every chosen frame is analysed together with the edge box.
+
+For each frame the planner picks an exit (model) and a cut for the bandwidth measured from the
+node's own uploads. Edge-only (cut 0) posts the JPEG as usual; otherwise the frame is
+letterboxed as the YOLO detector does, the head of the exit's model runs here and the tensors
+crossing the cut go to `POST /api/v1/cameras/{id}/tensors` (at the device-only end the whole
+model runs here, its output is decoded here and only the detections go: `cameras/device_only.py`).
+Every upload carries the planner's status and feeds its bytes and wire time back to the planner.
+
+Needs the onnx package (`pip install -e '.[plan]'`): models are split with it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from cameras.device_only import DeviceOnly
+from cameras.edgent_config import CameraEdgentConfig
+from cameras.edgent_plan import Choice, PinnedPlan, PlanSource, online_plans
+from cameras.protocol import plan_report
+from cameras.tensor_meta import TensorMeta
+from cameras.uplink import EdgeUplink, UplinkError
+from cameras.upload import Outgoing, Uploaded
+from pipelines.detectors.letterbox import letterbox
+from pipelines.detectors.onnx_yolo import ModelError, preprocess
+from pipelines.detectors.yolo_decode import FrameSize
+from pipelines.difference import Image
+from pipelines.edgent.bandwidth import BandwidthSettings
+from pipelines.edgent.codec import TensorCodec
+from pipelines.edgent.exits import ExitModel, SplitCache, load_exit
+from pipelines.edgent.layout import ModelLayout
+from pipelines.edgent.planner import Exit
+from pipelines.edgent.regression import DeviceProfile
+from pipelines.edgent.runner import DevicePart
+from pipelines.edgent.split import SplitError, model_layout, split_model
+
+log = logging.getLogger(__name__)
+
+
+class CollaborativeUploader:
+    """A `FrameUploader` that runs the head of the planned exit's model on each frame."""
+
+    def __init__(
+        self,
+        uplink: EdgeUplink,
+        exits: Mapping[str, ExitModel],
+        plans: PlanSource,
+        codec: TensorCodec,
+        device_only: DeviceOnly,
+        cached_splits: int = 4,
+        threads: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.uplink = uplink
+        self.exits = dict(exits)
+        self.plans = plans
+        self.codec = codec
+        self.device_only = device_only
+        self.threads = threads
+        self._clock = clock
+        self._heads: SplitCache[DevicePart] = SplitCache(self._split, cached_splits)
+        self.probe_interval_s = BandwidthSettings().probe_after_s
+        self._last_probe: float | None = None
+
+    def upload(self, frame: Outgoing) -> Uploaded:
+        now = self._clock()
+        choice = self.plans.choose(now)
+        self.plans.note_jpeg(len(frame.jpeg))
+        if choice.cut == 0 or frame.image is None or self._probe_due(now):
+            meta = frame.meta.model_copy(update={"plan": plan_report(choice.status)})
+            posted = self.uplink.post_frame(frame.jpeg, meta)
+            sent = len(frame.jpeg)
+        else:
+            try:
+                message, tensor_meta = self.head(frame.image, frame, choice)
+            except Exception as exc:  # onnx and onnxruntime raise their own types
+                raise UplinkError(
+                    f"frame {frame.index}: the head of exit {choice.exit} to cut {choice.cut}"
+                    f" failed on the camera ({exc})"
+                ) from exc
+            posted = self.uplink.post_tensors(message, tensor_meta)
+            sent = len(message)
+        self.plans.record_transfer(sent, posted.transfer_s, self._clock())
+        return Uploaded(posted.reply, sent)
+
+    def _probe_due(self, now: float) -> bool:
+        """Small uploads (device-only detections, thin cuts) are too small to measure the
+        uplink, so a plan that sends them would never see the link recover: when the planner
+        has had no measure for a while, one frame goes as its JPEG (edge-only), which does."""
+        if not self.plans.needs_probe(now):
+            return False
+        if self._last_probe is not None and now - self._last_probe < self.probe_interval_s:
+            return False  # a JPEG too small to count must not make every frame a probe
+        self._last_probe = now
+        log.debug("edgent: uplink unmeasured for a while, sending this frame as a probe")
+        return True
+
+    def head(self, image: Image, frame: Outgoing, choice: Choice) -> tuple[bytes, TensorMeta]:
+        """The message of the chosen head on `image` (the crossing tensors, or the detections
+        at the device-only end), and the metadata that goes with it."""
+        model = self.exits[choice.exit]
+        boxed, placement = letterbox(image, model.input_size)
+        feeds = {model.input_name: preprocess(boxed, model.input_dtype)}
+        height, width = image.shape[:2]
+        part = self._heads.get(choice.exit, choice.cut)
+        if choice.cut == model.nodes:
+            # Device-only: decode here and send only the detections, as the planner assumed.
+            frame_size = FrameSize(width, height)
+            message = self.device_only.message(model, part.compute(feeds), placement, frame_size)
+        else:
+            message = part.run(feeds).message
+        meta = TensorMeta(
+            **frame.meta.model_dump(exclude={"plan"}),
+            plan=plan_report(choice.status),
+            exit=choice.exit,
+            cut=choice.cut,
+            frame_width=width,
+            frame_height=height,
+            scale=placement.scale,
+            pad_x=placement.pad_x,
+            pad_y=placement.pad_y,
+        )
+        return message, meta
+
+    def _split(self, exit_name: str, cut: int) -> DevicePart:
+        log.info("edgent: splitting exit %s at cut %d", exit_name, cut)
+        return DevicePart(split_model(self.exits[exit_name].model, cut), self.codec, self.threads)
+
+
+def collaborative_uploader(
+    config: CameraEdgentConfig,
+    uplink: EdgeUplink,
+    clock: Callable[[], float] = time.monotonic,
+) -> CollaborativeUploader:
+    """Load and check the exits' models and the profiles; `ModelError` names a bad file."""
+    exits = {e.name: load_exit(e.name, e.model_path) for e in config.exits}
+    codec = TensorCodec(config.codec.encoding, config.codec.level)
+    log.info(
+        "edgent: exits %s, tensors as %s%s, %s",
+        ", ".join(exits),
+        config.codec.encoding,
+        " + zlib" if config.codec.compress else "",
+        "pinned plan" if config.pin else f"planned for {config.deadline_ms:g} ms",
+    )
+    return CollaborativeUploader(
+        uplink,
+        exits,
+        _plans(config, exits),
+        codec,
+        DeviceOnly.for_exits(exits, config.decoding),
+        config.cached_splits,
+        config.threads,
+        clock,
+    )
+
+
+def _plans(config: CameraEdgentConfig, exits: Mapping[str, ExitModel]) -> PlanSource:
+    if config.pin is not None:
+        model = exits[config.pin.exit]
+        if config.pin.cut > model.nodes:
+            raise ModelError(f"{model.path}: pin.cut {config.pin.cut} is outside 0..{model.nodes}")
+        return PinnedPlan(config.pin.exit, config.pin.cut, config.deadline_ms)
+    assert config.device_profile is not None and config.edge_profile is not None  # validated
+    planned = [Exit(e.name, e.accuracy, _layout(exits[e.name])) for e in config.exits]
+    return online_plans(
+        planned,
+        _profile(config.device_profile),
+        _profile(config.edge_profile),
+        config.codec.encoding,
+        config.deadline_ms,
+    )
+
+
+def _layout(model: ExitModel) -> ModelLayout:
+    try:
+        return model_layout(model.model, model.name)
+    except SplitError as exc:
+        raise ModelError(f"{model.path}: cannot be planned ({exc})") from None
+
+
+def _profile(path: Path) -> DeviceProfile:
+    try:
+        return DeviceProfile.from_dict(json.loads(path.read_text()))
+    except FileNotFoundError:
+        raise ModelError(f"{path}: device profile not found") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(
+            f"{path}: not a device profile from `appliance plan profile` ({exc})"
+        ) from None
