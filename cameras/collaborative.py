@@ -16,11 +16,13 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from cameras.device_only import DeviceOnly
 from cameras.edgent_config import CameraEdgentConfig
 from cameras.edgent_plan import Choice, PinnedPlan, PlanSource, online_plans
+from cameras.exit_accuracy_file import AccuracyFileError, read_accuracies
 from cameras.protocol import plan_report
 from cameras.tensor_meta import TensorMeta
 from cameras.uplink import EdgeUplink, UplinkError
@@ -39,6 +41,14 @@ from pipelines.edgent.runner import DevicePart
 from pipelines.edgent.split import SplitError, model_layout, split_model
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Head:
+    message: bytes
+    meta: TensorMeta
+    device_ms: float
+    """The model's part on this camera (and encoding it): what the device profile predicts."""
 
 
 class CollaborativeUploader:
@@ -70,22 +80,28 @@ class CollaborativeUploader:
         now = self._clock()
         choice = self.plans.choose(now)
         self.plans.note_jpeg(len(frame.jpeg))
-        if choice.cut == 0 or frame.image is None or self._probe_due(now):
+        probe = False
+        if choice.cut == 0 or frame.image is None or (probe := self._probe_due(now)):
             meta = frame.meta.model_copy(update={"plan": plan_report(choice.status)})
             posted = self.uplink.post_frame(frame.jpeg, meta)
-            sent = len(frame.jpeg)
+            sent, device_ms = len(frame.jpeg), 0.0
         else:
-            try:
-                message, tensor_meta = self.head(frame.image, frame, choice)
-            except Exception as exc:  # onnx and onnxruntime raise their own types
-                raise UplinkError(
-                    f"frame {frame.index}: the head of exit {choice.exit} to cut {choice.cut}"
-                    f" failed on the camera ({exc})"
-                ) from exc
-            posted = self.uplink.post_tensors(message, tensor_meta)
-            sent = len(message)
+            head = self._run_head(frame.image, frame, choice)
+            posted = self.uplink.post_tensors(head.message, head.meta)
+            sent, device_ms = len(head.message), head.device_ms
         self.plans.record_transfer(sent, posted.transfer_s, self._clock())
+        if not probe:  # a probe ran another plan than `choice`
+            self.plans.record_times(choice, device_ms, posted.edge_s * 1000.0)
         return Uploaded(posted.reply, sent)
+
+    def _run_head(self, image: Image, frame: Outgoing, choice: Choice) -> Head:
+        try:
+            return self.head(image, frame, choice)
+        except Exception as exc:  # onnx and onnxruntime raise their own types
+            raise UplinkError(
+                f"frame {frame.index}: the head of exit {choice.exit} to cut {choice.cut}"
+                f" failed on the camera ({exc})"
+            ) from exc
 
     def _probe_due(self, now: float) -> bool:
         """Small uploads (device-only detections, thin cuts) are too small to measure the
@@ -99,7 +115,7 @@ class CollaborativeUploader:
         log.debug("edgent: uplink unmeasured for a while, sending this frame as a probe")
         return True
 
-    def head(self, image: Image, frame: Outgoing, choice: Choice) -> tuple[bytes, TensorMeta]:
+    def head(self, image: Image, frame: Outgoing, choice: Choice) -> Head:
         """The message of the chosen head on `image` (the crossing tensors, or the detections
         at the device-only end), and the metadata that goes with it."""
         model = self.exits[choice.exit]
@@ -107,12 +123,14 @@ class CollaborativeUploader:
         feeds = {model.input_name: preprocess(boxed, model.input_dtype)}
         height, width = image.shape[:2]
         part = self._heads.get(choice.exit, choice.cut)
+        started = time.perf_counter()
         if choice.cut == model.nodes:
             # Device-only: decode here and send only the detections, as the planner assumed.
             frame_size = FrameSize(width, height)
             message = self.device_only.message(model, part.compute(feeds), placement, frame_size)
         else:
             message = part.run(feeds).message
+        device_ms = (time.perf_counter() - started) * 1000.0
         meta = TensorMeta(
             **frame.meta.model_dump(exclude={"plan"}),
             plan=plan_report(choice.status),
@@ -124,7 +142,7 @@ class CollaborativeUploader:
             pad_x=placement.pad_x,
             pad_y=placement.pad_y,
         )
-        return message, meta
+        return Head(message, meta, device_ms)
 
     def _split(self, exit_name: str, cut: int) -> DevicePart:
         log.info("edgent: splitting exit %s at cut %d", exit_name, cut)
@@ -165,7 +183,8 @@ def _plans(config: CameraEdgentConfig, exits: Mapping[str, ExitModel]) -> PlanSo
             raise ModelError(f"{model.path}: pin.cut {config.pin.cut} is outside 0..{model.nodes}")
         return PinnedPlan(config.pin.exit, config.pin.cut, config.deadline_ms)
     assert config.device_profile is not None and config.edge_profile is not None  # validated
-    planned = [Exit(e.name, e.accuracy, _layout(exits[e.name])) for e in config.exits]
+    accuracies = _accuracies(config)
+    planned = [Exit(e.name, accuracies[e.name], _layout(exits[e.name])) for e in config.exits]
     return online_plans(
         planned,
         _profile(config.device_profile),
@@ -173,6 +192,25 @@ def _plans(config: CameraEdgentConfig, exits: Mapping[str, ExitModel]) -> PlanSo
         config.codec.encoding,
         config.deadline_ms,
     )
+
+
+def _accuracies(config: CameraEdgentConfig) -> dict[str, float]:
+    """Each exit's accuracy: declared in the config, else measured (`accuracy_file`)."""
+    declared = {e.name: e.accuracy for e in config.exits if e.accuracy is not None}
+    wanted = [e.name for e in config.exits if e.accuracy is None]
+    if not wanted:
+        return declared
+    assert config.accuracy_file is not None  # validated
+    try:
+        measured = read_accuracies(config.accuracy_file)
+    except AccuracyFileError as exc:
+        raise ModelError(str(exc)) from None
+    missing = [name for name in wanted if name not in measured]
+    if missing:
+        raise ModelError(f"{config.accuracy_file}: no accuracy for exits {missing}")
+    for name in wanted:
+        log.info("edgent: exit %s planned at its measured F1 %.3f", name, measured[name].f1)
+    return declared | {name: measured[name].f1 for name in wanted}
 
 
 def _layout(model: ExitModel) -> ModelLayout:

@@ -26,11 +26,12 @@ class CameraExitConfig(BaseModel):
         description="The exit's ONNX model (an Ultralytics YOLO export with a static input), the"
         " same file the edge box runs the tail of."
     )
-    accuracy: float = Field(
+    accuracy: float | None = Field(
+        None,
         ge=0.0,
         le=1.0,
-        description="The exit's accuracy (0-1, e.g. its F1 against the full model from"
-        " `appliance plan accuracy`): the planner prefers the most accurate exit in time.",
+        description="The exit's accuracy (0-1): the planner prefers the most accurate exit in"
+        " time; none: its F1 from `accuracy_file`.",
     )
 
 
@@ -103,6 +104,11 @@ class CameraEdgentConfig(DecodingConfig):
     exits: list[CameraExitConfig] = Field(
         default_factory=list, description="The exits (models) the planner chooses among."
     )
+    accuracy_file: Path | None = Field(
+        None,
+        description="Exit accuracies measured on this camera's footage against the full model"
+        " (`appliance plan accuracy --output`), for exits without an `accuracy`.",
+    )
     device_profile: Path | None = Field(
         None,
         description="This camera's DeviceProfile JSON (`appliance plan profile --device cam1`).",
@@ -144,6 +150,9 @@ class CameraEdgentConfig(DecodingConfig):
             raise ValueError("enabled needs at least one exit")
         if self.pin is not None and self.pin.exit not in {e.name for e in self.exits}:
             raise ValueError(f"pin.exit {self.pin.exit!r} is not one of the exits")
+        unknown = [e.name for e in self.exits if e.accuracy is None]
+        if self.pin is None and unknown and self.accuracy_file is None:
+            raise ValueError(f"exits {unknown} need an accuracy or edgent.accuracy_file")
         if self.pin is None and (self.device_profile is None or self.edge_profile is None):
             raise ValueError("enabled needs device_profile and edge_profile (or a pin)")
         return self

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from pipelines.edgent.bandwidth import BandwidthEstimator
 from pipelines.edgent.codec import BYTES_PER_ELEMENT, Encoding
+from pipelines.edgent.load import LoadMeter
 from pipelines.edgent.online import OnlinePlanner, OnlineSettings
 from pipelines.edgent.planner import Estimator, Exit, Link
 from pipelines.edgent.regression import DeviceProfile
@@ -44,6 +45,11 @@ class PlanSource(Protocol):
         """Whether the uplink has gone unmeasured long enough to send a frame that measures it."""
         ...
 
+    def record_times(self, choice: Choice, device_ms: float, edge_ms: float) -> None:
+        """What the frame planned as `choice` took: its head here, its tail (with the wait for
+        a worker) on the edge, as the edge reported it."""
+        ...
+
 
 class OnlinePlans:
     """`OnlinePlanner` behind a lock, with edge-only planned at the JPEG size actually sent."""
@@ -51,6 +57,8 @@ class OnlinePlans:
     def __init__(self, planner: OnlinePlanner) -> None:
         self.planner = planner
         self._jpeg_bytes: float | None = None
+        self._device = LoadMeter()
+        self._edge = LoadMeter()
         self._lock = threading.Lock()
 
     def choose(self, at: float) -> Choice:
@@ -73,6 +81,15 @@ class OnlinePlans:
     def needs_probe(self, at: float) -> bool:
         with self._lock:
             return self.planner.needs_probe(at)
+
+    def record_times(self, choice: Choice, device_ms: float, edge_ms: float) -> None:
+        with self._lock:
+            replanner = self.planner.replanner
+            planned = next(e for e in replanner.exits if e.name == choice.exit)
+            head_ms, tail_ms = replanner.estimator.compute_ms(planned.layout, choice.cut)
+            self._device.observe(device_ms, head_ms)
+            self._edge.observe(edge_ms, tail_ms)
+            self.planner.set_load(self._device.load, self._edge.load)
 
 
 def online_plans(
@@ -109,6 +126,9 @@ class PinnedPlan:
 
     def needs_probe(self, at: float) -> bool:
         return False  # nothing is planned, so nothing needs a fresh measure
+
+    def record_times(self, choice: Choice, device_ms: float, edge_ms: float) -> None:
+        return None
 
     def status(self) -> dict[str, Any]:
         with self._lock:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from pipelines.types import Box, Detection
 
-
 CONFIRM_SLACK_S = 1e-3
 
 

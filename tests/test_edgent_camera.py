@@ -3,6 +3,7 @@ a config or model it cannot use stops the node (or the edge) with one clear line
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -146,3 +147,57 @@ def test_a_missing_exit_model_stops_the_camera_node_with_one_line(
     result = run_cli("camera", config, tmp_path)
     assert_one_line_naming(result, missing)
     assert "model file not found" in result.stderr
+
+
+def measured(f1: float, model: Path) -> dict[str, Any]:
+    """One exit's entry as `appliance plan accuracy --output` writes it."""
+    return {"f1": f1, "count_accuracy": f1, "frames": 20, "detections": 50,
+            "reference_detections": 60, "model": str(model), "full_model": str(model),
+            "video": "vtest"}  # fmt: skip
+
+
+def test_the_camera_plans_with_exit_accuracies_measured_on_its_footage(
+    edgent_model: Path, tmp_path: Path
+) -> None:
+    accuracy_file = tmp_path / "accuracy.json"
+    accuracy_file.write_text(
+        json.dumps({"full": measured(1.0, edgent_model), "lite": measured(0.62, edgent_model)})
+    )
+    exits = [{"name": n, "model_path": str(edgent_model)} for n in ("full", "lite")]
+    config = CameraEdgentConfig.model_validate(
+        edgent(edgent_model, exits=exits, accuracy_file=str(accuracy_file))
+    )
+    uplink = EdgeUplink("http://127.0.0.1:9", "cam", "token-123")
+    plans = collaborative_uploader(config, uplink).plans
+    assert isinstance(plans, OnlinePlans)
+    assert {e.name: e.accuracy for e in plans.planner.replanner.exits} == {
+        "full": 1.0,
+        "lite": 0.62,
+    }
+    # A declared accuracy wins over the file.
+    exits[1]["accuracy"] = 0.8
+    config = CameraEdgentConfig.model_validate(
+        edgent(edgent_model, exits=exits, accuracy_file=str(accuracy_file))
+    )
+    plans = collaborative_uploader(config, uplink).plans
+    assert isinstance(plans, OnlinePlans)
+    assert {e.name: e.accuracy for e in plans.planner.replanner.exits}["lite"] == 0.8
+    uplink.close()
+
+
+def test_exit_accuracies_must_be_declared_or_measured(edgent_model: Path, tmp_path: Path) -> None:
+    exits = [{"name": "full", "model_path": str(edgent_model)}]
+    with pytest.raises(ValidationError, match=r"need an accuracy or edgent\.accuracy_file"):
+        CameraEdgentConfig.model_validate(edgent(edgent_model, exits=exits))
+    accuracy_file = tmp_path / "accuracy.json"
+    accuracy_file.write_text(json.dumps({"other": measured(0.5, edgent_model)}))
+    config = CameraEdgentConfig.model_validate(
+        edgent(edgent_model, exits=exits, accuracy_file=str(accuracy_file))
+    )
+    uplink = EdgeUplink("http://127.0.0.1:9", "cam", "token-123")
+    with pytest.raises(ModelError, match=r"accuracy.json: no accuracy for exits \['full'\]"):
+        collaborative_uploader(config, uplink)
+    accuracy_file.write_text("{not json")
+    with pytest.raises(ModelError, match="not an accuracy file"):
+        collaborative_uploader(config, uplink)
+    uplink.close()

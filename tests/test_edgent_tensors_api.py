@@ -55,7 +55,8 @@ def valid(
     seq = next(_seqs)
     status = {"deadline_ms": 300.0, "bandwidth_mbps": 1.0, "bandwidth_measured": False,
               "device_load": 1.0, "edge_load": 1.0, "switches": 0, "plan": None}  # fmt: skip
-    return camera.head(image, outgoing(image, seq, b""), Choice(EXIT, cut, status))
+    head = camera.head(image, outgoing(image, seq, b""), Choice(EXIT, cut, status))
+    return head.message, head.meta
 
 
 def post(

@@ -17,10 +17,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-
-from appliance.config_loader import describe_validation_error
 from appliance.plan.cli import PlanError
+from cameras.exit_accuracy_file import AccuracyFileError, MeasuredExit, read_accuracies
 
 if TYPE_CHECKING:
     from appliance.plan.accuracy import ExitAccuracy
@@ -28,24 +26,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXIT_FORMAT = "NAME=MODEL.onnx[:ACCURACY]"
-
-
-class MeasuredExit(BaseModel):
-    """One exit's agreement with the full model, as `appliance plan accuracy` measured it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    f1: float = Field(ge=0.0, le=1.0, description="Detection F1 at IoU 0.5, mean per frame.")
-    count_accuracy: float = Field(ge=0.0, le=1.0)
-    frames: int = Field(ge=0, description="Frames compared.")
-    detections: int = Field(ge=0, description="The exit's detections on them.")
-    reference_detections: int = Field(ge=0, description="The full model's detections on them.")
-    model: str = Field(description="The exit's ONNX model, as given.")
-    full_model: str = Field(description="The full model it was compared with, as given.")
-    video: str = Field(description="The footage (sample name or path).")
-
-
-MEASURED = TypeAdapter(dict[str, MeasuredExit])
 
 
 @dataclass(frozen=True)
@@ -107,14 +87,9 @@ def save_accuracies(measured: Mapping[str, MeasuredExit], path: Path) -> None:
 
 def load_accuracies(path: Path) -> dict[str, MeasuredExit]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PlanError(f"{path}: accuracy file not found") from None
-    try:
-        return MEASURED.validate_json(text)
-    except ValidationError as exc:
-        problem = describe_validation_error(exc)
-        raise PlanError(f"{path}: not an accuracy file from `plan accuracy`: {problem}") from None
+        return read_accuracies(path)
+    except AccuracyFileError as exc:
+        raise PlanError(str(exc)) from None
 
 
 def resolve_exits(texts: Sequence[str], accuracy_file: Path | None) -> list[PlannedExit]:
