@@ -50,6 +50,7 @@ from tests.edgent_runtime import (
 from tests.footage import vtest_frames, vtest_path
 
 NODE, NODE_TOKEN = "node", "edgent-token-2"
+PLANNED, PLANNED_TOKEN = "planned", "edgent-token-3"
 FIRST_FRAME, FRAMES = 100, 3
 HEADER_BYTES = 4096
 _seqs = itertools.count(1)  # capture times only move forward across the module
@@ -57,7 +58,7 @@ _seqs = itertools.count(1)  # capture times only move forward across the module
 
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory: pytest.TempPathFactory, edgent_model: Path) -> Iterator[EdgeProcess]:
-    tokens = {CAMERA: TOKEN, NODE: NODE_TOKEN}
+    tokens = {CAMERA: TOKEN, NODE: NODE_TOKEN, PLANNED: PLANNED_TOKEN}
     work = tmp_path_factory.mktemp("edgent-edge")
     with running_edge(work, tokens, extra=edge_extra(edgent_model), startup_timeout_s=60) as edge:
         yield edge
@@ -233,6 +234,37 @@ def test_a_camera_node_with_edgent_sends_its_frames_as_tensors(
         (camera,) = [c for c in stats(client, edge)["cameras"] if c["id"] == NODE]
     assert camera["frames_received"] == node.frames_sent
     assert camera["detections"] > 0
+
+
+def test_a_camera_node_plans_online_and_the_edge_shows_its_plan(
+    edge: EdgeProcess, edgent_model: Path, tmp_path: Path
+) -> None:
+    """The whole loop through `appliance camera`'s runtime: profiles, the planner fed with the
+    node's own uploads (the first a JPEG probe), tensors or JPEGs as planned, the plan shown."""
+    config = CameraConfig(
+        id=PLANNED,
+        source=str(vtest_path()),
+        edge_url=edge.base_url,
+        token=PLANNED_TOKEN,
+        edgent={
+            "enabled": True,
+            "exits": [{"name": EXIT, "model_path": str(edgent_model), "accuracy": 1.0}],
+            "device_profile": str(slow_camera_profile(tmp_path)),
+            "edge_profile": str(FIXTURES / "edge.json"),
+            "deadline_ms": 200.0,
+            "min_confidence": CONFIDENCE,
+        },
+    )
+    node = run_camera_node(config, max_frames=12)
+    assert node.frames_sent > 0 and node.upload_failures == 0
+    assert len(stored_body_bytes(edge.db_path, PLANNED)) == node.frames_sent
+    with httpx.Client(base_url=edge.base_url) as client:
+        (camera,) = [c for c in stats(client, edge)["cameras"] if c["id"] == PLANNED]
+    report = camera["plan"]
+    assert report["bandwidth_measured"], "the first frame went as a JPEG probe and measured"
+    assert report["plan"]["exit"] == EXIT and report["deadline_ms"] == 200.0
+    assert report["reason"]
+    assert camera["frames_received"] == node.frames_sent
 
 
 class Clock:
