@@ -3,6 +3,8 @@ stationary objects are reused, and a changed or old scene always falls through t
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from pipelines.cascade import CascadeSettings, EarlyExitCascade, Exit
@@ -124,3 +126,19 @@ def test_detectors_without_regions_use_cache_and_full_only() -> None:
         cascade.commit(answer)
         exits.append(answer.exit)
     assert exits == [Exit.FULL, Exit.FULL, Exit.CACHE]
+
+
+def test_cameras_share_one_level_pool_and_scan_at_once_as_they_would_alone() -> None:
+    """Eight cameras do not hold eight pools of idle threads; scans from two analysis workers
+    at once through the shared pool find what each finds alone."""
+    detectors = [HogPeopleDetector() for _ in range(3)]
+    assert len({id(d._scanner._pool) for d in detectors}) == 1
+    frames = vtest_frames(300, 4)
+    region = [Box(200, 100, 600, 500)]
+    alone = [detectors[i % 2].detect_regions(f, region) for i, f in enumerate(frames)]
+    assert any(alone), "the region holds people on these frames"
+    with ThreadPoolExecutor(2) as workers:
+        together = list(
+            workers.map(lambda i: detectors[i % 2].detect_regions(frames[i], region), range(4))
+        )
+    assert together == alone

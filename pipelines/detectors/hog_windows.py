@@ -12,6 +12,7 @@ margin of real pixels, so no kept window sees an artificial border), then groups
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -88,13 +89,27 @@ def _crop_start(first_window: int, grid: ScanGrid) -> int:
     return start - ((start - first_window) % grid.stride)
 
 
+_pool_lock = threading.Lock()
+_shared_pool: ThreadPoolExecutor | None = None
+
+
+def level_pool() -> ThreadPoolExecutor:
+    """The process's pool for scanning pyramid levels in parallel, shared by every camera's
+    scanner: one thread per OpenCV thread, not that many idle threads per camera."""
+    global _shared_pool
+    with _pool_lock:
+        if _shared_pool is None:
+            _shared_pool = ThreadPoolExecutor(max(1, cv2.getNumThreads()), "hog-levels")
+        return _shared_pool
+
+
 class HogWindowScanner:
     """Raw window hits of an OpenCV HOG people detector inside regions of a frame."""
 
     def __init__(self, hog: cv2.HOGDescriptor, grid: ScanGrid) -> None:
         self._hog = hog
         self.grid = grid
-        self._pool = ThreadPoolExecutor(max(1, cv2.getNumThreads()), "hog-levels")
+        self._pool = level_pool()
 
     def scan(self, frame: Image, regions: Sequence[Box]) -> list[WindowHit]:
         height, width = frame.shape[:2]
