@@ -71,8 +71,14 @@ class YoloOnnxConfig(_Strict):
         description="onnxruntime execution providers in order of preference; default: TensorRT,"
         " CUDA, CPU, whichever are installed.",
     )
+    engine_cache_dir: Path | None = Field(
+        None,
+        description="Where TensorRT keeps the engines it builds, so that only the first start"
+        " after a model change builds them; default: engines/ in data_dir.",
+    )
 
-    def settings(self) -> YoloOnnxSettings:
+    def settings(self, engine_cache_dir: Path | None = None) -> YoloOnnxSettings:
+        """``engine_cache_dir``: the folder to use when the config names none."""
         if self.model_path is None:
             raise ValueError("detector.yolo_onnx.model_path is required for kind yolo-onnx")
         defaults = YoloOnnxSettings(model_path=self.model_path)
@@ -84,6 +90,9 @@ class YoloOnnxConfig(_Strict):
             nms_iou=self.nms_iou,
             providers=tuple(self.providers) if self.providers else None,
             classes=tuple(self.classes) if self.classes else None,
+            engine_cache_dir=str(cache)
+            if (cache := self.engine_cache_dir or engine_cache_dir)
+            else None,
         )
 
 

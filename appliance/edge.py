@@ -5,8 +5,10 @@ from __future__ import annotations
 import hmac
 import logging
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import onnxruntime
 import paho.mqtt.client as mqtt
 
 from appliance.analysis import AnalysisResult, CameraAnalyzer
@@ -25,7 +27,7 @@ from cameras.config import DifferenceFilterConfig
 from pipelines.cascade import EarlyExitCascade
 from pipelines.detectors import Detector
 from pipelines.detectors.hog import HogPeopleDetector
-from pipelines.detectors.onnx_yolo import ModelError, YoloOnnxDetector
+from pipelines.detectors.onnx_yolo import TENSORRT, ModelError, YoloOnnxDetector
 from pipelines.feedback import ThresholdController
 
 if TYPE_CHECKING:
@@ -33,11 +35,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+ENGINES_DIR = "engines"
 
-def build_detector(config: DetectorConfig) -> Detector:
+
+def build_detector(config: DetectorConfig, data_dir: Path) -> Detector:
     if config.kind == "yolo-onnx":
-        return YoloOnnxDetector(config.yolo_onnx.settings())
+        return YoloOnnxDetector(config.yolo_onnx.settings(engine_cache(config, data_dir)))
     return HogPeopleDetector(config.hog.settings())
+
+
+def engine_cache(config: DetectorConfig, data_dir: Path) -> Path | None:
+    """The TensorRT engine folder, made when this onnxruntime has TensorRT (None otherwise)."""
+    if TENSORRT not in onnxruntime.get_available_providers():
+        return None
+    folder = config.yolo_onnx.engine_cache_dir or data_dir / ENGINES_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def build_tails(config: EdgeEdgentConfig) -> EdgeTails | None:
@@ -77,7 +90,7 @@ class EdgeBox:
         self.config = config
         # Models first: a bad model file stops the box before any database is created.
         # One detector per camera: OpenCV's HOG object is not safe to share across threads.
-        detectors = {c.id: build_detector(config.detector) for c in config.cameras}
+        detectors = {c.id: build_detector(config.detector, config.data_dir) for c in config.cameras}
         self.tails = build_tails(config.edgent)
         """Edgent: tails of the exits camera nodes split with this box (None when off)."""
         url = config.database_url.get_secret_value() if config.database_url else None

@@ -89,7 +89,7 @@ def test_the_printed_config_runs_the_export_on_real_footage(
     config = snippet_config(untrained.run.stdout)
     assert config.detector.yolo_onnx.model_path == str(Path("out") / untrained.onnx_path.name)
     monkeypatch.chdir(untrained.folder.parent)  # where the pull ran: the path is relative to it
-    detector = build_detector(config.detector)
+    detector = build_detector(config.detector, untrained.folder / "data")
     assert isinstance(detector, YoloOnnxDetector)
     assert detector.input_size == SMALL and len(detector.labels) == COCO_CLASSES
     [frame] = vtest_frames(200, 1)

@@ -56,9 +56,11 @@ def _boxes(detections: list[Detection]) -> list[LabelledBox]:
 def replay(
     video: Path, frames: int | None, jpeg_quality: int, config: EdgeConfig
 ) -> dict[str, Any]:
-    baseline_detector = build_detector(config.detector)
+    baseline_detector = build_detector(config.detector, config.data_dir)
     cascade = EarlyExitCascade(
-        build_detector(config.detector), config.result_cache.cache(), config.early_exit.settings()
+        build_detector(config.detector, config.data_dir),
+        config.result_cache.cache(),
+        config.early_exit.settings(),
     )
     baseline, system = _Run(), _Run()
     times: list[float] = []

@@ -38,8 +38,9 @@ COCO_LABELS: tuple[str, ...] = (
 )  # fmt: skip
 
 # Fastest first; onnxruntime silently drops to the next one if a provider fails to initialise.
+TENSORRT = "TensorrtExecutionProvider"
 PREFERRED_PROVIDERS = (
-    "TensorrtExecutionProvider",
+    TENSORRT,
     "CUDAExecutionProvider",
     "CPUExecutionProvider",
 )
@@ -67,6 +68,25 @@ class YoloOnnxSettings:
     providers: tuple[str, ...] | None = None
     classes: tuple[str, ...] | None = None
     max_detections: int = 300
+    engine_cache_dir: str | None = None
+    """Where TensorRT keeps the engines it builds (None: rebuilt at every start)."""
+
+
+def provider_entries(
+    providers: list[str], engine_cache_dir: str | None
+) -> list[str | tuple[str, dict[str, str]]]:
+    """onnxruntime's `providers` argument. TensorRT builds an engine per model at session start
+    (minutes on a Jetson); with a cache folder it keeps them there, and only the first start
+    after a model or TensorRT change pays for the build."""
+    if engine_cache_dir is None:
+        return list(providers)
+    options = {
+        "trt_engine_cache_enable": "True",
+        "trt_engine_cache_path": engine_cache_dir,
+        "trt_timing_cache_enable": "True",
+        "trt_timing_cache_path": engine_cache_dir,
+    }
+    return [(p, options) if p == TENSORRT else p for p in providers]
 
 
 def choose_providers(requested: tuple[str, ...] | None) -> list[str]:
@@ -110,7 +130,10 @@ class YoloOnnxDetector:
 
     def __init__(self, settings: YoloOnnxSettings) -> None:
         self.settings = settings
-        self._session = self._open(settings.model_path, choose_providers(settings.providers))
+        providers = provider_entries(
+            choose_providers(settings.providers), settings.engine_cache_dir
+        )
+        self._session = self._open(settings.model_path, providers)
         self.providers: list[str] = list(self._session.get_providers())
         from_model = metadata_labels(self._session)
         self.labels = from_model or settings.labels
@@ -136,7 +159,7 @@ class YoloOnnxDetector:
         return ModelError(f"{self.settings.model_path}: {problem}")
 
     @staticmethod
-    def _open(path: str, providers: list[str]) -> Any:
+    def _open(path: str, providers: list[str | tuple[str, dict[str, str]]]) -> Any:
         if not os.path.isfile(path):
             raise ModelError(f"{path}: model file not found")
         try:
