@@ -16,10 +16,10 @@ from appliance.outbox.config import CloudUplinkConfig
 from appliance.scheduler import SchedulerSettings
 from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
 from cameras.config_checks import require_unique
+from cameras.detector_config import YoloOnnxConfig
 from pipelines.cascade import CascadeSettings
 from pipelines.changed_regions import ChangeSettings
 from pipelines.detectors.hog import HogSettings
-from pipelines.detectors.onnx_yolo import YoloOnnxSettings
 from pipelines.feedback import ThresholdControlSettings
 from pipelines.result_cache import ResultCache, ResultCacheSettings
 from pipelines.tracker import TrackerSettings
@@ -51,49 +51,6 @@ class HogConfig(_Strict):
 
     def settings(self) -> HogSettings:
         return HogSettings(**self.model_dump())
-
-
-class YoloOnnxConfig(_Strict):
-    model_path: str | None = Field(
-        None, description="Ultralytics YOLO exported to ONNX (output [1, 4+C, N])."
-    )
-    labels: list[str] | None = Field(
-        None, description="Class names; default: the model's own names, else the 80 COCO names."
-    )
-    input_size: int | None = Field(
-        None, ge=32, le=4096, description="Square input side; default: the model's."
-    )
-    min_confidence: float = Field(0.25, ge=0.0, le=1.0, description="Drop weaker detections.")
-    nms_iou: float = Field(0.45, gt=0.0, le=1.0, description="Overlap suppressed per class.")
-    classes: list[str] | None = Field(None, description="Keep only these labels (default: all).")
-    providers: list[str] | None = Field(
-        None,
-        description="onnxruntime execution providers in order of preference; default: TensorRT,"
-        " CUDA, CPU, whichever are installed.",
-    )
-    engine_cache_dir: Path | None = Field(
-        None,
-        description="Where TensorRT keeps the engines it builds, so that only the first start"
-        " after a model change builds them; default: engines/ in data_dir.",
-    )
-
-    def settings(self, engine_cache_dir: Path | None = None) -> YoloOnnxSettings:
-        """``engine_cache_dir``: the folder to use when the config names none."""
-        if self.model_path is None:
-            raise ValueError("detector.yolo_onnx.model_path is required for kind yolo-onnx")
-        defaults = YoloOnnxSettings(model_path=self.model_path)
-        return YoloOnnxSettings(
-            model_path=self.model_path,
-            labels=tuple(self.labels) if self.labels else defaults.labels,
-            input_size=self.input_size,
-            min_confidence=self.min_confidence,
-            nms_iou=self.nms_iou,
-            providers=tuple(self.providers) if self.providers else None,
-            classes=tuple(self.classes) if self.classes else None,
-            engine_cache_dir=str(cache)
-            if (cache := self.engine_cache_dir or engine_cache_dir)
-            else None,
-        )
 
 
 class DetectorConfig(_Strict):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from cameras.detector_config import YoloOnnxConfig
 from cameras.edgent_config import CameraEdgentConfig
 from cameras.reconnect import ReconnectSettings
 from pipelines.difference import DifferenceSettings
@@ -55,10 +56,16 @@ class DifferenceFilterConfig(BaseModel):
 class TinyDetectorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["motion", "none"] = Field(
+    kind: Literal["motion", "yolo-onnx", "none"] = Field(
         "motion",
-        description="Built-in motion-blob detector on the small grey image, or none (every"
-        " changed frame counts as interesting).",
+        description="What decides whether a changed frame shows anything of interest: the"
+        " built-in motion-blob detector on the small grey image, a YOLO model exported to ONNX"
+        " run on the frames the difference filter passes (`yolo_onnx`; motion blobs still mark"
+        " arrivals and regions), or none (every changed frame counts as interesting).",
+    )
+    yolo_onnx: YoloOnnxConfig = Field(
+        default_factory=YoloOnnxConfig,
+        description="The ONNX model for kind yolo-onnx (a small one: it runs on the camera).",
     )
     threshold: int = Field(
         14, ge=1, le=255, description="Grey levels off the background that count as foreground."
@@ -76,6 +83,12 @@ class TinyDetectorConfig(BaseModel):
         description="Send a frame when this fraction of the image turned foreground or back"
         " since the last frame sent, however few pixels changed.",
     )
+
+    @model_validator(mode="after")
+    def _model_for_onnx(self) -> TinyDetectorConfig:
+        if self.kind == "yolo-onnx" and self.yolo_onnx.model_path is None:
+            raise ValueError("kind yolo-onnx needs yolo_onnx.model_path")
+        return self
 
     def settings(self) -> MotionSettings | None:
         if self.kind == "none":

@@ -116,7 +116,9 @@ class CameraNode:
             return
         quality = max(10, round(self.jpeg_quality * admission.quality_scale))
         features = selection.features
-        blobs = [b.box for b in features.blobs] if features else []
+        # Regions go around what moved and what the object detector (if any) found.
+        moving = [b.box for b in features.blobs] if features else []
+        blobs = [d.box for d in selection.objects or []] + moving
         regions = self._regions(frame, blobs, features.foreground if features else 1.0)
         image = mask_outside(frame.image, regions) if regions else frame.image
         jpeg = self._encode(image, frame.index, quality)
@@ -192,7 +194,7 @@ class CameraNode:
                 edge=features.edge,
                 foreground=features.foreground,
             ),
-            detections=[] if features is None else [_wire(d) for d in features.blobs[:MAX_ITEMS]],
+            detections=[_wire(d) for d in selection.found()[:MAX_ITEMS]],
             regions=[WireBox(x1=r.x1, y1=r.y1, x2=r.x2, y2=r.y2) for r in regions],
             demand_bytes_per_s=self.demand.rate(frame.timestamp),
         )

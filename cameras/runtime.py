@@ -21,6 +21,7 @@ from cameras.sender import FrameSender
 from cameras.sources import SourceError, VideoSource
 from cameras.uplink import EdgeUplink
 from cameras.upload import FrameUploader, JpegUploader
+from pipelines.detectors.onnx_yolo import YoloOnnxDetector
 from pipelines.selection import FrameSelector
 
 
@@ -38,10 +39,12 @@ def run_camera_node(
         config.edge_url, config.id, config.token.get_secret_value(), config.request_timeout_s
     )
     try:
-        uploader = build_uploader(config, uplink)  # a bad model stops the node before its source
+        # A bad model stops the node before its source opens.
+        uploader = build_uploader(config, uplink)
+        selector = build_selector(config)
         source = _open(config, stop, _reporter(uplink), heartbeat)
         try:
-            return _run(config, source, uploader, max_frames, stop, heartbeat)
+            return _run(config, source, uploader, selector, max_frames, stop, heartbeat)
         finally:
             source.close()
     finally:
@@ -63,17 +66,24 @@ def build_uploader(config: CameraConfig, uplink: EdgeUplink) -> FrameUploader:
     return collaborative_uploader(config.edgent, uplink)
 
 
+def build_selector(config: CameraConfig) -> FrameSelector:
+    """The difference filter and the tiny detector (`ModelError` for a bad ONNX model)."""
+    tiny = config.tiny_detector
+    detector = None
+    if tiny.kind == "yolo-onnx":
+        detector = YoloOnnxDetector(tiny.yolo_onnx.settings())
+    return FrameSelector(config.filter.settings(), tiny.settings(), tiny.arrival_area, detector)
+
+
 def _run(
     config: CameraConfig,
     source: FrameSource,
     uploader: FrameUploader,
+    selector: FrameSelector,
     max_frames: int | None,
     stop: threading.Event,
     heartbeat: Heartbeat | None = None,
 ) -> NodeStats:
-    selector = FrameSelector(
-        config.filter.settings(), config.tiny_detector.settings(), config.tiny_detector.arrival_area
-    )
     # Live sources report their own transitions; a file is connected while it is read.
     is_file = isinstance(source, VideoSource)
     # A live camera does not wait for the edge: frames chosen while it is busy are replaced.

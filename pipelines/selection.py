@@ -1,18 +1,21 @@
 """The camera node's choice of frames: the difference filter, checked by the tiny detector.
 
-The difference filter says *how much* changed; the tiny detector (motion blobs) says whether
-anything of interest is there. A change with nothing of interest is dropped unless the edge is
-tracking something here (then even an empty frame tells it that someone left); objects that
-came or went are sent even when too few pixels changed for the threshold.
+The difference filter says *how much* changed; the tiny detector says whether anything of
+interest is there: motion blobs on a background model, or an object detector (an ONNX model)
+run on the frames the filter passes, which then also ranks them by the objects it sees. A
+change with nothing of interest is dropped unless the edge is tracking something here (then
+even an empty frame tells it that someone left); objects that came or went are sent even when
+too few pixels changed for the threshold.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
 
+from pipelines.detectors import Detector
 from pipelines.difference import (
     DifferenceSettings,
     FilterDecision,
@@ -20,8 +23,12 @@ from pipelines.difference import (
     SendReason,
 )
 from pipelines.motion import DifferenceFeatures, FeatureExtractor, MotionSettings
+from pipelines.types import Detection
 
 Image = npt.NDArray[np.uint8]
+LOOKED_AT = (SendReason.CHANGED, SendReason.ARRIVAL)
+"""Frames the object detector checks: the filter would send them for what changed. First
+frames and keepalives go regardless."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,14 @@ class Selection:
     """None without a tiny detector."""
     utility: float
     """How much the frame is worth when the uplink budget is short: objects of interest seen."""
+    objects: list[Detection] | None = field(default=None)
+    """What the object detector found (None: none ran on this frame)."""
+
+    def found(self) -> list[Detection]:
+        """The tiny detector's result: the detector's objects, else the motion blobs."""
+        if self.objects is not None:
+            return self.objects
+        return [] if self.features is None else list(self.features.blobs)
 
 
 class FrameSelector:
@@ -39,8 +54,11 @@ class FrameSelector:
         difference: DifferenceSettings | None = None,
         motion: MotionSettings | None = None,
         arrival_area: float = 0.003,
+        detector: Detector | None = None,
     ) -> None:
+        """``detector``: decides interest instead of the motion blobs, on full frames."""
         self.filter = FrameDifferenceFilter(difference)
+        self.detector = detector
         self.features = None if motion is None else FeatureExtractor(motion)
         self.arrival_area = arrival_area
         self._pending: Image | None = None
@@ -51,7 +69,18 @@ class FrameSelector:
 
     def decide(self, frame: Image, timestamp: float) -> Selection:
         height, width = frame.shape[:2]
-        return self.decide_signature(self.filter.signature(frame), width, height, timestamp)
+        selection = self.decide_signature(self.filter.signature(frame), width, height, timestamp)
+        if self.detector is None or selection.decision.reason not in LOOKED_AT:
+            return selection
+        return self._by_objects(selection, self.detector.detect(frame))
+
+    def _by_objects(self, selection: Selection, objects: list[Detection]) -> Selection:
+        """A change the detector finds nothing in is dropped unless the edge tracks something
+        here (an empty frame then tells it someone left); the rest rank by objects seen."""
+        decision = selection.decision
+        if not objects and not self.filter.tracking:
+            decision = replace(decision, send=False, reason=SendReason.NOTHING_OF_INTEREST)
+        return replace(selection, decision=decision, utility=float(len(objects)), objects=objects)
 
     def decide_signature(
         self, signature: Image, frame_width: int, frame_height: int, timestamp: float
@@ -67,7 +96,8 @@ class FrameSelector:
 
     def _checked(self, decision: FilterDecision, features: DifferenceFeatures) -> FilterDecision:
         reason = decision.reason
-        if reason is SendReason.CHANGED and not features.blobs and not self.filter.tracking:
+        no_interest = not features.blobs and self.detector is None  # a detector looks itself
+        if reason is SendReason.CHANGED and no_interest and not self.filter.tracking:
             return replace(decision, send=False, reason=SendReason.NOTHING_OF_INTEREST)
         if reason is SendReason.UNCHANGED and features.area >= self.arrival_area:
             # Blobs appeared or vanished since the last frame sent: too few pixels for the

@@ -4,13 +4,10 @@ a config or model it cannot use stops the node (or the edge) with one clear line
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from pydantic import ValidationError
 
 from appliance.config_edgent import EdgeEdgentConfig
@@ -20,6 +17,7 @@ from cameras.edgent_config import CameraEdgentConfig
 from cameras.edgent_plan import OnlinePlans
 from cameras.uplink import EdgeUplink
 from pipelines.detectors.onnx_yolo import ModelError
+from tests.cli_run import assert_one_line_naming, run_cli
 from tests.edgent_fixtures import FIXTURES
 from tests.edgent_runtime import EXIT, slow_camera_profile
 
@@ -101,22 +99,6 @@ def test_device_only_classes_must_be_among_the_models_labels(edgent_model: Path)
         assert getattr(config, name) == getattr(edge, name), name
     with pytest.raises(ModelError, match=r"\['unicorn'\] are not among the model's labels"):
         collaborative_uploader(config, EdgeUplink("http://127.0.0.1:9", "cam", "token-123"))
-
-
-def run_cli(role: str, config: dict[str, Any], folder: Path) -> subprocess.CompletedProcess[str]:
-    path = folder / f"{role}.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    command = [sys.executable, "-m", "appliance.cli", "--log-level", "WARNING", role]
-    return subprocess.run(
-        [*command, "--config", str(path)], capture_output=True, text=True, timeout=120, check=False
-    )
-
-
-def assert_one_line_naming(result: subprocess.CompletedProcess[str], path: Path) -> None:
-    assert result.returncode == 1, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and str(path) in lines[0], result.stderr
-    assert "Traceback" not in result.stderr
 
 
 def test_a_bad_exit_model_stops_the_edge_with_one_line(tmp_path: Path) -> None:
