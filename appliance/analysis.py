@@ -55,6 +55,8 @@ class AnalysisResult:
     """Time the detector took (0 for a cache hit)."""
     scanned: float = 0.0
     """Fraction of the frame the detector looked at."""
+    needs_picture: bool = False
+    """An event has no snapshot yet: the camera should send its next frame as a picture."""
 
     @property
     def from_cache(self) -> bool:
@@ -189,7 +191,14 @@ class CameraAnalyzer:
         self._last = (meta.seq, meta.captured_at)
         threshold = None if self._controller is None else self._controller.observe(held_f1)
         active = len(self._tracker.active)
-        return AnalysisResult(frame_id, detections, update.matches, active, threshold)
+        return AnalysisResult(
+            frame_id,
+            detections,
+            update.matches,
+            active,
+            threshold,
+            needs_picture=self.needs_picture(),
+        )
 
     def _show(
         self, image: npt.NDArray[np.uint8], detections: list[Detection], tracks: dict[int, int]
@@ -258,9 +267,14 @@ class CameraAnalyzer:
         if self.snapshots is None:
             return
         for track in update.tracks:
-            if track.best_timestamp == timestamp and track.last_seen == timestamp:
-                state = self._state(track.track_id)
+            if track.last_seen != timestamp:
+                continue
+            state = self._state(track.track_id)
+            if track.best_timestamp == timestamp:
                 state.best_crop = self.snapshots.crop(image, track.best_box)
+            elif state.snapshot is None and state.best_crop is None:
+                # Seen best on frames without a picture (Edgent tensors): this view will do.
+                state.best_crop = self.snapshots.crop(image, track.box)
 
     def _note_zones(self, update: TrackUpdate, timestamp: float) -> None:
         if not self.zones:
@@ -275,11 +289,26 @@ class CameraAnalyzer:
         rows = []
         for track in update.tracks:
             if track.confirmed and track.last_seen == timestamp:
-                if track.track_id in fresh:
+                if track.track_id in fresh or self._awaits_snapshot(track.track_id):
                     self._save_snapshot(track)
                 rows.append(self._event_row(track, ended=False))
         rows.extend(self._event_row(t, ended=True) for t in update.ended)
         return rows
+
+    def _awaits_snapshot(self, track_id: int) -> bool:
+        """A confirmed track's event has no snapshot, and a crop for one came at last."""
+        state = self._events.get(track_id)
+        return state is not None and state.snapshot is None and state.best_crop is not None
+
+    def needs_picture(self) -> bool:
+        """Some event has no snapshot yet (its object was only seen on frames without a
+        picture): the camera should send a picture."""
+        if self.snapshots is None:
+            return False
+        return any(
+            (state := self._events.get(track.track_id)) is None or state.snapshot is None
+            for track in self._tracker.active
+        )
 
     def _save_snapshot(self, track: TrackedObject) -> None:
         state = self._state(track.track_id)

@@ -93,6 +93,7 @@ def frame_reply(box: EdgeBox, camera: EdgeCameraConfig, result: AnalysisResult) 
         feedback=EdgeFeedback(
             difference_threshold=result.difference_threshold if fixed is None else fixed,
             budget_bytes_per_s=box.site_uplink.budget(camera.id),
+            send_picture=result.needs_picture,
         ),
     )
 

@@ -42,6 +42,9 @@ from pipelines.edgent.split import SplitError, model_layout, split_model
 
 log = logging.getLogger(__name__)
 
+PICTURE_INTERVAL_S = 2.0
+"""Least time between pictures the edge asks for (its detector may miss the object on one)."""
+
 
 @dataclass(frozen=True)
 class Head:
@@ -64,7 +67,10 @@ class CollaborativeUploader:
         cached_splits: int = 4,
         threads: int | None = None,
         clock: Callable[[], float] = time.monotonic,
+        picture_interval_s: float | None = PICTURE_INTERVAL_S,
     ) -> None:
+        """``picture_interval_s``: least time between JPEGs sent because the edge asked for a
+        picture; None: never (events seen only on tensors then get no snapshot)."""
         self.uplink = uplink
         self.exits = dict(exits)
         self.plans = plans
@@ -75,22 +81,32 @@ class CollaborativeUploader:
         self._heads: SplitCache[DevicePart] = SplitCache(self._split, cached_splits)
         self.probe_interval_s = BandwidthSettings().probe_after_s
         self._last_probe: float | None = None
+        self.picture_interval_s = picture_interval_s
+        self._picture_wanted = False
+        self._last_picture: float | None = None
 
     def upload(self, frame: Outgoing) -> Uploaded:
         now = self._clock()
         choice = self.plans.choose(now)
         self.plans.note_jpeg(len(frame.jpeg))
-        probe = False
-        if choice.cut == 0 or frame.image is None or (probe := self._probe_due(now)):
+        image = frame.image
+        # The edge's wish for a picture, or the uplink's for a measure, sends the JPEG instead.
+        detour = (
+            image is not None
+            and choice.cut != 0
+            and (self._picture_due(now) or self._probe_due(now))
+        )
+        if image is None or choice.cut == 0 or detour:
             meta = frame.meta.model_copy(update={"plan": plan_report(choice.status)})
             posted = self.uplink.post_frame(frame.jpeg, meta)
             sent, device_ms = len(frame.jpeg), 0.0
         else:
-            head = self._run_head(frame.image, frame, choice)
+            head = self._run_head(image, frame, choice)
             posted = self.uplink.post_tensors(head.message, head.meta)
             sent, device_ms = len(head.message), head.device_ms
+        self._picture_wanted = posted.reply.feedback.send_picture
         self.plans.record_transfer(sent, posted.transfer_s, self._clock())
-        if not probe:  # a probe ran another plan than `choice`
+        if not detour:  # a picture or a probe ran another plan than `choice`
             self.plans.record_times(choice, device_ms, posted.edge_s * 1000.0)
         return Uploaded(posted.reply, sent)
 
@@ -102,6 +118,17 @@ class CollaborativeUploader:
                 f"frame {frame.index}: the head of exit {choice.exit} to cut {choice.cut}"
                 f" failed on the camera ({exc})"
             ) from exc
+
+    def _picture_due(self, now: float) -> bool:
+        """The edge asked for a picture (an event has no snapshot: its object was seen only on
+        tensors): this frame goes as its JPEG, at most one every `picture_interval_s`."""
+        interval = self.picture_interval_s
+        if not self._picture_wanted or interval is None:
+            return False
+        if self._last_picture is not None and now - self._last_picture < interval:
+            return False
+        self._last_picture = now
+        return True
 
     def _probe_due(self, now: float) -> bool:
         """Small uploads (device-only detections, thin cuts) are too small to measure the
@@ -173,6 +200,7 @@ def collaborative_uploader(
         config.cached_splits,
         config.threads,
         clock,
+        config.picture_interval_s,
     )
 
 

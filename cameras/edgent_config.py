@@ -132,6 +132,13 @@ class CameraEdgentConfig(DecodingConfig):
     cached_splits: int = Field(
         4, ge=1, le=64, description="Model heads kept ready, one per (exit, cut) recently used."
     )
+    picture_interval_s: float | None = Field(
+        2.0,
+        gt=0,
+        description="When the edge asks for a picture (an event whose object was seen only on"
+        " tensors has no snapshot), the next frame goes as its JPEG, at most one per this many"
+        " seconds; none: never (such events get no snapshot).",
+    )
     threads: int | None = Field(
         None, ge=1, le=64, description="onnxruntime threads for the head; none: its default."
     )

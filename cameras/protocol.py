@@ -191,6 +191,11 @@ class EdgeFeedback(BaseModel):
     budget_bytes_per_s: float | None = Field(
         default=None, description="This camera's share of the site's uplink; None: unlimited."
     )
+    send_picture: bool = Field(
+        default=False,
+        description="An event has no snapshot yet (its object was seen only on frames sent as"
+        " tensors): send a frame as a JPEG.",
+    )
 
 
 class FrameReply(BaseModel):

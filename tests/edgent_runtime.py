@@ -89,7 +89,10 @@ def uploader(base_url: str, model: Path, cut: int, encoding: Encoding) -> Collab
     plans = PinnedPlan(EXIT, cut, 300.0)
     # The camera decodes device-only frames with the edge's settings (`edge_extra`).
     whole = DeviceOnly.for_exits(exits, lambda labels: YoloDecoding(labels, CONFIDENCE))
-    return CollaborativeUploader(uplink, exits, plans, TensorCodec(encoding), whole)
+    # Pictures the edge asks for (snapshots) would replace tensors: off, to compare tensors.
+    return CollaborativeUploader(
+        uplink, exits, plans, TensorCodec(encoding), whole, picture_interval_s=None
+    )
 
 
 def outgoing(image: np.ndarray, seq: int, jpeg: bytes) -> Outgoing:

@@ -11,7 +11,9 @@ runs) works too; and a camera node configured with `edgent` sends its frames thi
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import cv2
@@ -21,14 +23,16 @@ import numpy.typing as npt
 import onnx
 import pytest
 
-from cameras.collaborative import collaborative_uploader
+from cameras.collaborative import CollaborativeUploader, collaborative_uploader
 from cameras.config import CameraConfig
+from cameras.device_only import DeviceOnly
 from cameras.edgent_config import CameraEdgentConfig
-from cameras.edgent_plan import OnlinePlans
+from cameras.edgent_plan import OnlinePlans, PinnedPlan
 from cameras.runtime import run_camera_node
 from cameras.uplink import EdgeUplink
 from pipelines.detectors.onnx_yolo import YoloOnnxDetector, YoloOnnxSettings
-from pipelines.edgent.codec import Encoding
+from pipelines.detectors.yolo_decode import YoloDecoding
+from pipelines.edgent.codec import Encoding, TensorCodec
 from pipelines.edgent.exits import load_exit
 from pipelines.types import Detection
 from tests.edge_process import EdgeProcess, running_edge, stats
@@ -51,6 +55,7 @@ from tests.footage import vtest_frames, vtest_path
 
 NODE, NODE_TOKEN = "node", "edgent-token-2"
 PLANNED, PLANNED_TOKEN = "planned", "edgent-token-3"
+PICTURES, PICTURES_TOKEN = "pictures", "edgent-token-4"
 FIRST_FRAME, FRAMES = 100, 3
 HEADER_BYTES = 4096
 _seqs = itertools.count(1)  # capture times only move forward across the module
@@ -58,7 +63,7 @@ _seqs = itertools.count(1)  # capture times only move forward across the module
 
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory: pytest.TempPathFactory, edgent_model: Path) -> Iterator[EdgeProcess]:
-    tokens = {CAMERA: TOKEN, NODE: NODE_TOKEN, PLANNED: PLANNED_TOKEN}
+    tokens = {CAMERA: TOKEN, NODE: NODE_TOKEN, PLANNED: PLANNED_TOKEN, PICTURES: PICTURES_TOKEN}
     work = tmp_path_factory.mktemp("edgent-edge")
     with running_edge(work, tokens, extra=edge_extra(edgent_model), startup_timeout_s=60) as edge:
         yield edge
@@ -221,6 +226,7 @@ def test_a_camera_node_with_edgent_sends_its_frames_as_tensors(
             "enabled": True,
             "exits": [{"name": EXIT, "model_path": str(edgent_model), "accuracy": 1.0}],
             "pin": {"exit": EXIT, "cut": neck_cut(edgent_model)},
+            "picture_interval_s": None,  # only tensors: no pictures for snapshots
         },
     )
     node = run_camera_node(config, max_frames=10)
@@ -315,5 +321,44 @@ def test_a_camera_on_device_only_probes_the_uplink_with_a_jpeg_when_it_went_unme
         assert probe.reply.frame_id is not None, "and the edge analysed it"
         assert plans.planner.bandwidth.samples == measured + 1
         assert plans.planner.bandwidth.bps() > 0.3e6, "the fast loopback link was measured"
+    finally:
+        camera.uplink.close()
+
+
+def event_snapshots(db_path: Path, camera: str) -> list[str | None]:
+    with closing(sqlite3.connect(db_path)) as db:
+        rows = db.execute("SELECT snapshot FROM events WHERE camera_id = ?", (camera,)).fetchall()
+    return [r[0] for r in rows]
+
+
+def test_events_seen_only_on_tensors_get_snapshots_from_a_picture_the_edge_asks_for(
+    edge: EdgeProcess, edgent_model: Path, frames: list[npt.NDArray[np.uint8]]
+) -> None:
+    clock = Clock()
+    exits = {EXIT: load_exit(EXIT, edgent_model)}
+    whole = DeviceOnly.for_exits(exits, lambda labels: YoloDecoding(labels, CONFIDENCE))
+    camera = CollaborativeUploader(
+        EdgeUplink(edge.base_url, PICTURES, PICTURES_TOKEN, timeout_s=60.0),
+        exits,
+        PinnedPlan(EXIT, neck_cut(edgent_model), 300.0),
+        TensorCodec("float16"),
+        whole,
+        clock=clock,
+    )
+    try:
+        replies = []
+        for image in frames[:2]:  # tensors: the tracks confirm, the edge has no picture of them
+            replies.append(camera.upload(outgoing(image, next(_seqs), jpeg(image))))
+            clock.now += 0.5
+        assert all(r.sent_bytes != len(jpeg(frames[0])) for r in replies)
+        assert event_snapshots(edge.db_path, PICTURES), "events were opened from tensors"
+        assert not any(event_snapshots(edge.db_path, PICTURES))
+        assert replies[-1].reply.feedback.send_picture, "so the edge asks for a picture"
+        picture = camera.upload(outgoing(frames[2], next(_seqs), jpeg(frames[2])))
+        assert picture.sent_bytes == len(jpeg(frames[2])), "the next frame went as its JPEG"
+        assert any(event_snapshots(edge.db_path, PICTURES)), "and events got snapshots from it"
+        clock.now += 0.5
+        after = camera.upload(outgoing(frames[1], next(_seqs), jpeg(frames[1])))
+        assert after.sent_bytes != len(jpeg(frames[1])), "then tensors again"
     finally:
         camera.uplink.close()
