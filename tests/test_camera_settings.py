@@ -82,14 +82,22 @@ def test_settings_are_validated_applied_and_survive_a_restart(tmp_path: Path) ->
             "budget_bytes_per_s": 50_000,
         }
         reply = feed(client, edge, CAMERA, jpegs[2:4])[-1]
-        assert reply["feedback"] == {"difference_threshold": 0.07, "budget_bytes_per_s": 50_000}
+        assert reply["feedback"] == {
+            "difference_threshold": 0.07,
+            "budget_bytes_per_s": 50_000,
+            "send_picture": False,
+        }
 
     with start(tmp_path, api_token) as edge, httpx.Client(base_url=edge.base_url) as client:
         after = get(client, edge)
         assert after["settings"]["zones"] == NEW_SETTINGS["zones"]
         assert after["settings"]["difference_threshold"] == 0.07
         reply = feed(client, edge, CAMERA, jpegs[4:])[-1]
-        assert reply["feedback"] == {"difference_threshold": 0.07, "budget_bytes_per_s": 50_000}
+        assert reply["feedback"] == {
+            "difference_threshold": 0.07,
+            "budget_bytes_per_s": 50_000,
+            "send_picture": False,
+        }
 
         back = put(client, edge, {"zones": [YAML_ZONE]})  # adaptive again, no fixed budget
         assert back.status_code == 200
