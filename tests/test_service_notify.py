@@ -79,6 +79,8 @@ def test_feeding_stops_when_the_loop_stops_beating(listener: NotifyListener) -> 
     assert listener.received()[0].fields == {"READY": "1", "STATUS": "test loop"}
     assert fed_while_beating >= 4  # every 0.1 s
     assert fed_after <= 1  # at most one check that fell before the hang
+    # The datagram may still be on its way to the listener's thread when close() returns.
+    listener.wait_for("STOPPING", timeout_s=5)
     assert listener.received()[-1].fields["STOPPING"] == "1"
 
 
