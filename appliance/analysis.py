@@ -190,14 +190,14 @@ class CameraAnalyzer:
         self._forget_except(update.tracks)
         self._last = (meta.seq, meta.captured_at)
         threshold = None if self._controller is None else self._controller.observe(held_f1)
-        active = len(self._tracker.active)
+        active = [t for t in update.tracks if t.confirmed]
         return AnalysisResult(
             frame_id,
             detections,
             update.matches,
-            active,
+            len(active),
             threshold,
-            needs_picture=self.needs_picture(),
+            needs_picture=self._needs_picture(active),
         )
 
     def _show(
@@ -300,14 +300,14 @@ class CameraAnalyzer:
         state = self._events.get(track_id)
         return state is not None and state.snapshot is None and state.best_crop is not None
 
-    def needs_picture(self) -> bool:
-        """Some event has no snapshot yet (its object was only seen on frames without a
+    def _needs_picture(self, active: list[TrackedObject]) -> bool:
+        """Some open event has no snapshot yet (its object was only seen on frames without a
         picture): the camera should send a picture."""
         if self.snapshots is None:
             return False
         return any(
             (state := self._events.get(track.track_id)) is None or state.snapshot is None
-            for track in self._tracker.active
+            for track in active
         )
 
     def _save_snapshot(self, track: TrackedObject) -> None:

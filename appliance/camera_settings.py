@@ -17,10 +17,10 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from appliance.config import CameraSettingsConfig, EdgeConfig
-from appliance.config_loader import describe_validation_error
 from appliance.store.schema import CameraSettingsRecord
 from appliance.store.sessions import read_session, write_session
 from cameras.config import DifferenceFilterConfig
+from cameras.config_checks import describe_validation_error
 from pipelines.feedback import ThresholdController
 
 if TYPE_CHECKING:

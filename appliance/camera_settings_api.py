@@ -15,9 +15,9 @@ from pydantic import ValidationError
 
 from appliance.camera_settings import apply_settings, save_settings
 from appliance.config import CameraSettingsConfig
-from appliance.config_loader import describe_validation_error
 from appliance.edge import EdgeBox
 from appliance.store import StoreError
+from cameras.config_checks import describe_validation_error
 
 log = logging.getLogger(__name__)
 

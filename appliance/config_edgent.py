@@ -8,9 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cameras.config_checks import require_unique
-from cameras.edgent_config import DecodingConfig
-
-EXIT_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
+from cameras.edgent_config import EXIT_NAME, DecodingConfig
 
 
 class EdgeExitConfig(BaseModel):

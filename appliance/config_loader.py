@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from cameras.config_checks import describe_validation_error
+
 Model = TypeVar("Model", bound=BaseModel)
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -26,18 +28,6 @@ def load_config(path: Path, model: type[Model]) -> Model:
         return model.model_validate(expanded)
     except ValidationError as exc:
         raise ConfigError(f"{path}: {describe_validation_error(exc)}") from None
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """'field.path: reason' for each problem, joined on one line."""
-    parts = []
-    for error in exc.errors():
-        where = ".".join(str(p) for p in error["loc"]) or "(top level)"
-        reason = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            reason = "unknown setting"
-        parts.append(f"{where}: {reason}")
-    return "; ".join(parts)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

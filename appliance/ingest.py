@@ -10,7 +10,7 @@ import numpy.typing as npt
 from fastapi import HTTPException, Request
 from pydantic import BaseModel, ValidationError
 
-from appliance.config_loader import describe_validation_error
+from cameras.config_checks import describe_validation_error
 from cameras.protocol import META_HEADER, FrameMeta
 
 JPEG_MAGIC = b"\xff\xd8\xff"

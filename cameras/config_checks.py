@@ -1,8 +1,10 @@
-"""Checks shared by the config models of both roles (the edge's models import this too)."""
+"""Checks and error wording shared by the config models of both roles (the edge imports this)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from pydantic import ValidationError
 
 
 def require_unique(names: Iterable[str], what: str) -> None:
@@ -11,3 +13,15 @@ def require_unique(names: Iterable[str], what: str) -> None:
     repeated = sorted({n for n in listed if listed.count(n) > 1})
     if repeated:
         raise ValueError(f"{what} must be unique; repeated: {', '.join(repeated)}")
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """'field.path: reason' for each problem, joined on one line."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        reason = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            reason = "unknown setting"
+        parts.append(f"{where}: {reason}")
+    return "; ".join(parts)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from cameras.config_checks import describe_validation_error
+
 
 class MeasuredExit(BaseModel):
     """One exit's agreement with the full model, as `appliance plan accuracy` measured it."""
@@ -41,10 +43,6 @@ def read_accuracies(path: Path) -> dict[str, MeasuredExit]:
     try:
         return MEASURED.validate_json(text)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
-            for e in exc.errors()
-        )
         raise AccuracyFileError(
-            f"{path}: not an accuracy file from `plan accuracy`: {problems}"
+            f"{path}: not an accuracy file from `plan accuracy`: {describe_validation_error(exc)}"
         ) from None

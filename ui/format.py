@@ -21,12 +21,7 @@ def number(value: float | None, digits: int = 0, unit: str = "") -> str:
 
 def rate(value: float | None) -> str:
     """Bytes per second, readable."""
-    if value is None:
-        return "unlimited"
-    for unit, size in (("MB/s", 1e6), ("kB/s", 1e3)):
-        if value >= size:
-            return f"{value / size:.1f} {unit}"
-    return f"{value:.0f} B/s"
+    return "unlimited" if value is None else f"{size(value)}/s"
 
 
 def size(value: float | None) -> str:

@@ -16,7 +16,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError, NotSupportedError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from appliance.config_loader import describe_validation_error
 from appliance.mqtt.wire import (
     KINDS,
     MESSAGE,
@@ -29,6 +28,7 @@ from appliance.mqtt.wire import (
 )
 from appliance.store import Database, StoreError
 from appliance.store.sessions import write_session
+from cameras.config_checks import describe_validation_error
 
 from .schema import CloudCount, CloudEvent, CloudHealth, CloudReject
 
