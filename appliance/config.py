@@ -17,6 +17,12 @@ from appliance.scheduler import SchedulerSettings
 from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
 from cameras.config_checks import require_unique
 from cameras.detector_config import YoloOnnxConfig
+from cameras.jpeg import (
+    DEFAULT_JPEG_CHROMA,
+    DEFAULT_JPEG_QUALITY,
+    JPEG_CHROMA_DESCRIPTION,
+    JpegChroma,
+)
 from pipelines.cascade import CascadeSettings
 from pipelines.changed_regions import ChangeSettings
 from pipelines.detectors.hog import HogSettings
@@ -351,7 +357,10 @@ class DemoConfig(_Strict):
         Path("data/demo"), description="Each run stores its database in a new folder under this."
     )
     camera_id: str = Field("demo", pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Camera id.")
-    jpeg_quality: int = Field(85, ge=10, le=100, description="JPEG quality of frames sent.")
+    jpeg_quality: int = Field(
+        DEFAULT_JPEG_QUALITY, ge=10, le=100, description="JPEG quality of frames sent."
+    )
+    jpeg_chroma: JpegChroma = Field(DEFAULT_JPEG_CHROMA, description=JPEG_CHROMA_DESCRIPTION)
     filter: DifferenceFilterConfig = Field(
         default_factory=DifferenceFilterConfig, description="Camera-side frame-difference filter."
     )

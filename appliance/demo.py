@@ -68,6 +68,7 @@ def _run_camera(config: DemoConfig, video: Path, edge_url: str, token: str) -> N
         edge_url=edge_url,
         token=token,
         jpeg_quality=config.jpeg_quality,
+        jpeg_chroma=config.jpeg_chroma,
         filter=config.filter,
         tiny_detector=config.tiny_detector,
         regions=config.regions,

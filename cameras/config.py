@@ -8,6 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from cameras.detector_config import YoloOnnxConfig
 from cameras.edgent_config import CameraEdgentConfig
+from cameras.jpeg import (
+    DEFAULT_JPEG_CHROMA,
+    DEFAULT_JPEG_QUALITY,
+    JPEG_CHROMA_DESCRIPTION,
+    JpegChroma,
+)
 from cameras.reconnect import ReconnectSettings
 from pipelines.difference import DifferenceSettings
 from pipelines.motion import MotionSettings
@@ -167,7 +173,10 @@ class CameraConfig(BaseModel):
         description="Base URL of the edge box API.",
     )
     token: SecretStr = Field(description="This camera's token, as configured on the edge box.")
-    jpeg_quality: int = Field(85, ge=10, le=100, description="JPEG quality of frames sent.")
+    jpeg_quality: int = Field(
+        DEFAULT_JPEG_QUALITY, ge=10, le=100, description="JPEG quality of frames sent."
+    )
+    jpeg_chroma: JpegChroma = Field(DEFAULT_JPEG_CHROMA, description=JPEG_CHROMA_DESCRIPTION)
     realtime: bool = Field(
         False, description="Pace a video file at its own frame rate (live sources always are)."
     )

@@ -8,8 +8,13 @@ import threading
 import time
 from dataclasses import dataclass
 
-import cv2
-
+from cameras.jpeg import (
+    DEFAULT_JPEG_CHROMA,
+    DEFAULT_JPEG_QUALITY,
+    JpegChroma,
+    JpegEncodeError,
+    encode_jpeg,
+)
 from cameras.protocol import (
     MAX_ITEMS,
     FeatureScores,
@@ -59,15 +64,17 @@ class CameraNode:
         source: FrameSource,
         selector: FrameSelector,
         uplink: EdgeUplink,
-        jpeg_quality: int = 85,
+        jpeg_quality: int = DEFAULT_JPEG_QUALITY,
         budget: UplinkBudget | None = None,
         regions: RegionPlanner | None = None,
         sender: FrameSender | None = None,
+        jpeg_chroma: JpegChroma = DEFAULT_JPEG_CHROMA,
     ) -> None:
         self.source = source
         self.selector = selector
         self.uplink = uplink
         self.jpeg_quality = jpeg_quality
+        self.jpeg_chroma: JpegChroma = jpeg_chroma
         self.budget = budget or UplinkBudget()
         self.regions = regions
         self.sender = sender or FrameSender(uplink, in_flight=1, block=True)
@@ -144,11 +151,11 @@ class CameraNode:
         return self.regions.plan(blobs, foreground, width, height, frame.timestamp)
 
     def _encode(self, image: Image, index: int, quality: int) -> bytes | None:
-        ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-        if not ok:
-            log.error("could not encode frame %d as JPEG", index)
+        try:
+            return bytes(encode_jpeg(image, quality, self.jpeg_chroma).tobytes())
+        except JpegEncodeError as exc:
+            log.error("frame %d: %s", index, exc)
             return None
-        return bytes(encoded.tobytes())
 
     def _settle(self, deliveries: list[Delivery]) -> None:
         """Account for frames whose upload finished, and apply the edge's feedback."""

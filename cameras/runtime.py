@@ -101,6 +101,7 @@ def _run(
         # Tensor frames leave the edge no picture to paste regions onto: whole frames only.
         regions=None if config.edgent.enabled else config.regions.planner(),
         sender=sender,
+        jpeg_chroma=config.jpeg_chroma,
     )
     if is_file:
         _report(uplink, "connected")

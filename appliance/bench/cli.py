@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.plan.cli import add_exit_arguments
+from cameras.jpeg import DEFAULT_JPEG_CHROMA, DEFAULT_JPEG_QUALITY
 
 DEFAULT_CACHE_DIR = Path("data/bench-cache")
 
@@ -20,6 +21,7 @@ def add_bench_parser(roles: Any) -> None:
     _add_scale(benchmarks)
     _add_uplink(benchmarks)
     _add_plan(benchmarks)
+    _add_encoding(benchmarks)
 
 
 def _add_filter(benchmarks: Any) -> None:
@@ -33,9 +35,13 @@ def _add_filter(benchmarks: Any) -> None:
     parser.add_argument(
         "--jpeg-quality",
         type=_int_within(10, 100),
-        default=85,
-        help="JPEG quality of frames sent, 10-100 (camera node default: 85)",
+        default=DEFAULT_JPEG_QUALITY,
+        help=f"JPEG quality of frames sent, 10-100 (camera node default: {DEFAULT_JPEG_QUALITY})",
     )
+    parser.add_argument(
+        "--jpeg-chroma", choices=["420", "444"], default=DEFAULT_JPEG_CHROMA,
+        help=f"chroma subsampling of frames sent (camera node default: {DEFAULT_JPEG_CHROMA})",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
     parser.add_argument(
         "--cache-dir",
@@ -63,8 +69,8 @@ def _add_edge(benchmarks: Any) -> None:
     parser.add_argument(
         "--jpeg-quality",
         type=_int_within(10, 100),
-        default=85,
-        help="JPEG quality the frames arrive in, 10-100 (camera node default: 85)",
+        default=DEFAULT_JPEG_QUALITY,
+        help=f"JPEG quality the frames arrive in, 10-100 (camera default: {DEFAULT_JPEG_QUALITY})",
     )
     parser.add_argument(
         "--config",
@@ -159,6 +165,52 @@ def _add_plan(benchmarks: Any) -> None:
     parser.add_argument("--plot", type=Path, help="write an Edgent-style figure (PNG)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
     parser.set_defaults(handler=_plan)
+
+
+def _add_encoding(benchmarks: Any) -> None:
+    parser = benchmarks.add_parser(
+        "encoding", help="the edge's detector on the camera's JPEGs (quality, chroma) vs originals"
+    )
+    parser.add_argument("--video", default="vtest", help="sample (vtest, bikes) or a path")
+    parser.add_argument("--frames", type=_int_within(1, None), help="use the first N frames")
+    parser.add_argument(
+        "--every", type=_int_within(1, None), default=1, help="measure every N-th frame"
+    )
+    parser.add_argument(
+        "--qualities", type=_quality_list, default=[60, 70, 75, 80, 85, 90, 95],
+        help="JPEG qualities to try, comma-separated 10-100 (default: 60 to 95)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--chromas", type=_chroma_list, default=["420", "444"],
+        help="chroma subsamplings to try, comma-separated: 420, 444 (default: both)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--config", type=Path, help="edge YAML whose detector to use (default: built-in)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
+    parser.set_defaults(handler=_encoding)
+
+
+def _quality_list(text: str) -> list[int]:
+    parse = _int_within(10, 100)
+    values = [parse(part) for part in text.split(",") if part.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError(f"need at least one quality, got {text!r}")
+    return values
+
+
+def _chroma_list(text: str) -> list[str]:
+    values = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [v for v in values if v not in ("420", "444")]
+    if unknown or not values:
+        raise argparse.ArgumentTypeError(f"chroma must be 420 or 444, got {text!r}")
+    return values
+
+
+def _encoding(args: argparse.Namespace) -> int:
+    from appliance.bench.encoding import run_encoding_command
+
+    return run_encoding_command(args)
 
 
 def _float_list(text: str) -> list[float]:

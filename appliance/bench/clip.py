@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from cameras.jpeg import JpegChroma, encode_jpeg
 from cameras.sources import VideoSource
 from pipelines.detectors.hog import HogPeopleDetector, HogSettings
 from pipelines.difference import DifferenceSettings, FrameDifferenceFilter, Image
@@ -61,6 +62,7 @@ def cache_key(
     jpeg_quality: int,
     hog: HogSettings,
     difference: DifferenceSettings,
+    jpeg_chroma: JpegChroma = "420",
 ) -> str:
     stat = video.stat()
     fields = {
@@ -73,6 +75,9 @@ def cache_key(
         "hog": dataclasses.asdict(hog),
         "signature": [difference.width, difference.height, difference.blur_kernel],
     }
+    if jpeg_chroma != "420":
+        # Only when not libjpeg's default, so analyses cached before the option stay valid.
+        fields["jpeg_chroma"] = jpeg_chroma
     digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
     return f"{video.stem}-{digest[:16]}"
 
@@ -83,6 +88,7 @@ def analyse_video(
     jpeg_quality: int,
     hog: HogSettings,
     difference: DifferenceSettings,
+    jpeg_chroma: JpegChroma = "420",
 ) -> AnalysedClip:
     """Decode `video` once (at most `frames` frames) and analyse every frame."""
     detector = HogPeopleDetector(hog)
@@ -103,7 +109,7 @@ def analyse_video(
             t0 = time.perf_counter()
             signatures.append(frame_filter.signature(image))
             t1 = time.perf_counter()
-            encoded = _encode(image, jpeg_quality)
+            encoded = encode_jpeg(image, jpeg_quality, jpeg_chroma)  # as the camera node does
             decoded = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR), dtype=np.uint8)
             t2 = time.perf_counter()
             raw.append(detector.detect(image))
@@ -125,14 +131,6 @@ def analyse_video(
     return AnalysedClip(clip, fps, timings, cached=False)
 
 
-def _encode(image: npt.NDArray[np.uint8], quality: int) -> npt.NDArray[np.uint8]:
-    # Same call as the camera node (cameras/node.py).
-    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise RuntimeError("could not encode a frame as JPEG")
-    return np.asarray(encoded, dtype=np.uint8)
-
-
 def load_or_analyse(
     video: Path,
     frames: int | None,
@@ -141,15 +139,17 @@ def load_or_analyse(
     difference: DifferenceSettings,
     cache_dir: Path,
     refresh: bool = False,
+    jpeg_chroma: JpegChroma = "420",
 ) -> AnalysedClip:
     """The cached analysis when there is one (unless `refresh`), else analyse and cache it."""
-    path = cache_dir / f"{cache_key(video, frames, jpeg_quality, hog, difference)}.npz"
+    key = cache_key(video, frames, jpeg_quality, hog, difference, jpeg_chroma)
+    path = cache_dir / f"{key}.npz"
     if not refresh and path.is_file():
         try:
             return _load(path)
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             log.warning("ignoring unreadable bench cache %s: %s", path, exc)
-    analysed = analyse_video(video, frames, jpeg_quality, hog, difference)
+    analysed = analyse_video(video, frames, jpeg_quality, hog, difference, jpeg_chroma)
     _save(path, analysed)
     return analysed
 

@@ -27,6 +27,7 @@ import numpy as np
 from appliance.config import EdgeConfig
 from appliance.edge import build_detector
 from appliance.footage import resolve_video
+from cameras.jpeg import DEFAULT_JPEG_CHROMA, encode_jpeg
 from cameras.sources import VideoSource
 from pipelines.cascade import EarlyExitCascade
 from pipelines.metrics import LabelledBox, score_clip
@@ -70,9 +71,7 @@ def replay(
             captured = source.read()
             if captured is None:
                 break
-            _, encoded = cv2.imencode(
-                ".jpg", captured.image, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
-            )
+            encoded = encode_jpeg(captured.image, jpeg_quality, DEFAULT_JPEG_CHROMA)
             image = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR), dtype=np.uint8)
             t = len(times) / fps
             times.append(t)
@@ -160,13 +159,17 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_edge_command(args: argparse.Namespace) -> int:
+def bench_edge_config(path: Path | None) -> EdgeConfig:
+    """The edge config a benchmark runs: the user's YAML, or the built-in defaults."""
     from appliance.config_loader import load_config
 
-    if args.config is not None:
-        config = load_config(args.config, EdgeConfig)
-    else:
-        config = EdgeConfig.model_validate({"cameras": [{"id": "bench", "token": "bench-token"}]})
+    if path is not None:
+        return load_config(path, EdgeConfig)
+    return EdgeConfig.model_validate({"cameras": [{"id": "bench", "token": "bench-token"}]})
+
+
+def run_edge_command(args: argparse.Namespace) -> int:
+    config = bench_edge_config(args.config)
     report = replay(resolve_video(args.video), args.frames, args.jpeg_quality, config)
     print(json.dumps(report) if args.json else format_report(report))
     return 0

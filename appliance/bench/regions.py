@@ -15,6 +15,7 @@ import numpy as np
 
 from appliance.config import DetectorConfig, FilterControlConfig, TrackerConfig
 from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
+from cameras.jpeg import JpegChroma, encode_jpeg
 from cameras.sources import VideoSource
 from pipelines.detectors.hog import HogPeopleDetector
 from pipelines.difference import Image
@@ -38,9 +39,13 @@ class RegionReplay:
 
 
 def replay_with_regions(
-    video: Path, frames: int | None, jpeg_quality: int, config: RegionConfig
+    video: Path,
+    frames: int | None,
+    jpeg_quality: int,
+    jpeg_chroma: JpegChroma,
+    config: RegionConfig,
 ) -> RegionReplay:
-    system = _System(config, jpeg_quality)
+    system = _System(config, jpeg_quality, jpeg_chroma)
     answers: Answers = []
     with VideoSource(str(video)) as source:
         while frames is None or len(answers) < frames:
@@ -55,7 +60,7 @@ def replay_with_regions(
 class _System:
     """The camera node's choices and the edge's analysis, in one process, frame by frame."""
 
-    def __init__(self, config: RegionConfig, jpeg_quality: int) -> None:
+    def __init__(self, config: RegionConfig, jpeg_quality: int, jpeg_chroma: JpegChroma) -> None:
         tiny = TinyDetectorConfig()
         difference = DifferenceFilterConfig().settings()
         self.selector = FrameSelector(difference, tiny.settings(), tiny.arrival_area)
@@ -64,6 +69,7 @@ class _System:
         self.tracker = IouTracker(TrackerConfig().settings())
         self.controller = ThresholdController(FilterControlConfig().settings(difference.threshold))
         self.jpeg_quality = jpeg_quality
+        self.jpeg_chroma: JpegChroma = jpeg_chroma
         self.canvas: Image | None = None
         self.sent: list[int] = []
         self.bytes_sent = 0
@@ -84,7 +90,7 @@ class _System:
         height, width = image.shape[:2]
         regions = self.planner.plan(blobs, foreground, width, height, t)
         masked = mask_outside(image, regions) if regions else image
-        encoded = cv2.imencode(".jpg", masked, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])[1]
+        encoded = encode_jpeg(masked, self.jpeg_quality, self.jpeg_chroma)
         decoded = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR), dtype=np.uint8)
         if regions and self.canvas is not None:
             decoded = composite(self.canvas, decoded, regions)

@@ -34,10 +34,10 @@ from appliance.footage import resolve_video
 from appliance.outbox.config import CloudUplinkConfig
 from appliance.server import EdgeServer, free_port
 from cameras.config import CameraConfig
+from cameras.jpeg import encode_jpeg
 from cameras.runtime import run_camera_node
 
 HOUR_S = 3600.0
-JPEG_QUALITY = 85  # the camera node's default
 TARGET_FRACTION = 0.0001  # issue 5: under 0.01% of the input video's bytes
 
 
@@ -177,8 +177,7 @@ def _all_frames_jpeg_bytes(video: Path, frames: int) -> int:
             ok, image = capture.read()
             if not ok:
                 break
-            encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1]
-            total += len(encoded)
+            total += len(encode_jpeg(image))  # as a camera node with its defaults sends it
     finally:
         capture.release()
     return total

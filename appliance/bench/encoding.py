@@ -1,0 +1,169 @@
+"""`appliance bench encoding`: what the camera's JPEG settings cost the edge's full detector.
+
+For every `every`-th frame of a clip the edge's full detector runs on the original frame (the
+reference) and on the frame as each JPEG setting (quality x chroma subsampling) delivers it,
+decoded as the edge decodes it. Per setting: precision, recall and F1 of those detections
+against the original frame's at IoU 0.5 (pooled over the frames), and bytes per frame. A
+camera's `jpeg_quality` and `jpeg_chroma` are best chosen from this: the fewest bytes for the
+accuracy wanted, for the detector the edge actually runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, get_args
+
+import cv2
+import numpy as np
+
+from appliance.bench.edge import bench_edge_config
+from appliance.config import EdgeConfig
+from appliance.edge import build_detector
+from appliance.footage import FootageError, resolve_video
+from cameras.jpeg import DEFAULT_JPEG_CHROMA, DEFAULT_JPEG_QUALITY, JpegChroma, encode_jpeg
+from cameras.sources import VideoSource
+from pipelines.detectors import Detector
+from pipelines.metrics import LabelledBox, match_count
+from pipelines.types import Detection
+
+CHROMAS: tuple[JpegChroma, ...] = get_args(JpegChroma)
+
+
+@dataclass(frozen=True)
+class EncodingSetting:
+    quality: int
+    chroma: JpegChroma
+
+
+@dataclass
+class _Tally:
+    matched: int = 0
+    found: int = 0
+    expected: int = 0
+    bytes: int = 0
+
+
+@dataclass(frozen=True)
+class EncodingResult:
+    quality: int
+    chroma: JpegChroma
+    precision: float
+    recall: float
+    f1: float
+    kb_per_frame: float
+    bytes_vs_default: float
+    """Bytes against the camera node's default setting."""
+
+
+def _labelled(detections: list[Detection]) -> list[LabelledBox]:
+    return [LabelledBox(d.label, d.box) for d in detections]
+
+
+def measure(
+    video: Path,
+    detector: Detector,
+    settings: list[EncodingSetting],
+    every: int = 1,
+    frames: int | None = None,
+) -> tuple[int, dict[EncodingSetting, _Tally]]:
+    """Frames measured and, per setting, the detections matched against the original's."""
+    tallies = {s: _Tally() for s in settings}
+    measured = 0
+    with VideoSource(str(video)) as source:
+        index = -1
+        while frames is None or index + 1 < frames:
+            captured = source.read()
+            if captured is None:
+                break
+            index += 1
+            if index % every:
+                continue
+            measured += 1
+            reference = _labelled(detector.detect(captured.image))
+            for setting, tally in tallies.items():
+                encoded = encode_jpeg(captured.image, setting.quality, setting.chroma)
+                decoded = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR), dtype=np.uint8)
+                found = _labelled(detector.detect(decoded))
+                tally.matched += match_count(found, reference, 0.5)
+                tally.found += len(found)
+                tally.expected += len(reference)
+                tally.bytes += int(encoded.size)
+    return measured, tallies
+
+
+def _result(
+    setting: EncodingSetting, tally: _Tally, frames: int, default_bytes: int
+) -> EncodingResult:
+    precision = tally.matched / tally.found if tally.found else 1.0
+    recall = tally.matched / tally.expected if tally.expected else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return EncodingResult(
+        setting.quality,
+        setting.chroma,
+        round(precision, 4),
+        round(recall, 4),
+        round(f1, 4),
+        round(tally.bytes / max(frames, 1) / 1000, 2),
+        round(tally.bytes / default_bytes, 4) if default_bytes else 0.0,
+    )
+
+
+def run_encoding_bench(
+    video: Path,
+    config: EdgeConfig,
+    qualities: list[int],
+    chromas: list[JpegChroma],
+    every: int = 1,
+    frames: int | None = None,
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    default = EncodingSetting(DEFAULT_JPEG_QUALITY, DEFAULT_JPEG_CHROMA)
+    settings = sorted({EncodingSetting(q, c) for q in qualities for c in chromas} | {default},
+                      key=lambda s: (s.chroma, s.quality))  # fmt: skip
+    detector = build_detector(config.detector, config.data_dir)
+    measured, tallies = measure(video, detector, settings, every, frames)
+    if measured == 0:
+        raise FootageError(f"no frames could be decoded from {video}")
+    default_bytes = tallies[default].bytes
+    results = [_result(s, tallies[s], measured, default_bytes) for s in settings]
+    return {
+        "video": str(video),
+        "frames_measured": measured,
+        "every": every,
+        "detector": config.detector.kind,
+        "camera_default": asdict(default),
+        "settings": [asdict(r) for r in results],
+        "elapsed_s": round(time.perf_counter() - started, 1),
+    }
+
+
+def format_report(report: dict[str, Any]) -> str:
+    lines = [
+        f"{report['video']}: {report['frames_measured']} frames (every {report['every']}), "
+        f"detector {report['detector']}, against its detections on the original frames",
+        "  quality chroma precision recall     f1  kB/frame  bytes vs camera default",
+    ]
+    for row in report["settings"]:
+        lines.append(
+            f"  {row['quality']:7d} {row['chroma']:>6s} {row['precision']:9.3f} "
+            f"{row['recall']:6.3f} {row['f1']:6.3f} {row['kb_per_frame']:9.1f} "
+            f"{row['bytes_vs_default']:18.2f}"
+        )
+    return "\n".join(lines)
+
+
+def run_encoding_command(args: argparse.Namespace) -> int:
+    report = run_encoding_bench(
+        resolve_video(args.video),
+        bench_edge_config(args.config),
+        args.qualities,
+        args.chromas,
+        args.every,
+        args.frames,
+    )
+    print(json.dumps(report) if args.json else format_report(report))
+    return 0
