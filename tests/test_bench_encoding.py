@@ -20,6 +20,7 @@ def test_bench_encoding_scores_each_setting_against_the_original_frames() -> Non
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["frames_measured"] == 20 and report["detector"] == "hog"
+    assert report["detections_on_originals"] > 20, "people walk through all of vtest"
     rows = {(r["quality"], r["chroma"]): r for r in report["settings"]}
     # The camera default is always measured: it is what the bytes are compared with.
     assert report["camera_default"] == {"quality": 80, "chroma": "444"}

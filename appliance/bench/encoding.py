@@ -136,6 +136,7 @@ def run_encoding_bench(
         "every": every,
         "detector": config.detector.kind,
         "camera_default": asdict(default),
+        "detections_on_originals": tallies[default].expected,
         "settings": [asdict(r) for r in results],
         "elapsed_s": round(time.perf_counter() - started, 1),
     }
@@ -144,7 +145,8 @@ def run_encoding_bench(
 def format_report(report: dict[str, Any]) -> str:
     lines = [
         f"{report['video']}: {report['frames_measured']} frames (every {report['every']}), "
-        f"detector {report['detector']}, against its detections on the original frames",
+        f"detector {report['detector']}, against its {report['detections_on_originals']} "
+        "detections on the original frames",
         "  quality chroma precision recall     f1  kB/frame  bytes vs camera default",
     ]
     for row in report["settings"]:
