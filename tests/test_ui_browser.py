@@ -1,12 +1,15 @@
 """End to end in a real browser: Debian's chromium (Playwright) on `appliance ui`, reading a real
 `appliance edge` that a real camera node feeds vtest.avi in real time. The pages must show what
-the API says, the live view must play; the screenshots go to docs/screenshots/ (README)."""
+the API says, the live view must play; with APPLIANCE_UPDATE_SCREENSHOTS=1 the screenshots
+replace docs/screenshots/ (README)."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,8 +25,18 @@ from tests.ui_process import UiProcess, running_ui
 
 CAMERA = "demo"
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
+README_SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 ZONE = {"name": "crossing", "points": [[0, 330], [768, 330], [768, 576], [0, 576]]}
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the pages are photographed: the README's pictures only when asked for
+    (APPLIANCE_UPDATE_SCREENSHOTS=1), so that a test run leaves the working tree as it was."""
+    if os.environ.get("APPLIANCE_UPDATE_SCREENSHOTS") == "1":
+        README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return README_SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +127,7 @@ def metrics(page: Page) -> dict[str, str]:
 
 
 def test_overview_shows_live_values_that_match_the_api(
-    page: Page, ui: UiProcess, edge: EdgeProcess
+    page: Page, ui: UiProcess, edge: EdgeProcess, screenshots: Path
 ) -> None:
     wait_for(
         lambda: api(edge, "/api/v1/stats")["store"]["events"] > 0,
@@ -150,12 +163,11 @@ def test_overview_shows_live_values_that_match_the_api(
     # A few refreshes later the charts over time have lines, not single points.
     later = number(shown["Frames sent"]) + 25
     wait_for(lambda: number(metrics(page)["Frames sent"]) >= later, 30, "a few refreshes")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "overview.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "overview.png"), full_page=True)
 
 
 def test_events_page_lists_the_apis_events_with_snapshots(
-    page: Page, ui: UiProcess, edge: EdgeProcess
+    page: Page, ui: UiProcess, edge: EdgeProcess, screenshots: Path
 ) -> None:
     before = len(api(edge, "/api/v1/events?limit=100"))
     open_page(page, ui, "Events", "Events shown")
@@ -168,7 +180,7 @@ def test_events_page_lists_the_apis_events_with_snapshots(
         30,
         "a snapshot to load",
     )
-    page.screenshot(path=str(SCREENSHOTS / "events.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "events.png"), full_page=True)
 
 
 def player(page: Page) -> Frame:
@@ -196,7 +208,7 @@ def playback(frame: Frame) -> dict[str, Any]:
 
 
 def test_camera_page_plays_the_live_view_over_webrtc(
-    page: Page, ui: UiProcess, edge: EdgeProcess
+    page: Page, ui: UiProcess, edge: EdgeProcess, screenshots: Path
 ) -> None:
     open_page(page, ui, "Camera", "Uplink budget")
     view = api(edge, f"/api/v1/cameras/{CAMERA}/settings")
@@ -211,7 +223,7 @@ def test_camera_page_plays_the_live_view_over_webrtc(
     wait_for(lambda: playback(frame)["time"] > first["time"] + 1, 30, "the video to advance")
     assert number(shown["Zones"]) == len(view["settings"]["zones"])
     page.wait_for_selector('[data-testid="stImage"] img', timeout=30_000)
-    page.screenshot(path=str(SCREENSHOTS / "camera.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "camera.png"), full_page=True)
 
 
 def test_camera_page_falls_back_to_mjpeg(page: Page, ui: UiProcess) -> None:
