@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import Literal, get_args
 
 import cv2
 import numpy as np
@@ -11,6 +12,7 @@ import numpy.typing as npt
 JpegChroma = Literal["420", "444"]
 """Chroma subsampling: "420" keeps colour at half resolution both ways (libjpeg's default),
 "444" at full resolution."""
+CHROMAS: tuple[JpegChroma, ...] = get_args(JpegChroma)
 
 # Measured with `appliance bench encoding` (docs/benchmarks.md): quality 80 at 4:4:4 costs about
 # the bytes of quality 85 at 4:2:0, and HOG finds more of what it finds on the original frame.
@@ -46,3 +48,14 @@ def encode_jpeg(
     if not ok:
         raise JpegEncodeError(f"could not encode a {image.shape} image as JPEG")
     return np.asarray(encoded, dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class JpegSettings:
+    """How frames are encoded (the camera defaults unless given)."""
+
+    quality: int = DEFAULT_JPEG_QUALITY
+    chroma: JpegChroma = DEFAULT_JPEG_CHROMA
+
+    def encode(self, image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+        return encode_jpeg(image, self.quality, self.chroma)

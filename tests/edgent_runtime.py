@@ -64,6 +64,15 @@ def slow_camera_profile(folder: Path) -> Path:
     return path
 
 
+def camera_edgent(model: Path, **changes: Any) -> dict[str, Any]:
+    """Camera config `edgent:` with `model` as its one exit (declared accuracy 1)."""
+    return {
+        "enabled": True,
+        "exits": [{"name": EXIT, "model_path": str(model), "accuracy": 1.0}],
+        **changes,
+    }
+
+
 def edge_extra(model: Path, **edgent: Any) -> dict[str, Any]:
     """Edge config: the same model as its detector (for JPEG frames) and as Edgent's exit."""
     return {

@@ -19,19 +19,17 @@ from cameras.uplink import EdgeUplink
 from pipelines.detectors.onnx_yolo import ModelError
 from tests.cli_run import assert_one_line_naming, run_cli
 from tests.edgent_fixtures import FIXTURES
-from tests.edgent_runtime import EXIT, slow_camera_profile
+from tests.edgent_runtime import EXIT, camera_edgent, slow_camera_profile
 
 MBIT = 1e6
 
 
 def edgent(model: Path, **changes: Any) -> dict[str, Any]:
-    return {
-        "enabled": True,
-        "exits": [{"name": EXIT, "model_path": str(model), "accuracy": 1.0}],
+    profiles = {
         "device_profile": str(FIXTURES / "camera.json"),
         "edge_profile": str(FIXTURES / "edge.json"),
-        **changes,
     }
+    return camera_edgent(model, **{**profiles, **changes})
 
 
 def feed(plans: OnlinePlans, bits_per_s: float, start: float, count: int = 40) -> float:

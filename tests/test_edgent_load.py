@@ -13,7 +13,7 @@ from cameras.edgent_plan import OnlinePlans
 from cameras.uplink import EdgeUplink
 from pipelines.edgent.load import LoadMeter, LoadSettings
 from tests.edgent_fixtures import FIXTURES
-from tests.edgent_runtime import EXIT, slow_camera_profile
+from tests.edgent_runtime import EXIT, camera_edgent, slow_camera_profile
 
 MBIT = 1e6
 
@@ -36,13 +36,12 @@ def test_load_is_measured_over_predicted_time_smoothed_and_never_below_one() -> 
 
 def plans_for(model: Path, camera_profile: Path) -> tuple[OnlinePlans, EdgeUplink]:
     config = CameraEdgentConfig.model_validate(
-        {
-            "enabled": True,
-            "exits": [{"name": EXIT, "model_path": str(model), "accuracy": 1.0}],
-            "device_profile": str(camera_profile),
-            "edge_profile": str(FIXTURES / "edge.json"),
-            "deadline_ms": 50.0,
-        }
+        camera_edgent(
+            model,
+            device_profile=str(camera_profile),
+            edge_profile=str(FIXTURES / "edge.json"),
+            deadline_ms=50.0,
+        )
     )
     uplink = EdgeUplink("http://127.0.0.1:9", "cam", "token-123")
     plans = collaborative_uploader(config, uplink).plans

@@ -35,13 +35,14 @@ from pipelines.detectors.yolo_decode import YoloDecoding
 from pipelines.edgent.codec import Encoding, TensorCodec
 from pipelines.edgent.exits import load_exit
 from pipelines.types import Detection
-from tests.edge_process import EdgeProcess, running_edge, stats
+from tests.edge_process import EdgeProcess, camera_stats, running_edge, stats
 from tests.edgent_fixtures import FIXTURES
 from tests.edgent_runtime import (
     CAMERA,
     CONFIDENCE,
     EXIT,
     TOKEN,
+    camera_edgent,
     crossing_elements,
     edge_extra,
     outgoing,
@@ -206,11 +207,10 @@ def test_edge_only_sends_the_jpeg_to_the_edges_detector(
 
 def test_every_upload_reports_the_plan_to_the_edge(edge: EdgeProcess) -> None:
     with httpx.Client(base_url=edge.base_url) as client:
-        (camera,) = [c for c in stats(client, edge)["cameras"] if c["id"] == CAMERA]
+        camera = camera_stats(client, edge, CAMERA)
+        exits = stats(client, edge)["edge"]["cameras"][CAMERA]["exits"]
     assert camera["plan"] is not None
     assert camera["plan"]["reason"].startswith("pinned in the camera config")
-    with httpx.Client(base_url=edge.base_url) as client:
-        exits = stats(client, edge)["edge"]["cameras"][CAMERA]["exits"]
     assert exits["split"] > 0, "tensor frames are answered by the split exit"
 
 
@@ -222,12 +222,11 @@ def test_a_camera_node_with_edgent_sends_its_frames_as_tensors(
         source=str(vtest_path()),
         edge_url=edge.base_url,
         token=NODE_TOKEN,
-        edgent={
-            "enabled": True,
-            "exits": [{"name": EXIT, "model_path": str(edgent_model), "accuracy": 1.0}],
-            "pin": {"exit": EXIT, "cut": neck_cut(edgent_model)},
-            "picture_interval_s": None,  # only tensors: no pictures for snapshots
-        },
+        edgent=camera_edgent(
+            edgent_model,
+            pin={"exit": EXIT, "cut": neck_cut(edgent_model)},
+            picture_interval_s=None,  # only tensors: no pictures for snapshots
+        ),
     )
     node = run_camera_node(config, max_frames=10)
     assert node.frames_sent > 0 and node.upload_failures == 0
@@ -237,7 +236,7 @@ def test_a_camera_node_with_edgent_sends_its_frames_as_tensors(
     assert len(sizes) == node.frames_sent and node.bytes_sent == sum(sizes)
     assert all(payload < size < payload + HEADER_BYTES for size in sizes), (sizes, payload)
     with httpx.Client(base_url=edge.base_url) as client:
-        (camera,) = [c for c in stats(client, edge)["cameras"] if c["id"] == NODE]
+        camera = camera_stats(client, edge, NODE)
     assert camera["frames_received"] == node.frames_sent
     assert camera["detections"] > 0
 
@@ -252,20 +251,19 @@ def test_a_camera_node_plans_online_and_the_edge_shows_its_plan(
         source=str(vtest_path()),
         edge_url=edge.base_url,
         token=PLANNED_TOKEN,
-        edgent={
-            "enabled": True,
-            "exits": [{"name": EXIT, "model_path": str(edgent_model), "accuracy": 1.0}],
-            "device_profile": str(slow_camera_profile(tmp_path)),
-            "edge_profile": str(FIXTURES / "edge.json"),
-            "deadline_ms": 200.0,
-            "min_confidence": CONFIDENCE,
-        },
+        edgent=camera_edgent(
+            edgent_model,
+            device_profile=str(slow_camera_profile(tmp_path)),
+            edge_profile=str(FIXTURES / "edge.json"),
+            deadline_ms=200.0,
+            min_confidence=CONFIDENCE,
+        ),
     )
     node = run_camera_node(config, max_frames=12)
     assert node.frames_sent > 0 and node.upload_failures == 0
     assert len(stored_body_bytes(edge.db_path, PLANNED)) == node.frames_sent
     with httpx.Client(base_url=edge.base_url) as client:
-        (camera,) = [c for c in stats(client, edge)["cameras"] if c["id"] == PLANNED]
+        camera = camera_stats(client, edge, PLANNED)
     report = camera["plan"]
     assert report["bandwidth_measured"], "the first frame went as a JPEG probe and measured"
     assert report["plan"]["exit"] == EXIT and report["deadline_ms"] == 200.0
@@ -290,13 +288,12 @@ def test_a_camera_on_device_only_probes_the_uplink_with_a_jpeg_when_it_went_unme
     """Device-only sends a few hundred bytes, too few to measure the uplink: without probes a
     camera that fell back to device-only on a slow link would never see it recover."""
     config = CameraEdgentConfig.model_validate(
-        {
-            "enabled": True,
-            "exits": [{"name": EXIT, "model_path": str(edgent_model), "accuracy": 1.0}],
-            "device_profile": str(slow_camera_profile(tmp_path)),
-            "edge_profile": str(FIXTURES / "edge.json"),
-            "min_confidence": CONFIDENCE,
-        }
+        camera_edgent(
+            edgent_model,
+            device_profile=str(slow_camera_profile(tmp_path)),
+            edge_profile=str(FIXTURES / "edge.json"),
+            min_confidence=CONFIDENCE,
+        )
     )
     clock = Clock()
     camera = collaborative_uploader(

@@ -30,7 +30,12 @@ def exits(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 
 
 def bench(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    argv = ["--log-level", "WARNING", "bench", "plan", *args]
+    return appliance(["bench", "plan", *args], cwd)
+
+
+def appliance(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`appliance --log-level WARNING ARGS` with this interpreter, in `cwd`."""
+    argv = ["--log-level", "WARNING", *args]
     code = f"import sys\nfrom appliance.cli import main\nsys.exit(main({argv!r}))"
     return subprocess.run(
         [sys.executable, "-c", code],
@@ -85,19 +90,10 @@ def test_bench_plan_names_a_missing_model(tmp_path: Path) -> None:
 def measure(exits: list[str], output: Path, cwd: Path) -> dict[str, dict[str, object]]:
     """`appliance plan accuracy --output` with the first exit as the full model."""
     paths = {spec.partition("=")[0]: spec.partition("=")[2].rpartition(":")[0] for spec in exits}
-    argv = ["--log-level", "WARNING", "plan", "accuracy", "--full", next(iter(paths.values()))]
+    argv = ["plan", "accuracy", "--full", next(iter(paths.values()))]
     argv += [a for name, path in paths.items() for a in ("--exit", f"{name}={path}")]
     argv += ["--frames", "2", "--step", "10", "--output", str(output)]
-    code = f"import sys\nfrom appliance.cli import main\nsys.exit(main({argv!r}))"
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=cwd,
-        env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = appliance(argv, cwd)
     assert done.returncode == 0, done.stderr
     written: dict[str, dict[str, object]] = json.loads(output.read_text())
     return written

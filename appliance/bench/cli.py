@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.plan.cli import add_exit_arguments
-from cameras.jpeg import DEFAULT_JPEG_CHROMA, DEFAULT_JPEG_QUALITY
+from cameras.jpeg import CHROMAS, DEFAULT_JPEG_CHROMA, DEFAULT_JPEG_QUALITY
 
 DEFAULT_CACHE_DIR = Path("data/bench-cache")
 
@@ -39,7 +39,7 @@ def _add_filter(benchmarks: Any) -> None:
         help=f"JPEG quality of frames sent, 10-100 (camera node default: {DEFAULT_JPEG_QUALITY})",
     )
     parser.add_argument(
-        "--jpeg-chroma", choices=["420", "444"], default=DEFAULT_JPEG_CHROMA,
+        "--jpeg-chroma", choices=CHROMAS, default=DEFAULT_JPEG_CHROMA,
         help=f"chroma subsampling of frames sent (camera node default: {DEFAULT_JPEG_CHROMA})",
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
@@ -181,7 +181,7 @@ def _add_encoding(benchmarks: Any) -> None:
         help="JPEG qualities to try, comma-separated 10-100 (default: 60 to 95)",
     )  # fmt: skip
     parser.add_argument(
-        "--chromas", type=_chroma_list, default=["420", "444"],
+        "--chromas", type=_chroma_list, default=list(CHROMAS),
         help="chroma subsamplings to try, comma-separated: 420, 444 (default: both)",
     )  # fmt: skip
     parser.add_argument(
@@ -201,7 +201,7 @@ def _quality_list(text: str) -> list[int]:
 
 def _chroma_list(text: str) -> list[str]:
     values = [part.strip() for part in text.split(",") if part.strip()]
-    unknown = [v for v in values if v not in ("420", "444")]
+    unknown = [v for v in values if v not in CHROMAS]
     if unknown or not values:
         raise argparse.ArgumentTypeError(f"chroma must be 420 or 444, got {text!r}")
     return values

@@ -3,7 +3,8 @@
 Per frame: the full detector on the original frame (the reference), the JPEG the camera node
 would send (its size, and the full detector on it decoded as the edge decodes it) and the
 difference filter's signature. Frames are not kept; the result is small and is cached under a
-key made of the file (path, size, mtime), the frame limit, the JPEG quality and the settings.
+key made of the file (path, size, mtime), the frame limit, the JPEG settings and the
+detector's and filter's settings.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from cameras.jpeg import JpegChroma, encode_jpeg
+from cameras.jpeg import JpegSettings
 from cameras.sources import VideoSource
 from pipelines.detectors.hog import HogPeopleDetector, HogSettings
 from pipelines.difference import DifferenceSettings, FrameDifferenceFilter, Image
@@ -59,10 +60,9 @@ class AnalysedClip:
 def cache_key(
     video: Path,
     frames: int | None,
-    jpeg_quality: int,
+    jpeg: JpegSettings,
     hog: HogSettings,
     difference: DifferenceSettings,
-    jpeg_chroma: JpegChroma = "420",
 ) -> str:
     stat = video.stat()
     fields = {
@@ -71,13 +71,11 @@ def cache_key(
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
         "frames": frames,
-        "jpeg_quality": jpeg_quality,
+        "jpeg_quality": jpeg.quality,
+        "jpeg_chroma": jpeg.chroma,
         "hog": dataclasses.asdict(hog),
         "signature": [difference.width, difference.height, difference.blur_kernel],
     }
-    if jpeg_chroma != "420":
-        # Only when not libjpeg's default, so analyses cached before the option stay valid.
-        fields["jpeg_chroma"] = jpeg_chroma
     digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
     return f"{video.stem}-{digest[:16]}"
 
@@ -85,17 +83,16 @@ def cache_key(
 def analyse_video(
     video: Path,
     frames: int | None,
-    jpeg_quality: int,
+    jpeg: JpegSettings,
     hog: HogSettings,
     difference: DifferenceSettings,
-    jpeg_chroma: JpegChroma = "420",
 ) -> AnalysedClip:
     """Decode `video` once (at most `frames` frames) and analyse every frame."""
     detector = HogPeopleDetector(hog)
     frame_filter = FrameDifferenceFilter(difference)
     sums = {"detect": 0.0, "jpeg": 0.0, "signature": 0.0}
     raw: list[list[Detection]] = []
-    jpeg: list[list[Detection]] = []
+    on_jpeg: list[list[Detection]] = []
     sizes: list[int] = []
     signatures: list[Image] = []
     started = time.perf_counter()
@@ -109,11 +106,11 @@ def analyse_video(
             t0 = time.perf_counter()
             signatures.append(frame_filter.signature(image))
             t1 = time.perf_counter()
-            encoded = encode_jpeg(image, jpeg_quality, jpeg_chroma)  # as the camera node does
+            encoded = jpeg.encode(image)  # as the camera node does
             decoded = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR), dtype=np.uint8)
             t2 = time.perf_counter()
             raw.append(detector.detect(image))
-            jpeg.append(detector.detect(decoded))
+            on_jpeg.append(detector.detect(decoded))
             t3 = time.perf_counter()
             sizes.append(int(encoded.size))
             sums["signature"] += t1 - t0
@@ -127,29 +124,28 @@ def analyse_video(
         signature_ms_per_frame=1000 * sums["signature"] / n,
     )
     timestamps = [i / fps for i in range(len(sizes))]
-    clip = ClipAnalysis(timestamps, raw, jpeg, sizes, signatures)
+    clip = ClipAnalysis(timestamps, raw, on_jpeg, sizes, signatures)
     return AnalysedClip(clip, fps, timings, cached=False)
 
 
 def load_or_analyse(
     video: Path,
     frames: int | None,
-    jpeg_quality: int,
+    jpeg: JpegSettings,
     hog: HogSettings,
     difference: DifferenceSettings,
     cache_dir: Path,
     refresh: bool = False,
-    jpeg_chroma: JpegChroma = "420",
 ) -> AnalysedClip:
     """The cached analysis when there is one (unless `refresh`), else analyse and cache it."""
-    key = cache_key(video, frames, jpeg_quality, hog, difference, jpeg_chroma)
+    key = cache_key(video, frames, jpeg, hog, difference)
     path = cache_dir / f"{key}.npz"
     if not refresh and path.is_file():
         try:
             return _load(path)
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             log.warning("ignoring unreadable bench cache %s: %s", path, exc)
-    analysed = analyse_video(video, frames, jpeg_quality, hog, difference, jpeg_chroma)
+    analysed = analyse_video(video, frames, jpeg, hog, difference)
     _save(path, analysed)
     return analysed
 

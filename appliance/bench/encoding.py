@@ -15,7 +15,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import cv2
 import numpy as np
@@ -24,19 +24,11 @@ from appliance.bench.edge import bench_edge_config
 from appliance.config import EdgeConfig
 from appliance.edge import build_detector
 from appliance.footage import FootageError, resolve_video
-from cameras.jpeg import DEFAULT_JPEG_CHROMA, DEFAULT_JPEG_QUALITY, JpegChroma, encode_jpeg
+from cameras.jpeg import JpegChroma, JpegSettings
 from cameras.sources import VideoSource
 from pipelines.detectors import Detector
 from pipelines.metrics import LabelledBox, match_count
 from pipelines.types import Detection
-
-CHROMAS: tuple[JpegChroma, ...] = get_args(JpegChroma)
-
-
-@dataclass(frozen=True)
-class EncodingSetting:
-    quality: int
-    chroma: JpegChroma
 
 
 @dataclass
@@ -66,10 +58,10 @@ def _labelled(detections: list[Detection]) -> list[LabelledBox]:
 def measure(
     video: Path,
     detector: Detector,
-    settings: list[EncodingSetting],
+    settings: list[JpegSettings],
     every: int = 1,
     frames: int | None = None,
-) -> tuple[int, dict[EncodingSetting, _Tally]]:
+) -> tuple[int, dict[JpegSettings, _Tally]]:
     """Frames measured and, per setting, the detections matched against the original's."""
     tallies = {s: _Tally() for s in settings}
     measured = 0
@@ -85,7 +77,7 @@ def measure(
             measured += 1
             reference = _labelled(detector.detect(captured.image))
             for setting, tally in tallies.items():
-                encoded = encode_jpeg(captured.image, setting.quality, setting.chroma)
+                encoded = setting.encode(captured.image)
                 decoded = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR), dtype=np.uint8)
                 found = _labelled(detector.detect(decoded))
                 tally.matched += match_count(found, reference, 0.5)
@@ -96,7 +88,7 @@ def measure(
 
 
 def _result(
-    setting: EncodingSetting, tally: _Tally, frames: int, default_bytes: int
+    setting: JpegSettings, tally: _Tally, frames: int, default_bytes: int
 ) -> EncodingResult:
     precision = tally.matched / tally.found if tally.found else 1.0
     recall = tally.matched / tally.expected if tally.expected else 1.0
@@ -121,8 +113,8 @@ def run_encoding_bench(
     frames: int | None = None,
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    default = EncodingSetting(DEFAULT_JPEG_QUALITY, DEFAULT_JPEG_CHROMA)
-    settings = sorted({EncodingSetting(q, c) for q in qualities for c in chromas} | {default},
+    default = JpegSettings()  # the camera node's
+    settings = sorted({JpegSettings(q, c) for q in qualities for c in chromas} | {default},
                       key=lambda s: (s.chroma, s.quality))  # fmt: skip
     detector = build_detector(config.detector, config.data_dir)
     measured, tallies = measure(video, detector, settings, every, frames)

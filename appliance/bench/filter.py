@@ -23,7 +23,7 @@ from appliance.bench.regions import replay_with_regions
 from appliance.config import DetectorConfig, FilterControlConfig, TrackerConfig
 from appliance.footage import FootageError, resolve_video
 from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
-from cameras.jpeg import JpegChroma
+from cameras.jpeg import JpegSettings
 from pipelines.closed_loop import replay_system
 from pipelines.difference import DifferenceSettings
 from pipelines.metrics import score_clip
@@ -49,15 +49,8 @@ TARGET_BYTES_FRACTION = 0.10
 
 def run_filter_command(args: argparse.Namespace) -> int:
     video = quiet_clip(args.cache_dir) if args.video == "quiet" else resolve_video(args.video)
-    report = run_filter_bench(
-        video,
-        args.frames,
-        args.jpeg_quality,
-        args.cache_dir,
-        args.no_cache,
-        args.regions,
-        args.jpeg_chroma,
-    )
+    jpeg = JpegSettings(args.jpeg_quality, args.jpeg_chroma)
+    report = run_filter_bench(video, args.frames, jpeg, args.cache_dir, args.no_cache, args.regions)
     print(json.dumps(report) if args.json else format_report(report))
     return 0
 
@@ -65,13 +58,13 @@ def run_filter_command(args: argparse.Namespace) -> int:
 def _regions_scheme(
     video: Path,
     frames: int | None,
-    jpeg: tuple[int, JpegChroma],
+    jpeg: JpegSettings,
     ref: Reference,
     all_frames: SchemeResult,
 ) -> dict[str, Any]:
     """The default system (changed regions on) on the real frames, against the same reference."""
     config = RegionConfig()
-    replay = replay_with_regions(video, frames, *jpeg, config)
+    replay = replay_with_regions(video, frames, jpeg, config)
     score = score_clip(replay.answers, ref.tracked)
     return {
         "frames_sent": len(replay.sent),
@@ -88,19 +81,16 @@ def _regions_scheme(
 def run_filter_bench(
     video: Path,
     frames: int | None,
-    jpeg_quality: int,
+    jpeg: JpegSettings,
     cache_dir: Path,
     refresh: bool,
     regions: bool = False,
-    jpeg_chroma: JpegChroma = "420",
 ) -> dict[str, Any]:
     started = time.perf_counter()
     hog = DetectorConfig().hog.settings()
     difference = DifferenceFilterConfig().settings()
     tracker = TrackerConfig().settings()
-    analysed = load_or_analyse(
-        video, frames, jpeg_quality, hog, difference, cache_dir, refresh, jpeg_chroma
-    )
+    analysed = load_or_analyse(video, frames, jpeg, hog, difference, cache_dir, refresh)
     clip = analysed.clip
     if clip.frames == 0:
         raise FootageError(f"no frames could be decoded from {video}")
@@ -115,8 +105,8 @@ def run_filter_bench(
         "video": str(video),
         "frames": clip.frames,
         "fps": analysed.fps,
-        "jpeg_quality": jpeg_quality,
-        "jpeg_chroma": jpeg_chroma,
+        "jpeg_quality": jpeg.quality,
+        "jpeg_chroma": jpeg.chroma,
         "reference": _reference_summary(analysed, ref),
         "system": system_entry,
         "all_frames": _scheme(all_frames),
@@ -134,9 +124,7 @@ def run_filter_bench(
         "analysis_s": _round(timings.analysis_s),
     }
     if regions:
-        report["system_regions"] = _regions_scheme(
-            video, frames, (jpeg_quality, jpeg_chroma), ref, all_frames
-        )
+        report["system_regions"] = _regions_scheme(video, frames, jpeg, ref, all_frames)
     report["elapsed_s"] = _round(time.perf_counter() - started)
     return report
 

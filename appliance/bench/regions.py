@@ -15,7 +15,7 @@ import numpy as np
 
 from appliance.config import DetectorConfig, FilterControlConfig, TrackerConfig
 from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
-from cameras.jpeg import JpegChroma, encode_jpeg
+from cameras.jpeg import JpegSettings
 from cameras.sources import VideoSource
 from pipelines.detectors.hog import HogPeopleDetector
 from pipelines.difference import Image
@@ -41,11 +41,10 @@ class RegionReplay:
 def replay_with_regions(
     video: Path,
     frames: int | None,
-    jpeg_quality: int,
-    jpeg_chroma: JpegChroma,
+    jpeg: JpegSettings,
     config: RegionConfig,
 ) -> RegionReplay:
-    system = _System(config, jpeg_quality, jpeg_chroma)
+    system = _System(config, jpeg)
     answers: Answers = []
     with VideoSource(str(video)) as source:
         while frames is None or len(answers) < frames:
@@ -60,7 +59,7 @@ def replay_with_regions(
 class _System:
     """The camera node's choices and the edge's analysis, in one process, frame by frame."""
 
-    def __init__(self, config: RegionConfig, jpeg_quality: int, jpeg_chroma: JpegChroma) -> None:
+    def __init__(self, config: RegionConfig, jpeg: JpegSettings) -> None:
         tiny = TinyDetectorConfig()
         difference = DifferenceFilterConfig().settings()
         self.selector = FrameSelector(difference, tiny.settings(), tiny.arrival_area)
@@ -68,8 +67,7 @@ class _System:
         self.detector = HogPeopleDetector(DetectorConfig().hog.settings())
         self.tracker = IouTracker(TrackerConfig().settings())
         self.controller = ThresholdController(FilterControlConfig().settings(difference.threshold))
-        self.jpeg_quality = jpeg_quality
-        self.jpeg_chroma: JpegChroma = jpeg_chroma
+        self.jpeg = jpeg
         self.canvas: Image | None = None
         self.sent: list[int] = []
         self.bytes_sent = 0
@@ -90,7 +88,7 @@ class _System:
         height, width = image.shape[:2]
         regions = self.planner.plan(blobs, foreground, width, height, t)
         masked = mask_outside(image, regions) if regions else image
-        encoded = encode_jpeg(masked, self.jpeg_quality, self.jpeg_chroma)
+        encoded = self.jpeg.encode(masked)
         decoded = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR), dtype=np.uint8)
         if regions and self.canvas is not None:
             decoded = composite(self.canvas, decoded, regions)
