@@ -136,12 +136,14 @@ def test_overview_shows_live_values_that_match_the_api(
     )
     open_page(page, ui, "Overview", "Frames sent")
     # The page refreshes every 2 s while the camera keeps sending: a value it shows must lie
-    # between what the API said before that refresh and what it says after.
+    # between what the API said before that refresh and what it says after. Only more frames
+    # than `before` counted prove the refresh came after it (an equal count can be an older
+    # refresh, before analyses that `before` already counted).
     before = api(edge, "/api/v1/stats")
     shown = wait_for(
         lambda: (
             (m := metrics(page))
-            and number(m["Frames sent"]) >= before["edge"]["frames_received"]
+            and number(m["Frames sent"]) > before["edge"]["frames_received"]
             and m
         ),
         30,
