@@ -16,7 +16,7 @@ from appliance.outbox.config import CloudUplinkConfig
 from appliance.scheduler import SchedulerSettings
 from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
 from cameras.config_checks import require_unique
-from cameras.detector_config import YoloOnnxConfig
+from cameras.detector_config import DEFAULT_MODEL_PATH, YoloOnnxConfig
 from cameras.jpeg import (
     DEFAULT_JPEG_CHROMA,
     DEFAULT_JPEG_QUALITY,
@@ -26,6 +26,7 @@ from cameras.jpeg import (
 from pipelines.cascade import CascadeSettings
 from pipelines.changed_regions import ChangeSettings
 from pipelines.detectors.hog import HogSettings
+from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST
 from pipelines.feedback import ThresholdControlSettings
 from pipelines.result_cache import ResultCache, ResultCacheSettings
 from pipelines.tracker import TrackerSettings
@@ -61,13 +62,25 @@ class HogConfig(_Strict):
 
 class DetectorConfig(_Strict):
     kind: Literal["hog", "yolo-onnx"] = Field(
-        "hog",
-        description="Detector backend: OpenCV HOG people (embedded, no download) or a YOLO"
-        " model exported to ONNX, run by onnxruntime.",
+        "yolo-onnx",
+        description="Detector backend: a YOLO model in ONNX run by onnxruntime (default: Darknet's"
+        " COCO YOLOv3-tiny, fetched and converted at set-up) or OpenCV's HOG people detector"
+        " (built in). A yolo-onnx model file that does not exist falls back to HOG, announced"
+        " in the log, /api/v1/stats and the UI.",
+    )
+    labels: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_LABELS_OF_INTEREST),
+        min_length=1,
+        description="Labels of interest: the model's other classes are dropped before tracking,"
+        " events and counts (COCO spellings such as motorbike/motorcycle both match; a model"
+        " with none of these keeps all its classes). yolo_onnx.classes, if set, wins.",
     )
     hog: HogConfig = Field(default_factory=HogConfig, description="HOG people detector settings.")
     yolo_onnx: YoloOnnxConfig = Field(
-        default_factory=YoloOnnxConfig, description="ONNX YOLO detector settings."
+        default_factory=lambda: YoloOnnxConfig(model_path=DEFAULT_MODEL_PATH),
+        description="ONNX YOLO detector settings (default model: "
+        + DEFAULT_MODEL_PATH
+        + ", made by `appliance models pull yolov3-tiny`).",
     )
 
     @model_validator(mode="after")

@@ -5,17 +5,16 @@ from __future__ import annotations
 import hmac
 import logging
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import onnxruntime
 import paho.mqtt.client as mqtt
 
 from appliance.analysis import AnalysisResult, CameraAnalyzer
 from appliance.camera_plans import CameraPlans
 from appliance.camera_settings import restore_settings
-from appliance.config import DetectorConfig, EdgeCameraConfig, EdgeConfig
+from appliance.config import EdgeCameraConfig, EdgeConfig
 from appliance.config_edgent import EdgeEdgentConfig
+from appliance.edge_detector import build_edge_detector
 from appliance.input_rates import InputRates
 from appliance.outbox.uplink import CloudUplink
 from appliance.scheduler import FrameScheduler
@@ -25,32 +24,13 @@ from appliance.stats import EdgeStats
 from appliance.store import CameraRow, Database, Store, open_database, sqlite_url
 from cameras.config import DifferenceFilterConfig
 from pipelines.cascade import EarlyExitCascade
-from pipelines.detectors import Detector
-from pipelines.detectors.hog import HogPeopleDetector
-from pipelines.detectors.onnx_yolo import TENSORRT, ModelError, YoloOnnxDetector
+from pipelines.detectors.onnx_yolo import ModelError
 from pipelines.feedback import ThresholdController
 
 if TYPE_CHECKING:
     from appliance.edgent_tails import EdgeTails
 
 log = logging.getLogger(__name__)
-
-ENGINES_DIR = "engines"
-
-
-def build_detector(config: DetectorConfig, data_dir: Path) -> Detector:
-    if config.kind == "yolo-onnx":
-        return YoloOnnxDetector(config.yolo_onnx.settings(engine_cache(config, data_dir)))
-    return HogPeopleDetector(config.hog.settings())
-
-
-def engine_cache(config: DetectorConfig, data_dir: Path) -> Path | None:
-    """The TensorRT engine folder, made when this onnxruntime has TensorRT (None otherwise)."""
-    if TENSORRT not in onnxruntime.get_available_providers():
-        return None
-    folder = config.yolo_onnx.engine_cache_dir or data_dir / ENGINES_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def build_tails(config: EdgeEdgentConfig) -> EdgeTails | None:
@@ -89,8 +69,10 @@ class EdgeBox:
         """``mqtt_client``: the cloud uplink's client instead of one made from the config."""
         self.config = config
         # Models first: a bad model file stops the box before any database is created.
-        # One detector per camera: OpenCV's HOG object is not safe to share across threads.
-        detectors = {c.id: build_detector(config.detector, config.data_dir) for c in config.cameras}
+        edge_detector = build_edge_detector(config.detector, config.data_dir)
+        self.detector = edge_detector.status
+        """What the box detects with (and why, if it fell back to HOG)."""
+        detectors = {c.id: edge_detector.make() for c in config.cameras}
         self.tails = build_tails(config.edgent)
         """Edgent: tails of the exits camera nodes split with this box (None when off)."""
         url = config.database_url.get_secret_value() if config.database_url else None

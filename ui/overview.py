@@ -28,12 +28,34 @@ def render(ctx: Context) -> None:
             return
         samples = history.record(st.session_state.get(HISTORY_KEY, []), stats)
         st.session_state[HISTORY_KEY] = samples
+        _detector(stats.get("detector"))
         _totals(stats)
         st.subheader("Cameras")
         st.table(camera_table(stats))
         _charts(stats, samples)
 
     live()
+
+
+def detector_text(detector: dict[str, Any]) -> str:
+    """One line on what the edge detects with, e.g. 'yolo-onnx yolov3-tiny-416.onnx, 416 px,
+    fp32 on CPUExecutionProvider: person, car'."""
+    if detector["kind"] == "hog":
+        return "OpenCV HOG people detector: person"
+    model = str(detector.get("model") or "").rsplit("/", 1)[-1]
+    provider = (detector.get("providers") or ["?"])[0]
+    return (
+        f"{detector['kind']} {model}, {detector.get('input_size')} px,"
+        f" {detector.get('precision')} on {provider}: {', '.join(detector.get('labels', []))}"
+    )
+
+
+def _detector(detector: dict[str, Any] | None) -> None:
+    if not detector:
+        return
+    if detector.get("fallback"):
+        st.warning(f"Detector fallback: {detector['fallback']}", icon="⚠️")
+    st.caption(f"Detector: {detector_text(detector)}")
 
 
 def _sum_inputs(stats: dict[str, Any], key: str) -> float:

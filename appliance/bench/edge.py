@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from appliance.config import EdgeConfig
-from appliance.edge import build_detector
+from appliance.edge_detector import build_detector
 from appliance.footage import resolve_video
 from cameras.jpeg import DEFAULT_JPEG_CHROMA, encode_jpeg
 from cameras.sources import VideoSource

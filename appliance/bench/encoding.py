@@ -22,7 +22,7 @@ import numpy as np
 
 from appliance.bench.edge import bench_edge_config
 from appliance.config import EdgeConfig
-from appliance.edge import build_detector
+from appliance.edge_detector import build_detector
 from appliance.footage import FootageError, resolve_video
 from cameras.jpeg import JpegChroma, JpegSettings
 from cameras.sources import VideoSource

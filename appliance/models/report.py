@@ -7,6 +7,8 @@ from pathlib import Path
 import yaml
 
 from appliance.config import DetectorConfig
+from appliance.models.darknet.convert import ConvertResult
+from appliance.models.darknet.pull import DarknetPullResult
 from appliance.models.info import ConfiguredDetector, ModelInfo, TensorInfo
 from appliance.models.pull import PullResult
 from appliance.models.quantize import QuantizeResult
@@ -71,7 +73,7 @@ def config_snippet(onnx_path: Path) -> str:
     return yaml.safe_dump({"detector": detector}, sort_keys=False).rstrip()
 
 
-def pull_text(result: PullResult) -> str:
+def pull_text(result: PullResult | DarknetPullResult) -> str:
     rows = [
         ("pulled", f"{result.name}: {result.source}"),
         ("weights", str(result.weights)),
@@ -79,6 +81,16 @@ def pull_text(result: PullResult) -> str:
     ]
     rows += model_rows(result.info)[2:]
     snippet = config_snippet(result.onnx_path)
+    return f"{lines(rows)}\n\nTo run it on the edge box, set in its config:\n{snippet}"
+
+
+def convert_text(result: ConvertResult) -> str:
+    rows = [
+        ("converted", f"{result.output}, {size_text(result.info.size_bytes)}"),
+        ("heads", f"{result.heads} [yolo] layers, {result.candidates} candidate boxes per image"),
+    ]
+    rows += model_rows(result.info)[2:]
+    snippet = config_snippet(result.output)
     return f"{lines(rows)}\n\nTo run it on the edge box, set in its config:\n{snippet}"
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
+from pipelines.detectors.labels import matching_labels
 from pipelines.detectors.letterbox import letterbox, stride_aligned
 from pipelines.detectors.yolo_decode import (
     FrameSize,
@@ -70,6 +71,9 @@ class YoloOnnxSettings:
     max_detections: int = 300
     engine_cache_dir: str | None = None
     """Where TensorRT keeps the engines it builds (None: rebuilt at every start)."""
+    interest: tuple[str, ...] | None = None
+    """Labels of interest when `classes` is None: the model's classes among them are kept (in
+    either COCO spelling); a model with none of them keeps all its classes."""
 
 
 def provider_entries(
@@ -139,6 +143,7 @@ class YoloOnnxDetector:
         self.labels = from_model or settings.labels
         self._labels_from = "the model's names metadata gives" if from_model else "settings give"
         self.input_size, self._dtype = self._check_input()
+        self.input_type: str = self._session.get_inputs()[0].type
         self._input_name: str = self._session.get_inputs()[0].name
         self._check_output()
         self.decoding = self._decoding()
@@ -211,10 +216,15 @@ class YoloOnnxDetector:
         s = self.settings
         try:
             return YoloDecoding(
-                self.labels, s.min_confidence, s.nms_iou, s.max_detections, s.classes
+                self.labels, s.min_confidence, s.nms_iou, s.max_detections, self._kept_classes()
             )
         except YoloOutputError as exc:
             raise self._fail(str(exc)) from None
+
+    def _kept_classes(self) -> tuple[str, ...] | None:
+        if self.settings.classes is not None or not self.settings.interest:
+            return self.settings.classes
+        return matching_labels(self.labels, self.settings.interest) or None
 
 
 def preprocess(image: npt.NDArray[np.uint8], dtype: type[np.floating[Any]]) -> npt.NDArray[Any]:

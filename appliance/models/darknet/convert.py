@@ -1,0 +1,199 @@
+"""`appliance models convert`: a Darknet YOLO (cfg + weights + class names) to ONNX.
+
+The model takes `images` `[B, 3, S, S]` (RGB in [0, 1], B dynamic so the edge can batch
+cameras) and gives `output0` `[B, 4+C, N]`: centre x, centre y, width, height in input pixels
+and C class scores (class probability times objectness), the layout Ultralytics exports have.
+Class names, input size and stride go into the model's metadata as Ultralytics writes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnx
+from onnx import TensorProto, helper
+
+from appliance.models.darknet.cfg import DarknetCfg, read_cfg
+from appliance.models.darknet.graph import GraphBuilder, LayerOutput, build_layer
+from appliance.models.darknet.heads import YoloHead, build_head
+from appliance.models.darknet.weights import WeightsReader
+from appliance.models.errors import ModelToolError
+from appliance.models.info import ModelInfo, describe_onnx
+from pipelines.detectors.onnx_yolo import YoloOnnxSettings
+
+log = logging.getLogger(__name__)
+
+# Opset 13 has every operator used here and runs on older onnxruntime builds (Jetson's).
+OPSET = 13
+IR_VERSION = 7
+INPUT_NAME, OUTPUT_NAME = "images", "output0"
+
+
+@dataclass(frozen=True)
+class ConvertSettings:
+    cfg: Path
+    weights: Path
+    names: Path
+    output: Path
+    imgsz: int | None = None
+    """Square input side; default: the cfg's width (which must then equal its height)."""
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    output: Path
+    input_size: int
+    labels: list[str]
+    candidates: int
+    heads: int
+    info: ModelInfo
+
+
+def convert(settings: ConvertSettings) -> ConvertResult:
+    """Build, check and write the ONNX model, then open it as the edge would."""
+    cfg = read_cfg(settings.cfg)
+    labels = read_names(settings.names)
+    side = input_side(cfg, settings.imgsz)
+    model = darknet_to_onnx(cfg, WeightsReader(settings.weights), labels, side)
+    model.metadata_props.extend(_provenance(settings))
+    write_model(model, settings.output)
+    info = describe_onnx(YoloOnnxSettings(model_path=str(settings.output)))
+    if info.problem:
+        raise ModelToolError(f"the converted model is not usable by the edge: {info.problem}")
+    candidates = int(model.graph.output[0].type.tensor_type.shape.dim[2].dim_value)
+    heads = sum(1 for layer in cfg.layers if layer.kind == "yolo")
+    return ConvertResult(settings.output, side, labels, candidates, heads, info)
+
+
+def read_names(path: Path) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelToolError(f"{path}: cannot read the class names ({exc})") from None
+    names = [line.strip() for line in lines if line.strip()]
+    if not names:
+        raise ModelToolError(f"{path}: no class names (one per line expected)")
+    return names
+
+
+def input_side(cfg: DarknetCfg, wanted: int | None) -> int:
+    if wanted is not None:
+        if wanted < 32 or wanted % 32:
+            raise ModelToolError(f"--imgsz must be a multiple of 32, got {wanted}")
+        return wanted
+    width, height = cfg.net.integer("width", 416), cfg.net.integer("height", 416)
+    if width != height or width % 32:
+        raise cfg.net.fail(f"input {width}x{height} is not a square multiple of 32: give --imgsz")
+    return width
+
+
+def darknet_to_onnx(
+    cfg: DarknetCfg, weights: WeightsReader, labels: list[str], side: int
+) -> onnx.ModelProto:
+    graph = GraphBuilder()
+    channels = cfg.net.integer("channels", 3)
+    if channels != 3:
+        raise cfg.net.fail(f"channels={channels}: only RGB models (3 channels) are supported")
+    outputs = [LayerOutput(INPUT_NAME, 3, side, side)]
+    heads: list[tuple[str, YoloHead]] = []
+    for index, section in enumerate(cfg.layers):
+        if section.kind == "yolo":
+            heads.append(build_head(graph, section, index, outputs[-1], side))
+            outputs.append(outputs[-1])  # a [yolo] layer passes its input on to later routes
+        else:
+            outputs.append(build_layer(graph, section, index, outputs, weights))
+    weights.finish()
+    _check_heads(cfg, [head for _, head in heads], labels)
+    joined = graph.node("Concat", [name for name, _ in heads], OUTPUT_NAME, axis=2)
+    return _model(graph, joined, side, labels, _candidates(outputs, cfg, heads), cfg)
+
+
+def _check_heads(cfg: DarknetCfg, heads: list[YoloHead], labels: list[str]) -> None:
+    counts = {head.classes for head in heads}
+    if len(counts) != 1:
+        raise ModelToolError(f"{cfg.path}: [yolo] layers disagree on classes: {sorted(counts)}")
+    (classes,) = counts
+    if classes != len(labels):
+        raise ModelToolError(
+            f"{cfg.path}: the [yolo] layers have classes={classes} but the names file has"
+            f" {len(labels)} names"
+        )
+
+
+def _candidates(
+    outputs: list[LayerOutput], cfg: DarknetCfg, heads: list[tuple[str, YoloHead]]
+) -> int:
+    total, index = 0, 0
+    for position, section in enumerate(cfg.layers):
+        if section.kind == "yolo":
+            grid = outputs[position]  # the input of the [yolo] layer (outputs[0] is the image)
+            total += len(heads[index][1].anchors) * grid.height * grid.width
+            index += 1
+    return total
+
+
+def _model(
+    graph: GraphBuilder,
+    output: str,
+    side: int,
+    labels: list[str],
+    candidates: int,
+    cfg: DarknetCfg,
+) -> onnx.ModelProto:
+    image = helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", 3, side, side])
+    result = helper.make_tensor_value_info(
+        output, TensorProto.FLOAT, ["batch", 4 + len(labels), candidates]
+    )
+    body = helper.make_graph(
+        graph.nodes, Path(cfg.path).stem or "darknet", [image], [result], graph.initializers
+    )
+    model = helper.make_model(
+        body, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="smartcam-appliance"
+    )
+    model.ir_version = IR_VERSION
+    names = "{" + ", ".join(f"{i}: {name!r}" for i, name in enumerate(labels)) + "}"
+    helper.set_model_props(
+        model,
+        {
+            "names": names,
+            "imgsz": f"[{side}, {side}]",
+            "stride": "32",
+            "task": "detect",
+            "description": f"Darknet {Path(cfg.path).stem} converted to ONNX",
+            "batch": "dynamic",
+        },
+    )
+    return model
+
+
+def _provenance(settings: ConvertSettings) -> list[onnx.StringStringEntryProto]:
+    """The sha256 of the files the model was built from, for `models list` and audits."""
+    entries = []
+    for key, path in (("cfg_sha256", settings.cfg), ("weights_sha256", settings.weights)):
+        entries.append(onnx.StringStringEntryProto(key=key, value=sha256_of(path)))
+    return entries
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_model(model: onnx.ModelProto, target: Path) -> None:
+    """Check the graph, then write it atomically (a half-written model never replaces one)."""
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except onnx.checker.ValidationError as exc:
+        raise ModelToolError(f"the converted graph is invalid: {exc}") from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_bytes(model.SerializeToString())
+    os.replace(partial, target)
+    log.info("wrote %s", target)
