@@ -72,6 +72,11 @@ def build_detector(config: DetectorConfig, data_dir: Path) -> Detector:
     return build_edge_detector(config, data_dir).make()
 
 
+def detector_summary(config: DetectorConfig, data_dir: Path = Path("data")) -> dict[str, object]:
+    """What a benchmark ran, for its JSON: kind, model file, input size, precision, labels."""
+    return dataclasses.asdict(build_edge_detector(config, data_dir).status)
+
+
 def _hog(config: DetectorConfig, fallback: str | None) -> EdgeDetector:
     settings = config.hog.settings()
     status = DetectorStatus("hog", labels=["person"], fallback=fallback)

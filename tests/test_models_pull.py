@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from appliance.config import EdgeConfig
-from appliance.edge import build_detector
+from appliance.edge_detector import build_detector
 from pipelines.detectors.onnx_yolo import YoloOnnxDetector, YoloOnnxSettings, metadata_labels
 from tests.footage import vtest_frames
 from tests.test_models_cli import Run, run_models

@@ -22,6 +22,7 @@ def add_bench_parser(roles: Any) -> None:
     _add_uplink(benchmarks)
     _add_plan(benchmarks)
     _add_encoding(benchmarks)
+    _add_detectors(benchmarks)
 
 
 def _add_filter(benchmarks: Any) -> None:
@@ -85,6 +86,34 @@ def _edge(args: argparse.Namespace) -> int:
     from appliance.bench.edge import run_edge_command
 
     return run_edge_command(args)
+
+
+def _add_detectors(benchmarks: Any) -> None:
+    parser = benchmarks.add_parser(
+        "detectors", help="the configured detector against OpenCV's HOG: time, finds, steadiness"
+    )
+    parser.add_argument("--video", default="vtest", help="sample (vtest, bikes) or a path")
+    parser.add_argument("--frames", type=_int_within(1, None), help="use the first N frames")
+    parser.add_argument(
+        "--config", type=Path, help="edge YAML whose detector to measure (default: built-in)"
+    )
+    parser.add_argument(
+        "--picture", type=_int_within(0, None), help="draw this frame with both detectors' boxes"
+    )
+    parser.add_argument(
+        "--picture-out",
+        type=Path,
+        default=Path("docs/detectors-vtest.jpg"),
+        help="where the picture goes (default: docs/detectors-vtest.jpg)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
+    parser.set_defaults(handler=_detectors)
+
+
+def _detectors(args: argparse.Namespace) -> int:
+    from appliance.bench.detectors import run_detectors_command
+
+    return run_detectors_command(args)
 
 
 def _add_scale(benchmarks: Any) -> None:

@@ -26,16 +26,17 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from appliance.config import DetectorConfig
+from appliance.edge_detector import build_detector
 from cameras.jpeg import JpegSettings
 from cameras.sources import VideoSource
-from pipelines.detectors.hog import HogPeopleDetector, HogSettings
 from pipelines.difference import DifferenceSettings, FrameDifferenceFilter, Image
 from pipelines.replay import ClipAnalysis
 from pipelines.types import Box, Detection
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def cache_key(
     video: Path,
     frames: int | None,
     jpeg: JpegSettings,
-    hog: HogSettings,
+    detector: DetectorConfig,
     difference: DifferenceSettings,
 ) -> str:
     stat = video.stat()
@@ -73,22 +74,33 @@ def cache_key(
         "frames": frames,
         "jpeg_quality": jpeg.quality,
         "jpeg_chroma": jpeg.chroma,
-        "hog": dataclasses.asdict(hog),
+        "detector": detector_key(detector),
         "signature": [difference.width, difference.height, difference.blur_kernel],
     }
     digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
     return f"{video.stem}-{digest[:16]}"
 
 
+def detector_key(config: DetectorConfig) -> dict[str, Any]:
+    """The detector's settings and, for a model, its file's size and time (a rebuilt model
+    invalidates the cached analyses)."""
+    key: dict[str, Any] = config.model_dump(mode="json")
+    path = Path(config.yolo_onnx.model_path or "")
+    if config.kind == "yolo-onnx" and path.is_file():
+        stat = path.stat()
+        key["model_file"] = [stat.st_size, stat.st_mtime_ns]
+    return key
+
+
 def analyse_video(
     video: Path,
     frames: int | None,
     jpeg: JpegSettings,
-    hog: HogSettings,
+    detector_config: DetectorConfig,
     difference: DifferenceSettings,
 ) -> AnalysedClip:
     """Decode `video` once (at most `frames` frames) and analyse every frame."""
-    detector = HogPeopleDetector(hog)
+    detector = build_detector(detector_config, Path("data"))
     frame_filter = FrameDifferenceFilter(difference)
     sums = {"detect": 0.0, "jpeg": 0.0, "signature": 0.0}
     raw: list[list[Detection]] = []
@@ -132,20 +144,20 @@ def load_or_analyse(
     video: Path,
     frames: int | None,
     jpeg: JpegSettings,
-    hog: HogSettings,
+    detector: DetectorConfig,
     difference: DifferenceSettings,
     cache_dir: Path,
     refresh: bool = False,
 ) -> AnalysedClip:
     """The cached analysis when there is one (unless `refresh`), else analyse and cache it."""
-    key = cache_key(video, frames, jpeg, hog, difference)
+    key = cache_key(video, frames, jpeg, detector, difference)
     path = cache_dir / f"{key}.npz"
     if not refresh and path.is_file():
         try:
             return _load(path)
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             log.warning("ignoring unreadable bench cache %s: %s", path, exc)
-    analysed = analyse_video(video, frames, jpeg, hog, difference)
+    analysed = analyse_video(video, frames, jpeg, detector, difference)
     _save(path, analysed)
     return analysed
 

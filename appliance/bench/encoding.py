@@ -22,7 +22,7 @@ import numpy as np
 
 from appliance.bench.edge import bench_edge_config
 from appliance.config import EdgeConfig
-from appliance.edge_detector import build_detector
+from appliance.edge_detector import build_detector, detector_summary
 from appliance.footage import FootageError, resolve_video
 from cameras.jpeg import JpegChroma, JpegSettings
 from cameras.sources import VideoSource
@@ -126,7 +126,7 @@ def run_encoding_bench(
         "video": str(video),
         "frames_measured": measured,
         "every": every,
-        "detector": config.detector.kind,
+        "detector": detector_summary(config.detector, config.data_dir),
         "camera_default": asdict(default),
         "detections_on_originals": tallies[default].expected,
         "settings": [asdict(r) for r in results],

@@ -21,6 +21,7 @@ from appliance.bench.clip import AnalysedClip, load_or_analyse
 from appliance.bench.quiet_clip import quiet_clip
 from appliance.bench.regions import replay_with_regions
 from appliance.config import DetectorConfig, FilterControlConfig, TrackerConfig
+from appliance.edge_detector import detector_summary
 from appliance.footage import FootageError, resolve_video
 from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
 from cameras.jpeg import JpegSettings
@@ -87,10 +88,10 @@ def run_filter_bench(
     regions: bool = False,
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    hog = DetectorConfig().hog.settings()
+    detector = DetectorConfig()
     difference = DifferenceFilterConfig().settings()
     tracker = TrackerConfig().settings()
-    analysed = load_or_analyse(video, frames, jpeg, hog, difference, cache_dir, refresh)
+    analysed = load_or_analyse(video, frames, jpeg, detector, difference, cache_dir, refresh)
     clip = analysed.clip
     if clip.frames == 0:
         raise FootageError(f"no frames could be decoded from {video}")
@@ -119,7 +120,7 @@ def run_filter_bench(
         "detect_ms_per_frame": _round(timings.detect_ms_per_frame),
         "jpeg_ms_per_frame": _round(timings.jpeg_ms_per_frame),
         "tracker": dataclasses.asdict(tracker),
-        "detector": {"name": "hog-people", **dataclasses.asdict(hog)},
+        "detector": detector_summary(detector),
         "cached": analysed.cached,
         "analysis_s": _round(timings.analysis_s),
     }

@@ -14,10 +14,10 @@ import cv2
 import numpy as np
 
 from appliance.config import DetectorConfig, FilterControlConfig, TrackerConfig
+from appliance.edge_detector import build_detector
 from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
 from cameras.jpeg import JpegSettings
 from cameras.sources import VideoSource
-from pipelines.detectors.hog import HogPeopleDetector
 from pipelines.difference import Image
 from pipelines.feedback import ThresholdController, update_and_score
 from pipelines.metrics import LabelledBox
@@ -64,7 +64,7 @@ class _System:
         difference = DifferenceFilterConfig().settings()
         self.selector = FrameSelector(difference, tiny.settings(), tiny.arrival_area)
         self.planner = RegionPlanner(config.settings())
-        self.detector = HogPeopleDetector(DetectorConfig().hog.settings())
+        self.detector = build_detector(DetectorConfig(), Path("data"))
         self.tracker = IouTracker(TrackerConfig().settings())
         self.controller = ThresholdController(FilterControlConfig().settings(difference.threshold))
         self.jpeg = jpeg

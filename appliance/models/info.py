@@ -8,6 +8,7 @@ writes into its exports (`names`, `imgsz`, `task`, ...).
 from __future__ import annotations
 
 import ast
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,8 +65,14 @@ class ConfiguredDetector:
 def describe_detector(config: DetectorConfig) -> ConfiguredDetector:
     if config.kind == "yolo-onnx":
         info = describe_onnx(config.yolo_onnx.settings())
+        if not info.exists:
+            info = dataclasses.replace(
+                info,
+                problem=f"{info.problem}; the edge would fall back to OpenCV's HOG people"
+                " detector (make the default model with `appliance models pull yolov3-tiny`)",
+            )
         return ConfiguredDetector(
-            "yolo-onnx", "Ultralytics YOLO exported to ONNX, run by onnxruntime", info.labels, info
+            "yolo-onnx", "YOLO model in ONNX, run by onnxruntime", info.labels, info
         )
     return ConfiguredDetector(
         "hog", "OpenCV's pretrained HOG people detector, built in: no model file", ["person"]

@@ -1,0 +1,150 @@
+"""`appliance bench detectors`: the default detector against OpenCV's HOG on the same frames.
+
+Both run as the edge builds them (`build_edge_detector`), alternately on every frame of the clip,
+so machine load touches both alike. Reported per detector: time per frame, detections per frame
+by label, people per frame, and steadiness (f1 of each frame's raw detections against the
+previous frame's, IoU 0.5, the scorer every benchmark uses). With `--picture N` it also draws
+frame N with each detector's boxes side by side, the picture docs/benchmarks.md shows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from appliance.config import DetectorConfig
+from appliance.edge_detector import build_edge_detector
+from cameras.sources import VideoSource
+from pipelines.detectors import Detector
+from pipelines.difference import Image
+from pipelines.metrics import LabelledBox, score_frame
+from pipelines.types import Detection
+
+HOG_CONFIG = DetectorConfig(kind="hog")
+
+
+@dataclass
+class _Tally:
+    name: str
+    detector: Detector
+    summary: dict[str, Any]
+    seconds: float = 0.0
+    labels: Counter[str] = field(default_factory=Counter)
+    steadiness: list[float] = field(default_factory=list)
+    previous: list[LabelledBox] | None = None
+    shown: list[Detection] = field(default_factory=list)
+
+    def run(self, image: Image, keep: bool) -> None:
+        started = time.perf_counter()
+        found = self.detector.detect(image)
+        self.seconds += time.perf_counter() - started
+        self.labels.update(d.label for d in found)
+        boxes = [LabelledBox(d.label, d.box) for d in found]
+        if self.previous is not None:
+            self.steadiness.append(score_frame(boxes, self.previous).f1)
+        self.previous = boxes
+        if keep:
+            self.shown = found
+
+    def report(self, frames: int) -> dict[str, Any]:
+        return {
+            "detector": self.summary,
+            "ms_per_frame": round(1000 * self.seconds / frames, 2),
+            "detections_per_frame": {k: round(v / frames, 3) for k, v in self.labels.items()},
+            "people_per_frame": round(self.labels["person"] / frames, 3),
+            "consecutive_f1": round(float(np.mean(self.steadiness)), 4)
+            if self.steadiness
+            else None,
+        }
+
+
+def run_detector_bench(
+    video: Path,
+    frames: int | None,
+    config: DetectorConfig,
+    data_dir: Path,
+    picture: int | None = None,
+    picture_path: Path | None = None,
+) -> dict[str, Any]:
+    tallies = [_tally("default", config, data_dir), _tally("hog", HOG_CONFIG, data_dir)]
+    count, shown = 0, None
+    with VideoSource(str(video)) as source:
+        while frames is None or count < frames:
+            frame = source.read()
+            if frame is None:
+                break
+            keep = count == picture
+            order = tallies if count % 2 == 0 else tallies[::-1]  # neither always runs first
+            for tally in order:
+                tally.run(frame.image, keep)
+            if keep:
+                shown = frame.image
+            count += 1
+    report: dict[str, Any] = {"video": str(video), "frames": count}
+    report.update({t.name: t.report(max(count, 1)) for t in tallies})
+    default, hog = report["default"]["ms_per_frame"], report["hog"]["ms_per_frame"]
+    report["time_ratio"] = round(default / hog, 3) if hog else None
+    if shown is not None and picture_path is not None:
+        write_picture(shown, tallies, picture_path)
+        report["picture"] = {"frame": picture, "path": str(picture_path)}
+    return report
+
+
+def _tally(name: str, config: DetectorConfig, data_dir: Path) -> _Tally:
+    built = build_edge_detector(config, data_dir)
+    return _Tally(name, built.make(), asdict(built.status))
+
+
+def write_picture(image: Image, tallies: list[_Tally], path: Path) -> None:
+    """The frame once per detector, side by side, each with its boxes and a title."""
+    panels = []
+    for tally in tallies:
+        panel = image.copy()
+        for d in tally.shown:
+            b = d.box
+            colour = (0, 220, 0) if d.label == "person" else (0, 180, 255)
+            corners = (int(b.x1), int(b.y1)), (int(b.x2), int(b.y2))
+            cv2.rectangle(panel, corners[0], corners[1], colour, 2)
+            cv2.putText(panel, f"{d.label} {d.confidence:.2f}", (int(b.x1), max(int(b.y1) - 4, 10)),
+                        cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, 1, cv2.LINE_AA)  # fmt: skip
+        title = f"{tally.name}: {tally.summary.get('model') or tally.summary['kind']}"
+        cv2.putText(panel, title, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2)
+        panels.append(panel)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.hstack(panels))
+
+
+def detector_text(report: dict[str, Any]) -> str:
+    rows = [f"{report['video']}: {report['frames']} frames"]
+    for name in ("default", "hog"):
+        r = report[name]
+        rows.append(
+            f"  {name:8s} {r['ms_per_frame']:7.1f} ms/frame"
+            f"  people/frame {r['people_per_frame']:.2f}"
+            f"  consecutive f1 {r['consecutive_f1']}  {r['detections_per_frame']}"
+        )
+    rows.append(f"  time ratio default/hog {report['time_ratio']} (target <= 0.5)")
+    if "picture" in report:
+        rows.append(f"  picture of frame {report['picture']['frame']}: {report['picture']['path']}")
+    return "\n".join(rows)
+
+
+def run_detectors_command(args: Any) -> int:
+    import json
+
+    from appliance.bench.edge import bench_edge_config
+    from appliance.footage import resolve_video
+
+    config = bench_edge_config(args.config)
+    report = run_detector_bench(
+        resolve_video(args.video), args.frames, config.detector, config.data_dir,
+        args.picture, args.picture_out,
+    )  # fmt: skip
+    print(json.dumps(report) if args.json else detector_text(report))
+    return 0
