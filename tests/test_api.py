@@ -22,6 +22,7 @@ import httpx
 import numpy as np
 import pytest
 
+from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST
 from tests.edge_process import EdgeProcess, camera_stats, running_edge, stats, store_totals
 from tests.footage import vtest_frames
 
@@ -105,10 +106,11 @@ def post_frame(
     )
 
 
-def assert_people_inside_frame(detections: list[dict[str, Any]]) -> None:
+def assert_detections_inside_frame(detections: list[dict[str, Any]]) -> None:
+    """Objects of the default labels of interest, confident enough, boxes inside the frame."""
     for detection in detections:
-        assert detection["label"] == "person"
-        assert 0.5 <= detection["confidence"] <= 1.0
+        assert detection["label"] in DEFAULT_LABELS_OF_INTEREST
+        assert 0.25 <= detection["confidence"] <= 1.0
         box = detection["box"]
         assert 0 <= box["x1"] < box["x2"] <= FRAME_WIDTH, box
         assert 0 <= box["y1"] < box["y2"] <= FRAME_HEIGHT, box
@@ -136,10 +138,10 @@ def test_real_frame_is_analysed_and_stored(
         posted += 1
         reply = response.json()
         assert isinstance(reply["frame_id"], int)
-        assert_people_inside_frame(reply["detections"])
+        assert_detections_inside_frame(reply["detections"])
         if reply["detections"]:
             break
-    assert reply["detections"], "HOG found nobody in the first 31 frames of vtest"
+    assert reply["detections"], "the detector found nothing in the first 31 frames of vtest"
     assert reply["active_tracks"] >= 0
 
     after = store_totals(client, edge)
@@ -310,7 +312,7 @@ def test_edge_keeps_serving_after_bad_input(
     before = store_totals(client, edge)
     response = post_frame(client, edge, vtest_jpegs[20])
     assert response.status_code == 200, response.text
-    assert_people_inside_frame(response.json()["detections"])
+    assert_detections_inside_frame(response.json()["detections"])
     assert store_totals(client, edge)["frames"] == before["frames"] + 1
 
 
@@ -339,15 +341,16 @@ def test_events_with_snapshots_after_a_run_of_frames(
     for jpeg in vtest_jpegs[:EVENT_RUN_FRAMES]:
         response = post_frame(client, edge, jpeg, camera=YARD)
         assert response.status_code == 200, response.text
-        assert_people_inside_frame(response.json()["detections"])
+        assert_detections_inside_frame(response.json()["detections"])
 
     response = client.get("/api/v1/events", params={"camera": YARD}, headers=edge.read_headers())
     assert response.status_code == 200, response.text
     events = response.json()
     assert events, "no events after 40 frames of people walking"
-    assert {e["label"] for e in events} == {"person"}
+    labels = {e["label"] for e in events}
+    assert "person" in labels and labels <= set(DEFAULT_LABELS_OF_INTEREST)
     assert all(e["camera_id"] == YARD for e in events)
-    with_snapshot = [e for e in events if e["snapshot"]]
+    with_snapshot = [e for e in events if e["snapshot"] and e["label"] == "person"]
     assert with_snapshot, events
     assert any(e["ended_at"] is None for e in events), "people still in view: an open event"
 

@@ -19,7 +19,11 @@ def test_bench_encoding_scores_each_setting_against_the_original_frames() -> Non
                "--json")  # fmt: skip
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["frames_measured"] == 20 and report["detector"] == "hog"
+    assert report["frames_measured"] == 20
+    detector = report["detector"]  # the edge's default: the trained model, named in full
+    assert (detector["kind"], detector["input_size"], detector["precision"]) == (
+        "yolo-onnx", 416, "fp32",
+    ) and detector["model"].endswith("yolov3-tiny-416.onnx")  # fmt: skip
     assert report["detections_on_originals"] > 20, "people walk through all of vtest"
     rows = {(r["quality"], r["chroma"]): r for r in report["settings"]}
     # The camera default is always measured: it is what the bytes are compared with.
@@ -31,9 +35,9 @@ def test_bench_encoding_scores_each_setting_against_the_original_frames() -> Non
     assert coarse["bytes_vs_default"] < 1.0 < fine["bytes_vs_default"]
     for row in rows.values():
         assert 0.0 <= row["precision"] <= 1.0 and 0.0 <= row["recall"] <= 1.0
-        assert 0.0 < row["f1"] < 1.0, "HOG loses some people to any JPEG on vtest"
-    # Quality 20 blurs people away; the detector finds clearly less than at the default.
-    assert coarse["f1"] < default["f1"] - 0.05 and coarse["f1"] < fine["f1"] - 0.05
+        assert 0.0 < row["f1"] <= 1.0
+    # Quality 20 blurs small people away: the trained detector loses some (HOG lost far more).
+    assert coarse["f1"] < default["f1"] and coarse["f1"] < fine["f1"]
 
 
 def test_bench_encoding_refuses_an_unknown_chroma_naming_it() -> None:

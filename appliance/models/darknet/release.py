@@ -54,13 +54,15 @@ class DarknetRelease:
     licence: str = ""
 
     def cfg_text(self, shipped: str) -> str:
-        """The shipped cfg with this release's fixes applied."""
+        """The shipped cfg with this release's fixes applied, each explained on a comment line
+        of its own above it: Darknet and OpenCV read a `#` after a value as part of it."""
         lines = shipped.splitlines()
         for fix in self.fixes:
             matches = [i for i, line in enumerate(lines) if line.strip() == fix.old]
             if len(matches) < fix.occurrence:
                 raise ModelToolError(f"{self.name}: cfg fix {fix.old!r} found nothing to fix")
-            lines[matches[fix.occurrence - 1]] = f"{fix.new}  # fixed at set-up: {fix.why}"
+            at = matches[fix.occurrence - 1]
+            lines[at : at + 1] = [f"# fixed at set-up (was {fix.old}): {fix.why}", fix.new]
         return "\n".join(lines) + "\n"
 
 
@@ -117,6 +119,9 @@ def fetch_release(spec: DarknetRelease, cache: Path) -> FetchedRelease:
     )
     if _cached(spec, fetched):
         log.info("using %s from %s (checked)", spec.name, folder)
+        fixed = spec.cfg_text(fetched.cfg.with_suffix(".cfg.shipped").read_text(encoding="utf-8"))
+        if fetched.cfg.read_text(encoding="utf-8") != fixed:  # an older fix, or edited
+            fetched.cfg.write_text(fixed, encoding="utf-8")
         return fetched
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="darknet-", dir=cache) as scratch:
