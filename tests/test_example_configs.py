@@ -7,6 +7,8 @@ from pathlib import Path
 from appliance.config import DemoConfig, EdgeConfig
 from appliance.config_loader import load_config
 from cameras.config import CameraConfig
+from cameras.detector_config import DEFAULT_MODEL_PATH
+from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -14,7 +16,9 @@ CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 def test_edge_example() -> None:
     config = load_config(CONFIGS / "edge.yaml", EdgeConfig)
     assert [c.id for c in config.cameras] == ["front-door"]
-    assert config.detector.kind == "hog"
+    assert config.detector.kind == "yolo-onnx"
+    assert config.detector.yolo_onnx.model_path == DEFAULT_MODEL_PATH  # the set-up's model
+    assert config.detector.labels == list(DEFAULT_LABELS_OF_INTEREST)
 
 
 def test_camera_example_matches_the_edge_example() -> None:

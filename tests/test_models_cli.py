@@ -115,8 +115,22 @@ def test_list_as_json(tmp_path: Path) -> None:
     assert "CPUExecutionProvider" in info["providers"] and info["problem"] is None
 
 
-def test_list_the_default_hog_detector(tmp_path: Path) -> None:
+def test_list_the_default_detector(tmp_path: Path) -> None:
     config = PROJECT_ROOT / "configs" / "edge.yaml"
+    settings = {"YOLO_CONFIG_DIR": str(tmp_path / "ultralytics-config")}
+    # From the project folder, as the README runs it: the model set-up made is found there.
+    run = run_models(["list", "--config", str(config), "--json"], PROJECT_ROOT, settings)
+    assert run.returncode == 0, run.stderr
+    [detector] = json.loads(run.stdout)["detectors"]
+    assert detector["kind"] == "yolo-onnx"
+    assert detector["model"]["path"] == "data/models/yolov3-tiny-416.onnx"
+    assert detector["model"]["imgsz"] == [416, 416] and len(detector["labels"]) == 80
+    assert detector["labels"][:4] == ["person", "bicycle", "car", "motorbike"]
+
+
+def test_list_hog(tmp_path: Path) -> None:
+    config = tmp_path / "hog.yaml"
+    config.write_text("cameras: [{id: a, token: a-token-1}]\ndetector: {kind: hog}\n")
     run = run_models(["list", "--config", str(config), "--json"], tmp_path)
     assert run.returncode == 0, run.stderr
     [detector] = json.loads(run.stdout)["detectors"]
@@ -128,7 +142,9 @@ def test_missing_model_file(tmp_path: Path) -> None:
     missing = str(tmp_path / "models" / "nowhere.onnx")
     run = run_models(["list", "--config", str(edge_config(tmp_path, missing))], tmp_path)
     assert run.returncode == 1
-    assert run.stderr_lines == [f"appliance: models: {missing}: model file not found"]
+    [line] = run.stderr_lines
+    assert line.startswith(f"appliance: models: {missing}: model file not found;")
+    assert "fall back to OpenCV's HOG people detector" in line
     assert re.search(r"^exists +no$", run.stdout, re.MULTILINE), run.stdout
 
 
