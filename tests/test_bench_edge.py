@@ -12,6 +12,8 @@ def test_bench_edge_reports_cascade_and_baseline(tmp_path: Path) -> None:
     config = tmp_path / "edge.yaml"
     config.write_text(
         "cameras: [{id: bench, token: bench-token}]\nearly_exit: {full_interval_s: 1.0}\n"
+        # HOG scans regions window for window: the cascade's regions exit with a known cost.
+        "detector: {kind: hog}\n"
     )
     done = subprocess.run(
         [
