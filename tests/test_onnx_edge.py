@@ -48,8 +48,9 @@ def test_edge_detects_with_an_onnx_model(tmp_path: Path) -> None:
 
 
 def test_onnx_kind_needs_a_model_path() -> None:
+    assert DetectorConfig(kind="yolo-onnx").yolo_onnx.model_path  # the default model's
     with pytest.raises(ValidationError, match="model_path"):
-        DetectorConfig(kind="yolo-onnx")
+        DetectorConfig(kind="yolo-onnx", yolo_onnx={"model_path": None})
 
 
 def test_a_bad_model_file_stops_the_edge_with_one_line(tmp_path: Path) -> None:
