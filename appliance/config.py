@@ -173,7 +173,9 @@ class EarlyExitConfig(_Strict):
     regions: bool = Field(
         True,
         description="Regions exit: look again only where the frame changed since the last"
-        " analysed frame and keep the detections elsewhere (detectors that support regions: hog).",
+        " analysed frame and keep the detections elsewhere (detectors that support regions: hog,"
+        " and yolo-onnx models whose input height and width are dynamic, as the converted"
+        " Darknet ones are; others always run the full exit).",
     )
     max_region_area: float = Field(
         0.5,

@@ -5,7 +5,8 @@ Exits, in rising cost:
 1. `cache`: the frame is a near-duplicate of the last one analysed (`ResultCache`).
 2. `regions`: only parts of the scene changed since the last frame analysed. Detections away
    from the change are kept as they are (stationary objects); the detector looks again only
-   at the changed regions, window for window as on the whole frame (`hog_windows`).
+   at the changed regions, window for window as on the whole frame (`hog_windows`), or cell for
+   cell on the stride grid of a YOLO model's full-frame input (`yolo_regions`).
 3. `full`: the detector on the whole frame.
 
 The regions exit is trusted only while the change is local: the regions cover at most
@@ -57,7 +58,8 @@ class RegionDetector(Protocol):
 @dataclass(frozen=True)
 class CascadeSettings:
     regions: bool = True
-    """Use the regions exit (needs a detector that supports regions, e.g. HOG)."""
+    """Use the regions exit (needs a detector that supports regions: HOG, or a YOLO model
+    with dynamic input sides)."""
     max_region_area: float = 0.5
     full_interval_s: float = 2.0
     max_changed: float = 0.3
@@ -106,7 +108,13 @@ class EarlyExitCascade:
 
     @property
     def uses_regions(self) -> bool:
-        return self.settings.regions and isinstance(self.detector, RegionDetector)
+        # A detector may have detect_regions yet not gain from it for its model (an ONNX model
+        # with a fixed input side): it says so with `regions_supported`.
+        return (
+            self.settings.regions
+            and isinstance(self.detector, RegionDetector)
+            and bool(getattr(self.detector, "regions_supported", True))
+        )
 
     def run(self, frame: Image, timestamp: float) -> CascadeAnswer:
         cache_signature = None

@@ -57,9 +57,11 @@ def _boxes(detections: list[Detection]) -> list[LabelledBox]:
 def replay(
     video: Path, frames: int | None, jpeg_quality: int, config: EdgeConfig
 ) -> dict[str, Any]:
+    # One detector for both, as the edge shares one model session: two onnxruntime sessions
+    # taking turns slow each other (the idle one's threads spin) and skew the ratio.
     baseline_detector = build_detector(config.detector, config.data_dir)
     cascade = EarlyExitCascade(
-        build_detector(config.detector, config.data_dir),
+        baseline_detector,
         config.result_cache.cache(),
         config.early_exit.settings(),
     )

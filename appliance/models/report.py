@@ -87,7 +87,11 @@ def pull_text(result: PullResult | DarknetPullResult) -> str:
 def convert_text(result: ConvertResult) -> str:
     rows = [
         ("converted", f"{result.output}, {size_text(result.info.size_bytes)}"),
-        ("heads", f"{result.heads} [yolo] layers, {result.candidates} candidate boxes per image"),
+        (
+            "heads",
+            f"{result.heads} [yolo] layers, {result.candidates} candidate boxes at"
+            f" {result.input_size} px",
+        ),
     ]
     rows += model_rows(result.info)[2:]
     snippet = config_snippet(result.output)

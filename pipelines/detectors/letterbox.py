@@ -26,8 +26,14 @@ class Letterbox:
         return ((boxes - offset) / np.float32(self.scale)).astype(np.float32)
 
 
-def letterbox(frame: npt.NDArray[np.uint8], size: int) -> tuple[npt.NDArray[np.uint8], Letterbox]:
-    """Resize `frame` to fit a `size` x `size` square keeping its aspect ratio, centred, padded."""
+def letterbox(
+    frame: npt.NDArray[np.uint8], size: int, stride: int = 0
+) -> tuple[npt.NDArray[np.uint8], Letterbox]:
+    """Resize `frame` to fit a `size` x `size` square keeping its aspect ratio, centred, padded.
+
+    With a `stride` (a model that takes any input side divisible by it), the short side is
+    padded only up to the next multiple of `stride` (Ultralytics' rectangular inference:
+    768x576 at 416 becomes 416x320, not 416x416)."""
     height, width = frame.shape[:2]
     scale = min(size / height, size / width)
     new_w, new_h = round(width * scale), round(height * scale)
@@ -36,8 +42,11 @@ def letterbox(frame: npt.NDArray[np.uint8], size: int) -> tuple[npt.NDArray[np.u
         resized = np.asarray(
             cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR), dtype=np.uint8
         )
+    out_w, out_h = size, size
+    if stride > 0:
+        out_w, out_h = stride_aligned(new_w, stride), stride_aligned(new_h, stride)
     # The +-0.1 splits an odd remainder the way Ultralytics does, so boxes line up with its own.
-    dw, dh = (size - new_w) / 2, (size - new_h) / 2
+    dw, dh = (out_w - new_w) / 2, (out_h - new_h) / 2
     top, bottom = round(dh - 0.1), round(dh + 0.1)
     left, right = round(dw - 0.1), round(dw + 0.1)
     padded = cv2.copyMakeBorder(

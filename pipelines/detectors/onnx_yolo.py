@@ -2,6 +2,12 @@
 
 The export's single output is `[1, 4+C, N]`: per candidate a centre-x, centre-y, width, height box
 in model-input pixels and C class scores (no objectness score since v8).
+
+A model whose input height and width are dynamic (the project's Darknet conversions) is run
+rectangular: the frame's long side is letterboxed to the nominal size (the settings' input_size,
+else the model's `imgsz` metadata) and the short side padded only to the next multiple of the
+stride. Such a model also answers for regions of a frame (`detect_regions`, the early-exit
+cascade's regions exit): see `yolo_regions`.
 """
 
 from __future__ import annotations
@@ -16,14 +22,15 @@ import numpy.typing as npt
 import onnxruntime as ort
 
 from pipelines.detectors.labels import matching_labels
-from pipelines.detectors.letterbox import letterbox, stride_aligned
+from pipelines.detectors.letterbox import Letterbox, letterbox, stride_aligned
 from pipelines.detectors.yolo_decode import (
     FrameSize,
     YoloDecoding,
     YoloOutputError,
     decode_output,
 )
-from pipelines.types import Detection
+from pipelines.detectors.yolo_regions import inside_regions, plan_tiles, tile_candidates
+from pipelines.types import Box, Detection
 
 COCO_LABELS: tuple[str, ...] = (
     "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
@@ -45,8 +52,10 @@ PREFERRED_PROVIDERS = (
     "CUDAExecutionProvider",
     "CPUExecutionProvider",
 )
-# Used when the model's input side is dynamic and the settings name none: Ultralytics' default.
+# Used when the model's input side is dynamic and neither the settings nor the model's `imgsz`
+# metadata name one: Ultralytics' default.
 DEFAULT_INPUT_SIZE = 640
+DEFAULT_STRIDE = 32
 INPUT_TYPES: dict[str, type[np.floating[Any]]] = {
     "tensor(float)": np.float32,
     "tensor(float16)": np.float16,
@@ -74,6 +83,13 @@ class YoloOnnxSettings:
     interest: tuple[str, ...] | None = None
     """Labels of interest when `classes` is None: the model's classes among them are kept (in
     either COCO spelling); a model with none of them keeps all its classes."""
+    rect: bool = True
+    """Models with dynamic input sides: pad the short side only to the stride, not square."""
+    region_context: int = 4
+    """Regions exit: model-input pixels of picture kept around each region in its crop (then
+    out to the stride grid). More than `yolo_regions.EDGE_TOLERANCE`, so an object whose box
+    is a region's edge (the cascade takes earlier detections in whole) is not taken for one
+    the crop cut; the regions' own margin (early_exit.region_margin) gives the context."""
 
 
 def provider_entries(
@@ -122,6 +138,17 @@ def parse_names(text: str | None) -> tuple[str, ...] | None:
     return None
 
 
+def metadata_int(text: str | None) -> int | None:
+    """An Ultralytics metadata size: "32", "[416, 416]" (the larger side) or absent."""
+    try:
+        value = ast.literal_eval(text) if text else None
+    except (ValueError, SyntaxError):
+        return None
+    if isinstance(value, list | tuple) and value and all(isinstance(v, int) for v in value):
+        value = max(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
 def is_static(dim: object) -> bool:
     """onnxruntime reports symbolic dims as strings (or None); only ints are fixed sizes."""
     return isinstance(dim, int) and dim > 0
@@ -142,18 +169,64 @@ class YoloOnnxDetector:
         from_model = metadata_labels(self._session)
         self.labels = from_model or settings.labels
         self._labels_from = "the model's names metadata gives" if from_model else "settings give"
+        meta = self._session.get_modelmeta().custom_metadata_map
+        self.stride = metadata_int(meta.get("stride")) or DEFAULT_STRIDE
+        self._imgsz = metadata_int(meta.get("imgsz"))
+        self._batches = False
+        self.dynamic = False
+        """Whether the model takes any input side (a multiple of `stride`)."""
         self.input_size, self._dtype = self._check_input()
         self.input_type: str = self._session.get_inputs()[0].type
         self._input_name: str = self._session.get_inputs()[0].name
         self._check_output()
         self.decoding = self._decoding()
 
+    @property
+    def regions_supported(self) -> bool:
+        """Only a model that takes any input side can look at crops of the frame."""
+        return self.dynamic
+
     def detect(self, frame: npt.NDArray[np.uint8]) -> list[Detection]:
-        image, placement = letterbox(frame, self.input_size)
-        blob = preprocess(image, self._dtype)
+        image, placement = self._letterbox(frame)
+        return self._decode(self._infer(preprocess(image, self._dtype)), placement, frame)
+
+    def detect_regions(self, frame: npt.NDArray[np.uint8], regions: list[Box]) -> list[Detection]:
+        """What `detect` finds in the whole frame, for the objects lying inside `regions` (at
+        least half of each box). Each region is cut, with `region_context` pixels around it,
+        from the very picture `detect` feeds the model (same scale, same stride grid), so an
+        object inside is seen at the size and cell position the full pass sees it; costs about
+        the crops' share of the picture. Models with a fixed input side run `detect`."""
+        if not regions:
+            return []
+        image, placement = self._letterbox(frame)
+        if not self.dynamic:
+            return inside_regions(
+                self._decode(self._infer(preprocess(image, self._dtype)), placement, frame),
+                regions,
+            )
+        picture = (image.shape[0], image.shape[1])
+        tiles = plan_tiles(regions, placement, picture, self.stride, self.settings.region_context)
+        if not tiles:
+            return []
+        output = tile_candidates(image, tiles, self._infer_crops, self._batches)
+        return inside_regions(self._decode(output, placement, frame), regions)
+
+    def _infer_crops(self, crops: list[npt.NDArray[np.uint8]]) -> npt.NDArray[np.float32]:
+        return self._infer(np.concatenate([preprocess(c, self._dtype) for c in crops]))
+
+    def _letterbox(self, frame: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], Letterbox]:
+        rect = self.dynamic and self.settings.rect
+        return letterbox(frame, self.input_size, self.stride if rect else 0)
+
+    def _infer(self, blob: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
         output = np.asarray(self._session.run(None, {self._input_name: blob})[0], np.float32)
         if output.ndim == 3 and output.shape[1] > 4:
             self._check_class_count(output.shape[1] - 4)
+        return output
+
+    def _decode(
+        self, output: npt.NDArray[np.float32], placement: Letterbox, frame: npt.NDArray[np.uint8]
+    ) -> list[Detection]:
         height, width = frame.shape[:2]
         try:
             return decode_output(output, placement, FrameSize(width, height), self.decoding)
@@ -182,6 +255,7 @@ class YoloOnnxDetector:
             raise self._fail(f"input must be [1, 3, H, W] (one RGB image), the model has {shape}")
         if kind not in INPUT_TYPES:
             raise self._fail(f"input must be float or float16, the model takes {kind}")
+        self._batches = not is_static(shape[0])
         return self._input_side(shape[2], shape[3]), INPUT_TYPES[kind]
 
     def _input_side(self, height: Any, width: Any) -> int:
@@ -192,7 +266,8 @@ class YoloOnnxDetector:
             if wanted is not None and wanted != height:
                 raise self._fail(f"input is fixed at {height}, settings ask for {wanted}")
             return int(height)
-        return stride_aligned(wanted or DEFAULT_INPUT_SIZE)
+        self.dynamic = not is_static(height) and not is_static(width)
+        return stride_aligned(wanted or self._imgsz or DEFAULT_INPUT_SIZE, self.stride)
 
     def _check_output(self) -> None:
         outputs = self._session.get_outputs()

@@ -1,9 +1,11 @@
 """`appliance models convert`: a Darknet YOLO (cfg + weights + class names) to ONNX.
 
-The model takes `images` `[B, 3, S, S]` (RGB in [0, 1], B dynamic so the edge can batch
-cameras) and gives `output0` `[B, 4+C, N]`: centre x, centre y, width, height in input pixels
-and C class scores (class probability times objectness), the layout Ultralytics exports have.
-Class names, input size and stride go into the model's metadata as Ultralytics writes them.
+The model takes `images` `[B, 3, H, W]` (RGB in [0, 1], B dynamic so the edge can batch
+cameras or crops; H and W any multiples of 32, nominally the cfg's side) and gives `output0`
+`[B, 4+C, N]`: centre x, centre y, width, height in input pixels and C class scores (class
+probability times objectness), the layout Ultralytics exports have; N follows H and W. Class
+names, the nominal input size (`imgsz`) and stride go into the model's metadata as Ultralytics
+writes them.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ log = logging.getLogger(__name__)
 
 # Opset 13 has every operator used here and runs on older onnxruntime builds (Jetson's).
 OPSET = 13
+CONVERTER_VERSION = "2"
+"""Raised whenever the graph the converter builds changes (2: dynamic height and width), so
+`models pull` rebuilds models an older converter made."""
 IR_VERSION = 7
 INPUT_NAME, OUTPUT_NAME = "images", "output0"
 
@@ -40,7 +45,8 @@ class ConvertSettings:
     names: Path
     output: Path
     imgsz: int | None = None
-    """Square input side; default: the cfg's width (which must then equal its height)."""
+    """Nominal square input side (the model takes any multiple of 32); default: the cfg's
+    width (which must then equal its height)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class ConvertResult:
     input_size: int
     labels: list[str]
     candidates: int
+    """Candidates at the nominal input size."""
     heads: int
     info: ModelInfo
 
@@ -58,13 +65,14 @@ def convert(settings: ConvertSettings) -> ConvertResult:
     cfg = read_cfg(settings.cfg)
     labels = read_names(settings.names)
     side = input_side(cfg, settings.imgsz)
-    model = darknet_to_onnx(cfg, WeightsReader(settings.weights), labels, side)
+    weights = WeightsReader(settings.weights)
+    model, candidates = darknet_to_onnx(cfg, weights, labels, side, str(settings.names))
     model.metadata_props.extend(_provenance(settings))
     write_model(model, settings.output)
     info = describe_onnx(YoloOnnxSettings(model_path=str(settings.output)))
     if info.problem:
+        settings.output.unlink(missing_ok=True)
         raise ModelToolError(f"the converted model is not usable by the edge: {info.problem}")
-    candidates = int(model.graph.output[0].type.tensor_type.shape.dim[2].dim_value)
     heads = sum(1 for layer in cfg.layers if layer.kind == "yolo")
     return ConvertResult(settings.output, side, labels, candidates, heads, info)
 
@@ -92,8 +100,13 @@ def input_side(cfg: DarknetCfg, wanted: int | None) -> int:
 
 
 def darknet_to_onnx(
-    cfg: DarknetCfg, weights: WeightsReader, labels: list[str], side: int
-) -> onnx.ModelProto:
+    cfg: DarknetCfg,
+    weights: WeightsReader,
+    labels: list[str],
+    side: int,
+    names: str = "the names file",
+) -> tuple[onnx.ModelProto, int]:
+    """The model, and its candidates at the nominal input `side`."""
     graph = GraphBuilder()
     channels = cfg.net.integer("channels", 3)
     if channels != 3:
@@ -107,19 +120,19 @@ def darknet_to_onnx(
         else:
             outputs.append(build_layer(graph, section, index, outputs, weights))
     weights.finish()
-    _check_heads(cfg, [head for _, head in heads], labels)
+    _check_heads(cfg, [head for _, head in heads], labels, names)
     joined = graph.node("Concat", [name for name, _ in heads], OUTPUT_NAME, axis=2)
-    return _model(graph, joined, side, labels, _candidates(outputs, cfg, heads), cfg)
+    return _model(graph, joined, side, labels, cfg), _candidates(outputs, cfg, heads)
 
 
-def _check_heads(cfg: DarknetCfg, heads: list[YoloHead], labels: list[str]) -> None:
+def _check_heads(cfg: DarknetCfg, heads: list[YoloHead], labels: list[str], names: str) -> None:
     counts = {head.classes for head in heads}
     if len(counts) != 1:
         raise ModelToolError(f"{cfg.path}: [yolo] layers disagree on classes: {sorted(counts)}")
     (classes,) = counts
     if classes != len(labels):
         raise ModelToolError(
-            f"{cfg.path}: the [yolo] layers have classes={classes} but the names file has"
+            f"{cfg.path}: the [yolo] layers have classes={classes} but {names} has"
             f" {len(labels)} names"
         )
 
@@ -141,12 +154,13 @@ def _model(
     output: str,
     side: int,
     labels: list[str],
-    candidates: int,
     cfg: DarknetCfg,
 ) -> onnx.ModelProto:
-    image = helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", 3, side, side])
+    image = helper.make_tensor_value_info(
+        INPUT_NAME, TensorProto.FLOAT, ["batch", 3, "height", "width"]
+    )
     result = helper.make_tensor_value_info(
-        output, TensorProto.FLOAT, ["batch", 4 + len(labels), candidates]
+        output, TensorProto.FLOAT, ["batch", 4 + len(labels), "candidates"]
     )
     body = helper.make_graph(
         graph.nodes, Path(cfg.path).stem or "darknet", [image], [result], graph.initializers
@@ -165,6 +179,7 @@ def _model(
             "task": "detect",
             "description": f"Darknet {Path(cfg.path).stem} converted to ONNX",
             "batch": "dynamic",
+            "converter": CONVERTER_VERSION,
         },
     )
     return model

@@ -4,7 +4,9 @@ Per cell (cx, cy) and anchor (aw, ah) of the layer's mask:
 x = (sigmoid(tx) * s - (s - 1) / 2 + cx) * stride, w = exp(tw) * aw (and so for y, h), with s
 the layer's scale_x_y (1 unless YOLOv4 sets it); class scores are sigmoid(class) *
 sigmoid(objectness), as Ultralytics exports carry them. Each head's `[B, 4+C, A*H*W]` is
-concatenated along the last axis by the converter.
+concatenated along the last axis by the converter. The cell offsets (cx, cy) come from the
+feature map's shape inside the graph, so the model takes any input side divisible by 32; the
+strides stay those of the nominal input side.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from onnx import TensorProto
 
 from appliance.models.darknet.cfg import CfgSection
 from appliance.models.darknet.graph import GraphBuilder, LayerOutput
@@ -52,19 +55,19 @@ def build_head(
             f"the layer before gives {x.channels} channels; {count} anchors x (5 + {head.classes}"
             f" classes) need {count * attributes} (set the last conv's filters to that)"
         )
-    base, cells = f"layer{index}_yolo", x.height * x.width
+    base = f"layer{index}_yolo"
     const = graph.constant
     raw = graph.node(
         "Reshape",
-        [x.name, const(f"{base}_shape", np.array([0, count, attributes, cells], np.int64))],
+        [x.name, const(f"{base}_shape", np.array([0, count, attributes, -1], np.int64))],
         f"{base}_raw",
     )
     xy, wh, objectness, scores = (
         _channels(graph, base, raw, start, end, name)
         for start, end, name in ((0, 2, "xy"), (2, 4, "wh"), (4, 5, "obj"), (5, attributes, "cls"))
     )
+    # The stride is the nominal one (input / grid); the grid itself follows the input's size.
     stride = np.array([input_side / x.width, input_side / x.height], np.float32).reshape(1, 1, 2, 1)
-    grid = np.stack(np.meshgrid(np.arange(x.width), np.arange(x.height)), 0).reshape(1, 1, 2, cells)
     scaled = graph.node(
         "Mul",
         [
@@ -73,11 +76,14 @@ def build_head(
         ],
         f"{base}_xy_scaled",
     )
-    offset = (grid - (head.scale_xy - 1) / 2).astype(np.float32)
+    offset = _grid(graph, base, x)
+    if head.scale_xy != 1.0:
+        shift = const(f"{base}_shift", np.array((head.scale_xy - 1) / 2, np.float32))
+        offset = graph.node("Sub", [offset, shift], f"{base}_offset")
     centres = graph.node(
         "Mul",
         [
-            graph.node("Add", [scaled, const(f"{base}_grid", offset)], f"{base}_xy_cells"),
+            graph.node("Add", [scaled, offset], f"{base}_xy_cells"),
             const(f"{base}_stride", stride),
         ],
         f"{base}_centres",
@@ -98,8 +104,44 @@ def build_head(
     )
     joined = graph.node("Concat", [centres, sizes, confidence], f"{base}_joined", axis=2)
     by_attribute = graph.node("Transpose", [joined], f"{base}_t", perm=[0, 2, 1, 3])
-    flat = np.array([0, 4 + head.classes, count * cells], np.int64)
+    flat = np.array([0, 4 + head.classes, -1], np.int64)
     return graph.node("Reshape", [by_attribute, const(f"{base}_flat", flat)], base), head
+
+
+def _grid(graph: GraphBuilder, base: str, x: LayerOutput) -> str:
+    """`[1, 1, 2, H*W]` float column and row of every cell of the `[B, C, H, W]` feature map `x`,
+    row by row, computed from its shape at run time (`x.height` and `x.width` are only those at
+    the nominal input side)."""
+    const = graph.constant
+    shape = graph.node("Shape", [x.name], f"{base}_fshape")
+    height, width = (
+        graph.node(
+            "Gather", [shape, const(f"{base}_{axis}", np.array(i, np.int64))], f"{base}_{axis}"
+        )
+        for axis, i in (("h", 2), ("w", 3))
+    )
+    cells = graph.node("Mul", [height, width], f"{base}_cells")
+    zero, one = (
+        const(f"{base}_zero", np.array(0, np.int64)),
+        const(f"{base}_one", np.array(1, np.int64)),
+    )
+    index = graph.node("Range", [zero, cells, one], f"{base}_index")
+    column = graph.node("Mod", [index, width], f"{base}_column")
+    row = graph.node("Div", [index, width], f"{base}_row")
+    pair = graph.node(
+        "Concat",
+        [
+            graph.node(
+                "Unsqueeze", [v, const(f"{base}_{n}_ax", np.array([0], np.int64))], f"{base}_{n}1"
+            )
+            for v, n in ((column, "col"), (row, "row"))
+        ],
+        f"{base}_cell",
+        axis=0,
+    )
+    as_float = graph.node("Cast", [pair], f"{base}_cellf", to=TensorProto.FLOAT)
+    shape4 = const(f"{base}_grid_shape", np.array([1, 1, 2, -1], np.int64))
+    return graph.node("Reshape", [as_float, shape4], f"{base}_grid")
 
 
 def _channels(graph: GraphBuilder, base: str, raw: str, start: int, end: int, name: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import onnx
 
-from appliance.models.darknet.convert import ConvertSettings, convert
+from appliance.models.darknet.convert import CONVERTER_VERSION, ConvertSettings, convert
 from appliance.models.darknet.release import DarknetRelease, fetch_release
 from appliance.models.info import ModelInfo, describe_onnx
 from pipelines.detectors.onnx_yolo import YoloOnnxSettings
@@ -39,7 +39,7 @@ def model_file(spec: DarknetRelease, imgsz: int, output_dir: Path) -> Path:
 def pull_darknet(spec: DarknetRelease, imgsz: int, output_dir: Path) -> DarknetPullResult:
     target = model_file(spec, imgsz, output_dir)
     sources = output_dir / SOURCES_DIR / spec.name
-    if built_from(target) == spec.weights.sha256:
+    if built_from(target) == (spec.weights.sha256, CONVERTER_VERSION):
         info = describe_onnx(YoloOnnxSettings(model_path=str(target)))
         if info.problem is None:
             log.info("%s is up to date", target)
@@ -51,12 +51,14 @@ def pull_darknet(spec: DarknetRelease, imgsz: int, output_dir: Path) -> DarknetP
     return DarknetPullResult(spec.name, source, fetched.weights, target, result.info)
 
 
-def built_from(model_path: Path) -> str | None:
-    """The weights sha256 a converted model records, None if absent or unreadable."""
+def built_from(model_path: Path) -> tuple[str, str] | None:
+    """The weights sha256 and converter version a converted model records (None if the file
+    is absent or unreadable): a model from other weights or an older converter is rebuilt."""
     if not model_path.is_file():
         return None
     try:
         model = onnx.load(str(model_path), load_external_data=False)
-    except Exception:
+    except Exception:  # any unreadable file is simply rebuilt
         return None
-    return next((p.value for p in model.metadata_props if p.key == "weights_sha256"), None)
+    meta = {p.key: p.value for p in model.metadata_props}
+    return meta.get("weights_sha256", ""), meta.get("converter", "1")
