@@ -138,7 +138,7 @@ def _add_reads(app: FastAPI, box: EdgeBox, reader: Callable[[str | None], None])
         plans = box.plans.snapshot(c.id for c in cameras)
         return {
             "edge": {**box.stats.snapshot(), "scheduler": box.scheduler.snapshot()},
-            "detector": dataclasses.asdict(box.detector),
+            "detector": box.detector.snapshot(),
             "inputs": box.inputs.snapshot(),
             "store": dataclasses.asdict(box.store.totals()),
             "cameras": [{**dataclasses.asdict(c), "plan": plans[c.id]} for c in cameras],

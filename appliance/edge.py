@@ -70,8 +70,8 @@ class EdgeBox:
         self.config = config
         # Models first: a bad model file stops the box before any database is created.
         edge_detector = build_edge_detector(config.detector, config.data_dir)
-        self.detector = edge_detector.status
-        """What the box detects with (and why, if it fell back to HOG)."""
+        self.detector = edge_detector
+        """What the box detects with (and why, if it fell back to HOG), and its batching."""
         detectors = {c.id: edge_detector.make() for c in config.cameras}
         self.tails = build_tails(config.edgent)
         """Edgent: tails of the exits camera nodes split with this box (None when off)."""

@@ -51,6 +51,15 @@ class EdgeDetector:
 
     status: DetectorStatus
     make: Callable[[], Detector]
+    shared: YoloOnnxDetector | None = None
+    """The one model session all cameras use (None for HOG)."""
+
+    def snapshot(self) -> dict[str, object]:
+        """The status, and how the shared model's runs were batched so far."""
+        found: dict[str, object] = dataclasses.asdict(self.status)
+        if self.shared is not None:
+            found["batches"] = self.shared.batches.counters.snapshot()
+        return found
 
 
 def build_edge_detector(config: DetectorConfig, data_dir: Path) -> EdgeDetector:
@@ -105,7 +114,7 @@ def _onnx(config: DetectorConfig, data_dir: Path) -> EdgeDetector:
         detector.providers[0],
         ", ".join(kept),
     )
-    return EdgeDetector(status, lambda: detector)
+    return EdgeDetector(status, lambda: detector, detector)
 
 
 def model_precision(path: str, detector: YoloOnnxDetector) -> str:

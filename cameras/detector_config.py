@@ -35,6 +35,20 @@ class YoloOnnxConfig(BaseModel):
         description="onnxruntime execution providers in order of preference; default: TensorRT,"
         " CUDA, CPU, whichever are installed.",
     )
+    max_batch: int = Field(
+        8,
+        ge=1,
+        le=64,
+        description="Frames of cameras that wait for the model at once (and crops of changed"
+        " regions) go through it as one batch of at most this many images; runs never overlap,"
+        " so they do not fight over the cores. Models with a fixed batch of 1 run one by one.",
+    )
+    threads: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="onnxruntime threads of one model run; default: one per physical core.",
+    )
     engine_cache_dir: Path | None = Field(
         None,
         description="Where TensorRT keeps the engines it builds, so that only the first start"
@@ -54,6 +68,8 @@ class YoloOnnxConfig(BaseModel):
             nms_iou=self.nms_iou,
             providers=tuple(self.providers) if self.providers else None,
             classes=tuple(self.classes) if self.classes else None,
+            max_batch=self.max_batch,
+            threads=self.threads,
             engine_cache_dir=str(cache)
             if (cache := self.engine_cache_dir or engine_cache_dir)
             else None,

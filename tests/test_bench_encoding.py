@@ -36,8 +36,9 @@ def test_bench_encoding_scores_each_setting_against_the_original_frames() -> Non
     for row in rows.values():
         assert 0.0 <= row["precision"] <= 1.0 and 0.0 <= row["recall"] <= 1.0
         assert 0.0 < row["f1"] <= 1.0
-    # Quality 20 blurs small people away: the trained detector loses some (HOG lost far more).
-    assert coarse["f1"] < default["f1"] and coarse["f1"] < fine["f1"]
+    # Quality 100 is nearly the original; 20 blurs small people away, and the trained detector
+    # loses some of them (HOG lost far more; quality 20 to 80 moves f1 by about 0.01 only).
+    assert fine["f1"] >= 0.95 and coarse["f1"] < fine["f1"]
 
 
 def test_bench_encoding_refuses_an_unknown_chroma_naming_it() -> None:

@@ -206,7 +206,7 @@ def test_cli_convert_writes_a_model_the_edge_detector_loads(
     run = converted_320.run
     assert run.returncode == 0, run.stderr
     assert f"converted    {converted_320.output}, 35.4 MB" in run.stdout
-    assert "heads        2 [yolo] layers, 1500 candidate boxes per image" in run.stdout
+    assert "heads        2 [yolo] layers, 1500 candidate boxes at 320 px" in run.stdout
     assert "input        images [batch, 3, " in run.stdout
     assert "tensor(float): letterboxed to 320 px" in run.stdout
     assert "imgsz        [320, 320] (model metadata)" in run.stdout

@@ -49,6 +49,7 @@ def test_the_default_edge_runs_the_trained_model(default_edge: EdgeProcess) -> N
     assert detector["fallback"] is None
     assert detector["labels"] == list(DEFAULT_LABELS_OF_INTEREST)
     assert "CPUExecutionProvider" in detector["providers"]
+    assert detector["batches"]["largest_batch"] <= 8  # counted: runs, images, sizes
 
 
 def test_events_carry_people_and_vehicles(default_edge: EdgeProcess) -> None:

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
+from pipelines.detectors.batching import BatchRunner
 from pipelines.detectors.labels import matching_labels
 from pipelines.detectors.letterbox import Letterbox, letterbox, stride_aligned
 from pipelines.detectors.yolo_decode import (
@@ -85,6 +86,11 @@ class YoloOnnxSettings:
     either COCO spelling); a model with none of them keeps all its classes."""
     rect: bool = True
     """Models with dynamic input sides: pad the short side only to the stride, not square."""
+    max_batch: int = 8
+    """Images (frames of cameras waiting at once, or crops) run through the model together at
+    most; a model with a fixed batch of 1 runs one at a time."""
+    threads: int | None = None
+    """onnxruntime's threads for one run; None: its default (one per physical core)."""
     region_context: int = 4
     """Regions exit: model-input pixels of picture kept around each region in its crop (then
     out to the stride grid). More than `yolo_regions.EDGE_TOLERANCE`, so an object whose box
@@ -164,7 +170,7 @@ class YoloOnnxDetector:
         providers = provider_entries(
             choose_providers(settings.providers), settings.engine_cache_dir
         )
-        self._session = self._open(settings.model_path, providers)
+        self._session = self._open(settings.model_path, providers, settings.threads)
         self.providers: list[str] = list(self._session.get_providers())
         from_model = metadata_labels(self._session)
         self.labels = from_model or settings.labels
@@ -180,6 +186,9 @@ class YoloOnnxDetector:
         self._input_name: str = self._session.get_inputs()[0].name
         self._check_output()
         self.decoding = self._decoding()
+        # One run at a time, whatever the number of callers: concurrent runs would each spread
+        # their threads over the same cores.
+        self.batches = BatchRunner(self._run, settings.max_batch if self._batches else 1)
 
     @property
     def regions_supported(self) -> bool:
@@ -219,6 +228,13 @@ class YoloOnnxDetector:
         return letterbox(frame, self.input_size, self.stride if rect else 0)
 
     def _infer(self, blob: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
+        limit = self.batches.max_batch
+        if len(blob) > limit:  # more crops than one run takes: in parts
+            parts = [self._infer(blob[i : i + limit]) for i in range(0, len(blob), limit)]
+            return np.concatenate(parts)
+        return self.batches.run(blob)
+
+    def _run(self, blob: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
         output = np.asarray(self._session.run(None, {self._input_name: blob})[0], np.float32)
         if output.ndim == 3 and output.shape[1] > 4:
             self._check_class_count(output.shape[1] - 4)
@@ -237,11 +253,16 @@ class YoloOnnxDetector:
         return ModelError(f"{self.settings.model_path}: {problem}")
 
     @staticmethod
-    def _open(path: str, providers: list[str | tuple[str, dict[str, str]]]) -> Any:
+    def _open(
+        path: str, providers: list[str | tuple[str, dict[str, str]]], threads: int | None
+    ) -> Any:
         if not os.path.isfile(path):
             raise ModelError(f"{path}: model file not found")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
         try:
-            return ort.InferenceSession(path, providers=providers)
+            return ort.InferenceSession(path, sess_options=options, providers=providers)
         except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
             raise ModelError(f"{path}: not a loadable ONNX model ({exc})") from exc
 
