@@ -142,7 +142,7 @@ def test_bench_detectors_names_both_detectors(tmp_path: Path) -> None:
     assert (default["kind"], default["model"], default["input_size"], default["precision"]) == (
         "yolo-onnx", DEFAULT_MODEL_PATH, 416, "fp32",
     )  # fmt: skip
-    assert report["hog"]["detector"]["kind"] == "hog"
-    assert report["default"]["people_per_frame"] > 0 and report["hog"]["ms_per_frame"] > 0
+    assert report["other"]["detector"]["kind"] == "hog"
+    assert report["default"]["people_per_frame"] > 0 and report["other"]["ms_per_frame"] > 0
     drawn = cv2.imread(str(picture))
     assert drawn is not None and drawn.shape == (576, 2 * 768, 3)  # the frame twice, side by side

@@ -98,6 +98,11 @@ def _add_detectors(benchmarks: Any) -> None:
         "--config", type=Path, help="edge YAML whose detector to measure (default: built-in)"
     )
     parser.add_argument(
+        "--other",
+        type=Path,
+        help="edge YAML whose detector to compare it with (default: OpenCV's HOG)",
+    )
+    parser.add_argument(
         "--picture", type=_int_within(0, None), help="draw this frame with both detectors' boxes"
     )
     parser.add_argument(
