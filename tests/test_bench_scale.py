@@ -36,3 +36,8 @@ def test_bench_scale_runs_real_nodes_against_one_edge() -> None:
     assert report["p95_latency_ms"] is not None and report["p95_latency_ms"] > 0
     assert sum(report["exits"].values()) == report["frames_analysed"]
     assert isinstance(report["realtime"], bool) and report["max_lag_s"] >= 0
+    dropped, chosen = report["dropped"], report["frames_chosen"]
+    assert report["shed_fraction"] == round(dropped / chosen, 4)
+    detector = report["detector"]  # the edge's own account of what it ran
+    assert detector["kind"] == "yolo-onnx" and detector["input_size"] == 416
+    assert detector["batches"]["images"] >= report["exits"]["full"]  # a full exit runs one

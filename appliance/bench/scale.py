@@ -81,7 +81,8 @@ class _Edge:
     def stats(self) -> dict[str, Any]:
         response = httpx.get(f"{self.url}/api/v1/stats", timeout=10)
         response.raise_for_status()
-        return dict(response.json()["edge"])
+        found = response.json()
+        return {**found["edge"], "detector": found["detector"]}
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -147,6 +148,7 @@ def _report(
     read, at_camera = total("frames_read"), total("dropped_busy")
     at_edge = sum(edge["dropped"].values())
     analysed = int(edge["frames_analysed"])
+    chosen = analysed + at_edge + at_camera
     return {
         "cameras": cameras,
         "seconds": seconds,
@@ -162,6 +164,7 @@ def _report(
         "dropped_at_camera": at_camera,
         "frames_read": read,
         "frames_chosen": analysed + at_edge + at_camera,
+        "shed_fraction": round((at_edge + at_camera) / chosen, 4) if chosen else None,
         "frames_analysed": analysed,
         "frames_answered_to_cameras": total("frames_sent"),
         "shed_seen_by_cameras": total("shed_by_edge"),
@@ -170,6 +173,7 @@ def _report(
         "exits": edge["exits"],
         "scanned_fraction": edge["scanned_fraction"],
         "cpu_cores": os.cpu_count(),
+        "detector": edge["detector"],
     }
 
 
@@ -198,7 +202,7 @@ def run_scale_command(args: argparse.Namespace) -> int:
         for r in rows:
             print(
                 f"{r['cameras']:3d} cameras: realtime={r['realtime']} p95={r['p95_latency_ms']} ms "
-                f"dropped={r['dropped']} max_lag={r['max_lag_s']} s "
+                f"dropped={r['dropped']} shed={r['shed_fraction']} max_lag={r['max_lag_s']} s "
                 f"analysed={r['frames_analysed']}/{r['frames_read']} "
                 f"({r['analysed_fps_per_camera']} fps per camera) exits={r['exits']}"
             )
