@@ -5,10 +5,14 @@ Each section keeps the line it starts on, so every error names the file, the lin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from appliance.models.errors import ModelToolError
+
+T = TypeVar("T")
 
 # Layers the converter builds; anything else in a cfg stops it with the layer's name and line.
 SUPPORTED_LAYERS = (
@@ -44,37 +48,28 @@ class CfgSection:
         return value
 
     def integer(self, key: str, default: int | None = None) -> int:
-        raw = self.options.get(key)
-        if raw is None:
-            if default is None:
-                raise self.fail(f"'{key}' is missing")
-            return default
-        try:
-            return int(raw)
-        except ValueError:
-            raise self.fail(f"'{key}' must be a whole number, got {raw!r}") from None
+        return self._parsed(key, default, int, "a whole number")
 
     def number(self, key: str, default: float) -> float:
-        raw = self.options.get(key)
-        if raw is None:
-            return default
-        try:
-            return float(raw)
-        except ValueError:
-            raise self.fail(f"'{key}' must be a number, got {raw!r}") from None
+        return self._parsed(key, default, float, "a number")
 
     def integers(self, key: str, default: list[int] | None = None) -> list[int]:
+        def parse(raw: str) -> list[int]:
+            return [int(part) for part in raw.split(",") if part.strip()]
+
+        return self._parsed(key, default, parse, "whole numbers separated by commas")
+
+    def _parsed(self, key: str, default: T | None, parse: Callable[[str], T], kind: str) -> T:
+        """`key`'s value read by `parse`, `default` when absent (missing without one)."""
         raw = self.options.get(key)
         if raw is None:
             if default is None:
                 raise self.fail(f"'{key}' is missing")
             return default
         try:
-            return [int(part) for part in raw.split(",") if part.strip()]
+            return parse(raw)
         except ValueError:
-            raise self.fail(
-                f"'{key}' must be whole numbers separated by commas, got {raw!r}"
-            ) from None
+            raise self.fail(f"'{key}' must be {kind}, got {raw!r}") from None
 
 
 @dataclass(frozen=True)
