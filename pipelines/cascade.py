@@ -50,6 +50,11 @@ class RegionDetector(Protocol):
 
     name: str
 
+    @property
+    def regions_supported(self) -> bool:
+        """False when looking at regions would gain nothing (an ONNX model whose input side
+        is fixed answers `detect_regions` with a whole-frame run)."""
+
     def detect(self, frame: Image) -> list[Detection]: ...
 
     def detect_regions(self, frame: Image, regions: list[Box]) -> list[Detection]: ...
@@ -108,12 +113,10 @@ class EarlyExitCascade:
 
     @property
     def uses_regions(self) -> bool:
-        # A detector may have detect_regions yet not gain from it for its model (an ONNX model
-        # with a fixed input side): it says so with `regions_supported`.
         return (
             self.settings.regions
             and isinstance(self.detector, RegionDetector)
-            and bool(getattr(self.detector, "regions_supported", True))
+            and self.detector.regions_supported
         )
 
     def run(self, frame: Image, timestamp: float) -> CascadeAnswer:

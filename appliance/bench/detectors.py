@@ -37,11 +37,11 @@ class _Tally:
     seconds: float = 0.0
     labels: Counter[str] = field(default_factory=Counter)
     steadiness: list[float] = field(default_factory=list)
-    previous: list[LabelledBox] | None = None
+    current: list[LabelledBox] | None = None
+    """The boxes of the frame run last (None before the first)."""
     shown: list[Detection] = field(default_factory=list)
     agreement: list[float] = field(default_factory=list)
     """Per frame: f1 of this detector's boxes against the default detector's (IoU 0.5)."""
-    current: list[LabelledBox] = field(default_factory=list)
 
     def run(self, image: Image, keep: bool) -> None:
         started = time.perf_counter()
@@ -49,9 +49,9 @@ class _Tally:
         self.seconds += time.perf_counter() - started
         self.labels.update(d.label for d in found)
         boxes = [LabelledBox(d.label, d.box) for d in found]
-        if self.previous is not None:
-            self.steadiness.append(score_frame(boxes, self.previous).f1)
-        self.previous = self.current = boxes
+        if self.current is not None:
+            self.steadiness.append(score_frame(boxes, self.current).f1)
+        self.current = boxes
         if keep:
             self.shown = found
 
@@ -91,7 +91,9 @@ def run_detector_bench(
             order = tallies if count % 2 == 0 else tallies[::-1]  # neither always runs first
             for tally in order:
                 tally.run(frame.image, keep)
-            tallies[1].agreement.append(score_frame(tallies[1].current, tallies[0].current).f1)
+            tallies[1].agreement.append(
+                score_frame(tallies[1].current or [], tallies[0].current or []).f1
+            )
             if keep:
                 shown = frame.image
             count += 1

@@ -22,7 +22,7 @@ import numpy as np
 
 from appliance.bench.edge import bench_edge_config
 from appliance.config import EdgeConfig
-from appliance.edge_detector import build_detector, detector_summary
+from appliance.edge_detector import build_edge_detector
 from appliance.footage import FootageError, resolve_video
 from cameras.jpeg import JpegChroma, JpegSettings
 from cameras.sources import VideoSource
@@ -116,8 +116,8 @@ def run_encoding_bench(
     default = JpegSettings()  # the camera node's
     settings = sorted({JpegSettings(q, c) for q in qualities for c in chromas} | {default},
                       key=lambda s: (s.chroma, s.quality))  # fmt: skip
-    detector = build_detector(config.detector, config.data_dir)
-    measured, tallies = measure(video, detector, settings, every, frames)
+    built = build_edge_detector(config.detector, config.data_dir)  # one model load for both
+    measured, tallies = measure(video, built.make(), settings, every, frames)
     if measured == 0:
         raise FootageError(f"no frames could be decoded from {video}")
     default_bytes = tallies[default].bytes
@@ -126,7 +126,7 @@ def run_encoding_bench(
         "video": str(video),
         "frames_measured": measured,
         "every": every,
-        "detector": detector_summary(config.detector, config.data_dir),
+        "detector": asdict(built.status),
         "camera_default": asdict(default),
         "detections_on_originals": tallies[default].expected,
         "settings": [asdict(r) for r in results],

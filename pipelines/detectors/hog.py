@@ -34,6 +34,8 @@ class HogPeopleDetector:
     """Finds upright people; boxes are returned in the pixels of the frame given."""
 
     name = "hog-people"
+    regions_supported = True
+    """It scans a region's windows exactly as the whole-frame pass would (`hog_windows`)."""
 
     def __init__(self, settings: HogSettings | None = None) -> None:
         self.settings = settings or HogSettings()
