@@ -47,6 +47,9 @@ class AnalysisResult:
     track_ids: dict[int, int]
     """Detection index -> track id."""
     active_tracks: int
+    moving_tracks: int
+    """Tracks that are not stationary (tentative ones too): the camera keeps sending while any
+    exist."""
     difference_threshold: float | None = None
     """The threshold the camera should use from now on (None: no advice)."""
     exit: Exit | None = None
@@ -57,6 +60,8 @@ class AnalysisResult:
     """Fraction of the frame the detector looked at."""
     needs_picture: bool = False
     """An event has no snapshot yet: the camera should send its next frame as a picture."""
+    moving_detections: int = 0
+    """Detections not of a stationary object: what the frame showed that a picture can add to."""
 
     @property
     def from_cache(self) -> bool:
@@ -155,7 +160,7 @@ class CameraAnalyzer:
     def _seen(self, meta: FrameMeta) -> AnalysisResult | None:
         """The answer to a frame stored already (a resend); refuses one older than the last."""
         if self._last is not None and (meta.seq, meta.captured_at) == self._last:
-            return AnalysisResult(None, [], {}, len(self._tracker.active))
+            return AnalysisResult(None, [], {}, len(self._tracker.active), self._tracker.moving)
         if self._last is not None and meta.captured_at < self._last[1]:
             raise StaleFrameError(
                 f"frame {meta.seq} was captured before the last analysed frame of "
@@ -196,8 +201,10 @@ class CameraAnalyzer:
             detections,
             update.matches,
             len(active),
+            self._tracker.moving,
             threshold,
             needs_picture=self._needs_picture(active),
+            moving_detections=_moving_detections(update),
         )
 
     def _show(
@@ -360,3 +367,9 @@ def _detection_row(detection: Detection, track_id: int | None) -> DetectionRow:
         y2=box.y2,
         track_id=track_id,
     )
+
+
+def _moving_detections(update: TrackUpdate) -> int:
+    """Detections whose track is not stationary (a parked car is no reason to send pictures)."""
+    stationary = {t.track_id for t in update.tracks if t.stationary}
+    return sum(1 for track_id in update.matches.values() if track_id not in stationary)

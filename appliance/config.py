@@ -113,6 +113,17 @@ class TrackerConfig(_Strict):
         description="Stop showing a track missed on more analysed frames in a row than this"
         " (its event stays open until max_age_s); none: show it until it ends.",
     )
+    stationary_after_s: float | None = Field(
+        10.0,
+        ge=0.0,
+        description="Seconds an object must stay put (box overlap >= stationary_iou) to count as"
+        " stationary, like a parked car: its event stays open without keepalive frames, since"
+        " the camera sends a frame whenever its pixels change, and it ends once analysed frames"
+        " miss it for max_age_s; none: every object is moving until it ends.",
+    )
+    stationary_iou: float = Field(
+        0.6, gt=0.0, le=1.0, description="Least overlap with where it settled to stay put."
+    )
 
     def settings(self) -> TrackerSettings:
         return TrackerSettings(
@@ -121,6 +132,8 @@ class TrackerConfig(_Strict):
             confirm_s=self.confirm_s,
             max_age_s=self.max_age_s,
             report_misses=self.report_misses,
+            stationary_after_s=self.stationary_after_s,
+            stationary_iou=self.stationary_iou,
         )
 
 

@@ -72,7 +72,7 @@ def count_outcome(
         latency = max(0.0, time.time() - meta.captured_at)
         box.stats.analysed(camera_id, result.exit.value, result.detector_s, result.scanned, latency)
     box.site_uplink.observe(
-        camera_id, body_bytes, meta.demand_bytes_per_s, len(result.detections), meta.captured_at
+        camera_id, body_bytes, meta.demand_bytes_per_s, result.moving_detections, meta.captured_at
     )
 
 
@@ -90,6 +90,7 @@ def frame_reply(box: EdgeBox, camera: EdgeCameraConfig, result: AnalysisResult) 
             for i, d in enumerate(result.detections)
         ],
         active_tracks=result.active_tracks,
+        moving_tracks=result.moving_tracks,
         feedback=EdgeFeedback(
             difference_threshold=result.difference_threshold if fixed is None else fixed,
             budget_bytes_per_s=box.site_uplink.budget(camera.id),

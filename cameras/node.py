@@ -207,7 +207,8 @@ class CameraNode:
         )
 
     def _apply(self, reply: FrameReply) -> None:
-        self.selector.set_tracking(reply.active_tracks > 0)
+        moving = reply.active_tracks if reply.moving_tracks is None else reply.moving_tracks
+        self.selector.set_tracking(moving > 0)
         feedback = reply.feedback
         if feedback.budget_bytes_per_s != self.budget.bytes_per_s:
             log.info("edge set uplink budget %s bytes/s", feedback.budget_bytes_per_s)

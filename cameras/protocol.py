@@ -203,7 +203,13 @@ class FrameReply(BaseModel):
 
     frame_id: int | None = Field(description="Stored frame id; None when it was a duplicate.")
     detections: list[WireDetection]
-    active_tracks: int
+    active_tracks: int = Field(description="Objects the edge is tracking on this camera.")
+    moving_tracks: int | None = Field(
+        None,
+        description="Those of them that move: the camera sends keepalive frames while there are"
+        " any (stationary ones, a parked car, need none). None from edges before it: use"
+        " active_tracks.",
+    )
     feedback: EdgeFeedback = Field(default_factory=EdgeFeedback)
 
 

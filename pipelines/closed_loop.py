@@ -47,7 +47,7 @@ def replay_system(
         if decision.send:
             selector.commit_last()
             _, held_f1 = update_and_score(tracker, clip.jpeg_detections[i], timestamp)
-            selector.set_tracking(bool(tracker.active))
+            selector.set_tracking(tracker.moving > 0)
             if controller is not None:
                 selector.set_threshold(controller.observe(held_f1))
     sent = tuple(i for i, d in enumerate(decisions) if d.send)

@@ -7,7 +7,7 @@ time-related (ageing, velocity, prediction) is therefore in seconds of capture t
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pipelines.types import Box, Detection
@@ -31,6 +31,12 @@ class TrackerSettings:
     """predict() leaves out tracks unmatched on more than this many analysed frames in a row:
     the detector lost them, and a box coasting on a guessed velocity is more often wrong than
     right (None: report until max_age_s ends the track)."""
+    stationary_after_s: float | None = 10.0
+    """A confirmed track whose box stays where it settled (IoU >= stationary_iou) this long is
+    stationary: a parked car, a bag on a bench. It asks the camera for no keepalive frames and
+    does not end for lack of frames, since the camera sends one whenever its pixels change:
+    it ends when analysed frames miss it for max_age_s (None: no track is ever stationary)."""
+    stationary_iou: float = 0.6
 
     def __post_init__(self) -> None:
         # Fail at configuration time rather than silently producing odd tracks later.
@@ -46,6 +52,10 @@ class TrackerSettings:
             raise ValueError(f"report_misses must be >= 0 or None, got {self.report_misses}")
         if not 0.0 < self.velocity_smoothing <= 1.0:
             raise ValueError(f"velocity_smoothing must be in (0, 1], got {self.velocity_smoothing}")
+        if self.stationary_after_s is not None and not self.stationary_after_s >= 0.0:
+            raise ValueError(f"stationary_after_s must be >= 0, got {self.stationary_after_s}")
+        if not 0.0 < self.stationary_iou <= 1.0:
+            raise ValueError(f"stationary_iou must be in (0, 1], got {self.stationary_iou}")
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,8 @@ class TrackedObject:
     first_seen: float
     last_seen: float
     confirmed: bool
+    stationary: bool = False
+    """It has not moved for stationary_after_s (see TrackerSettings)."""
 
 
 @dataclass(frozen=True)
@@ -93,11 +105,15 @@ class _Track:
     confirmed: bool = False
     velocity: tuple[float, float] | None = None  # centre px/s; None until 2 hits
     misses: int = 0  # analysed frames in a row without a match
+    missed_since: float | None = None  # capture time of the first of those frames
+    settled_box: Box | None = None  # where it has stayed (IoU) since settled_at
+    settled_at: float = 0.0
+    stationary: bool = False
 
     def predicted_box(self, timestamp: float) -> Box:
         # Constant velocity of the centre; size is kept from the last match because detector
-        # box sizes jitter too much to extrapolate.
-        if self.velocity is None:
+        # box sizes jitter too much to extrapolate. A stationary object's velocity is jitter.
+        if self.velocity is None or self.stationary:
             return self.box
         dt = timestamp - self.last_seen
         return _shift(self.box, self.velocity[0] * dt, self.velocity[1] * dt)
@@ -115,7 +131,22 @@ class _Track:
             first_seen=self.first_seen,
             last_seen=self.last_seen,
             confirmed=self.confirmed,
+            stationary=self.stationary,
         )
+
+    def note_miss(self, timestamp: float) -> None:
+        if self.misses == 0:
+            self.missed_since = timestamp
+        self.misses += 1
+
+    def settle(self, box: Box, timestamp: float, settings: TrackerSettings) -> None:
+        """Follow whether the object stays put; a move makes it a moving object again."""
+        if self.settled_box is None or self.settled_box.iou(box) < settings.stationary_iou:
+            self.settled_box, self.settled_at, self.stationary = box, timestamp, False
+            return
+        after = settings.stationary_after_s
+        if after is not None and self.confirmed and timestamp - self.settled_at >= after:
+            self.stationary = True
 
 
 def _centre(box: Box) -> tuple[float, float]:
@@ -167,6 +198,12 @@ class IouTracker:
         """Live confirmed tracks, sorted by track_id."""
         return [t.snapshot() for t in self._tracks if t.confirmed]
 
+    @property
+    def moving(self) -> int:
+        """Live tracks that are not stationary, tentative ones too (one more frame confirms or
+        drops them): what keepalive frames are for."""
+        return sum(1 for t in self._tracks if not t.stationary)
+
     def update(self, detections: Sequence[Detection], timestamp: float) -> TrackUpdate:
         """Feed one analysed frame's detections, captured at `timestamp` (seconds)."""
         self._check_timestamp(timestamp)
@@ -177,7 +214,10 @@ class IouTracker:
         improved: list[TrackedObject] = []
         matched_tracks = {ti for ti, _ in pairs}
         for ti, track in enumerate(self._tracks):
-            track.misses = 0 if ti in matched_tracks else track.misses + 1
+            if ti in matched_tracks:
+                track.misses = 0
+            else:
+                track.note_miss(timestamp)
         for ti, di in pairs:
             track = self._tracks[ti]
             was_confirmed, old_best = track.confirmed, track.best_confidence
@@ -193,6 +233,7 @@ class IouTracker:
                 matches[di] = track.track_id
                 if track.confirmed:
                     confirmed.append(track.snapshot())
+        ended += self._expire_stationary(timestamp)  # after matching: indices stay valid above
         confirmed.sort(key=lambda t: t.track_id)
         improved.sort(key=lambda t: t.track_id)
         tracks = [t.snapshot() for t in self._tracks]
@@ -226,11 +267,28 @@ class IouTracker:
         self._last_timestamp = timestamp
 
     def _expire(self, timestamp: float) -> list[TrackedObject]:
+        """Moving tracks not matched for max_age_s end."""
         max_age = self._settings.max_age_s
-        stale = [t for t in self._tracks if timestamp - t.last_seen > max_age]
-        self._tracks = [t for t in self._tracks if timestamp - t.last_seen <= max_age]
+        return self._drop(lambda t: not t.stationary and timestamp - t.last_seen > max_age)
+
+    def _expire_stationary(self, timestamp: float) -> list[TrackedObject]:
+        """Stationary tracks end on evidence, not silence: analysed frames (this one too) have
+        missed them for max_age_s with no match between."""
+        max_age = self._settings.max_age_s
+        return self._drop(
+            lambda t: (
+                t.stationary
+                and t.misses > 0
+                and t.missed_since is not None
+                and timestamp - t.missed_since > max_age
+            )
+        )
+
+    def _drop(self, stale: Callable[[_Track], bool]) -> list[TrackedObject]:
+        gone = [t for t in self._tracks if stale(t)]
+        self._tracks = [t for t in self._tracks if not stale(t)]
         # Tentative tracks were never reported, so their end is not an event either.
-        return [t.snapshot() for t in stale if t.confirmed]
+        return [t.snapshot() for t in gone if t.confirmed]
 
     def _start_track(self, det: Detection, timestamp: float) -> _Track:
         track = _Track(
@@ -243,6 +301,8 @@ class IouTracker:
             best_timestamp=timestamp,
             first_seen=timestamp,
             last_seen=timestamp,
+            settled_box=det.box,
+            settled_at=timestamp,
             confirmed=self._settings.min_hits <= 1 and self._settings.confirm_s <= 0.0,
         )
         self._next_id += 1
@@ -266,6 +326,7 @@ class IouTracker:
         spanned = timestamp - track.first_seen >= settings.confirm_s - CONFIRM_SLACK_S
         if track.hits >= settings.min_hits and spanned:
             track.confirmed = True
+        track.settle(det.box, timestamp, settings)
 
     def _update_velocity(self, track: _Track, box: Box, dt: float) -> None:
         (ox, oy), (nx, ny) = _centre(track.box), _centre(box)

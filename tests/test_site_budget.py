@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from appliance.bench.quiet_clip import QuietClipSpec, build_quiet_clip
-from appliance.config import DetectorConfig, EdgeCameraConfig, EdgeConfig, ListenConfig
+from appliance.config import EdgeCameraConfig, EdgeConfig, ListenConfig
 from appliance.edge import EdgeBox
 from appliance.server import EdgeServer, free_port
 from cameras.config import CameraConfig
@@ -31,9 +31,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         listen=ListenConfig(port=free_port()),
         data_dir=work / "edge",
         uplink_capacity_mbps=CAPACITY_MBPS,
-        # A site watching for people: the yard's parked cars would count as utility too
-        # (stationary objects are the next thing the tracker must tell apart).
-        detector=DetectorConfig(labels=["person"]),
+        # Default labels: the yard's parked cars are tracked too, but being stationary they
+        # earn it no share of the uplink.
         cameras=[EdgeCameraConfig(id=c, token=t) for c, t in TOKENS.items()],
     )
     box = EdgeBox(config)

@@ -95,7 +95,7 @@ class _System:
         self.canvas = decoded
         self.planner.sent(regions, blobs, t)
         _, held_f1 = update_and_score(self.tracker, self.detector.detect(decoded), t)
-        self.selector.set_tracking(bool(self.tracker.active))
+        self.selector.set_tracking(self.tracker.moving > 0)
         self.selector.set_threshold(self.controller.observe(held_f1))
         self.bytes_sent += int(encoded.size)
         self.region_frames += bool(regions)
