@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterable
 
@@ -48,7 +49,7 @@ class SiteUplink:
 
     def _utility_now(self, camera_id: str) -> float:
         silent_s = max(self._now - self._utility_at[camera_id], 0.0)
-        return self._utility[camera_id] * 0.5 ** (silent_s / UTILITY_HALF_LIFE_S)
+        return self._utility[camera_id] * math.pow(0.5, silent_s / UTILITY_HALF_LIFE_S)
 
     def set_fixed(self, camera_id: str, bytes_per_s: float | None) -> None:
         """Give the camera a fixed budget instead of its share (None: its share again).

@@ -15,6 +15,7 @@ from cameras.jpeg import (
     JpegChroma,
 )
 from cameras.reconnect import ReconnectSettings
+from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST
 from pipelines.difference import DifferenceSettings
 from pipelines.motion import MotionSettings
 from pipelines.regions import RegionPlanner, RegionSettings
@@ -71,7 +72,15 @@ class TinyDetectorConfig(BaseModel):
     )
     yolo_onnx: YoloOnnxConfig = Field(
         default_factory=YoloOnnxConfig,
-        description="The ONNX model for kind yolo-onnx (a small one: it runs on the camera).",
+        description="The ONNX model for kind yolo-onnx: the edge's model at a small input_size"
+        " (224 or 256) suits a Pi; `appliance bench tiny` measures the choices.",
+    )
+    labels: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_LABELS_OF_INTEREST),
+        min_length=1,
+        description="Labels of interest for kind yolo-onnx: a changed frame where the model"
+        " finds none of these is dropped (as the edge's detector.labels; yolo_onnx.classes, if"
+        " set, wins).",
     )
     threshold: int = Field(
         14, ge=1, le=255, description="Grey levels off the background that count as foreground."

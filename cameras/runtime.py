@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from cameras.config import CameraConfig
 from cameras.heartbeat import BeatingSource, Heartbeat, open_beating_source
@@ -71,7 +72,8 @@ def build_selector(config: CameraConfig) -> FrameSelector:
     tiny = config.tiny_detector
     detector = None
     if tiny.kind == "yolo-onnx":
-        detector = YoloOnnxDetector(tiny.yolo_onnx.settings())
+        settings = replace(tiny.yolo_onnx.settings(), interest=tuple(tiny.labels))
+        detector = YoloOnnxDetector(settings)
     return FrameSelector(config.filter.settings(), tiny.settings(), tiny.arrival_area, detector)
 
 

@@ -46,10 +46,20 @@ class ChangedRegions:
     """Fraction of signature pixels that changed (light switched, camera moved: near 1)."""
 
 
-def signature(frame: Image, settings: ChangeSettings) -> Image:
+def downscale(frame: Image, settings: ChangeSettings) -> Image:
+    """The frame in grey at the signature's size (the result cache compares this too)."""
     grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     small = cv2.resize(grey, (settings.width, settings.height), interpolation=cv2.INTER_AREA)
+    return np.asarray(small, dtype=np.uint8)
+
+
+def blurred(small: Image) -> Image:
+    """`downscale`'s image made a signature: JPEG and sensor noise averaged out."""
     return np.asarray(cv2.GaussianBlur(small, (5, 5), 0), dtype=np.uint8)
+
+
+def signature(frame: Image, settings: ChangeSettings) -> Image:
+    return blurred(downscale(frame, settings))
 
 
 def _blobs(previous: Image, current: Image, s: ChangeSettings) -> tuple[list[Box], float]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.plan.cli import add_exit_arguments
+from cameras.detector_config import DEFAULT_MODEL_PATH
 from cameras.jpeg import CHROMAS, DEFAULT_JPEG_CHROMA, DEFAULT_JPEG_QUALITY
 
 DEFAULT_CACHE_DIR = Path("data/bench-cache")
@@ -23,6 +24,7 @@ def add_bench_parser(roles: Any) -> None:
     _add_plan(benchmarks)
     _add_encoding(benchmarks)
     _add_detectors(benchmarks)
+    _add_tiny(benchmarks)
 
 
 def _add_filter(benchmarks: Any) -> None:
@@ -119,6 +121,55 @@ def _detectors(args: argparse.Namespace) -> int:
     from appliance.bench.detectors import run_detectors_command
 
     return run_detectors_command(args)
+
+
+def _add_tiny(benchmarks: Any) -> None:
+    parser = benchmarks.add_parser(
+        "tiny",
+        help="the camera's tiny detectors (motion blobs, small YOLO) on the frames it passes",
+    )
+    parser.add_argument("--video", default="vtest", help="sample (vtest, bikes) or a path")
+    parser.add_argument("--frames", type=_int_within(1, None), help="use the first N frames")
+    parser.add_argument(
+        "--config", type=Path, help="edge YAML whose detector is the reference (default: built-in)"
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=Path(DEFAULT_MODEL_PATH),
+        help=f"the tiny YOLO model in ONNX (default: {DEFAULT_MODEL_PATH})",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=_size_list,
+        default=[224, 256, 320],
+        help="input sides to run it at, comma-separated multiples of 32 (default: 224,256,320)",
+    )
+    parser.add_argument(
+        "--threads", type=_int_within(1, 256), help="onnxruntime threads (default: one per core)"
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=DEFAULT_CACHE_DIR,
+        help=f"where the quiet clip is built (default: {DEFAULT_CACHE_DIR})",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
+    parser.set_defaults(handler=_tiny)
+
+
+def _size_list(text: str) -> list[int]:
+    parse = _int_within(32, 4096)
+    sizes = [parse(part) for part in text.split(",") if part.strip()]
+    if not sizes or any(size % 32 for size in sizes):
+        raise argparse.ArgumentTypeError(f"{text!r}: give multiples of 32, comma-separated")
+    return sizes
+
+
+def _tiny(args: argparse.Namespace) -> int:
+    from appliance.bench.tiny import run_tiny_command
+
+    return run_tiny_command(args)
 
 
 def _add_scale(benchmarks: Any) -> None:

@@ -1,0 +1,179 @@
+"""`appliance bench tiny`: the camera's tiny detectors on the frames its difference filter passes.
+
+Every frame of the clip goes through the camera's difference filter and its motion-blob
+background model, as on a camera node (camera config defaults, no keepalive frames). On each
+frame the filter passes (changed above the threshold, or objects that came or went), each tiny
+detector answers: the motion blobs, and the YOLO model at each input size asked for, as
+`tiny_detector.kind: yolo-onnx` runs it (labels of interest only). The reference is the edge's
+detector on the same original frame. Reported per tiny detector: its cost, of the passed frames
+that show objects how many it keeps (it finds anything), of those that show none how many it
+drops, how many of the reference's boxes it finds (IoU >= 0.3; labels set aside, since motion
+blobs have none; the scorer every benchmark uses) and how many lie in one of its boxes (centre
+inside: a blob around a group covers each of its people). The motion row's cost is the whole
+filter's (signature, difference, background model and blobs, on every frame); a YOLO row's is
+its model's on the passed frames, on top of that.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from appliance.config import DetectorConfig
+from appliance.edge_detector import build_edge_detector
+from cameras.config import DifferenceFilterConfig, TinyDetectorConfig
+from cameras.detector_config import YoloOnnxConfig
+from cameras.sources import VideoSource
+from pipelines.detectors.onnx_yolo import YoloOnnxDetector
+from pipelines.difference import Image
+from pipelines.metrics import LabelledBox, match_count
+from pipelines.selection import LOOKED_AT, FrameSelector
+from pipelines.types import Box, Detection
+
+FIND_IOU = 0.3
+"""A motion blob is a loose box around what moved, often a group: IoU 0.3 counts it as found."""
+
+
+@dataclass
+class _Tally:
+    name: str
+    detect: Callable[[Image], list[Detection]] | None
+    """None: the motion blobs, which the selector computes for every frame anyway."""
+    seconds: float = 0.0
+    with_objects: int = 0
+    kept: int = 0
+    empty: int = 0
+    dropped: int = 0
+    reference_boxes: int = 0
+    found: int = 0
+    covered: int = 0
+
+    def score(self, found: Sequence[Detection], reference: Sequence[Detection]) -> None:
+        if reference:
+            self.with_objects += 1
+            self.kept += bool(found)
+        else:
+            self.empty += 1
+            self.dropped += not found
+        self.reference_boxes += len(reference)
+        self.found += match_count(_unlabelled(found), _unlabelled(reference), FIND_IOU)
+        self.covered += sum(any(_inside(r.box, f.box) for f in found) for r in reference)
+
+    def report(self, frames: int, passed: int) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "ms_per_passed_frame": _ratio(1000 * self.seconds, passed, 2),
+            "ms_per_clip_frame": _ratio(1000 * self.seconds, frames, 2),
+            "frames_with_objects_kept": _ratio(self.kept, self.with_objects, 4),
+            "empty_frames_dropped": _ratio(self.dropped, self.empty, 4),
+            "reference_boxes_found": _ratio(self.found, self.reference_boxes, 4),
+            "reference_boxes_covered": _ratio(self.covered, self.reference_boxes, 4),
+        }
+
+
+def _inside(box: Box, around: Box) -> bool:
+    """The centre of `box` lies in `around`: a blob around a group covers each of them."""
+    x, y = (box.x1 + box.x2) / 2, (box.y1 + box.y2) / 2
+    return around.x1 <= x <= around.x2 and around.y1 <= y <= around.y2
+
+
+def _ratio(part: float, whole: int, digits: int) -> float | None:
+    return round(part / whole, digits) if whole else None
+
+
+def _unlabelled(detections: Sequence[Detection]) -> list[LabelledBox]:
+    return [LabelledBox("object", d.box) for d in detections]
+
+
+def yolo_tally(model: Path, size: int, labels: Sequence[str], threads: int | None) -> _Tally:
+    """The tiny detector a camera with `kind: yolo-onnx` at `input_size: size` would run."""
+    config = YoloOnnxConfig(model_path=str(model), input_size=size, threads=threads)
+    detector = YoloOnnxDetector(replace(config.settings(), interest=tuple(labels)))
+    return _Tally(f"yolo-{size}", detector.detect)
+
+
+def run_tiny_bench(
+    video: Path,
+    frames: int | None,
+    reference: DetectorConfig,
+    data_dir: Path,
+    tallies: list[_Tally],
+) -> dict[str, Any]:
+    """`tallies`: the YOLO variants; the motion blobs (camera defaults) are always measured."""
+    tiny = TinyDetectorConfig()
+    difference = replace(DifferenceFilterConfig().settings(), max_interval_s=0.0)
+    selector = FrameSelector(difference, tiny.settings(), tiny.arrival_area)
+    selector.set_tracking(True)  # every change counts as passed: the detectors decide here
+    edge = build_edge_detector(reference, data_dir)
+    full = edge.make()
+    motion = _Tally("motion", None)
+    count = passed = 0
+    with VideoSource(str(video)) as source:
+        while (frames is None or count < frames) and (frame := source.read()) is not None:
+            image = frame.image
+            started = time.perf_counter()
+            height, width = image.shape[:2]
+            selection = selector.decide_signature(
+                selector.filter.signature(image), width, height, frame.timestamp
+            )
+            motion.seconds += time.perf_counter() - started
+            count += 1
+            if selection.decision.send:
+                selector.commit_last()  # the node's reference is the last frame it sent
+            if selection.decision.reason not in LOOKED_AT:
+                continue
+            passed += 1
+            truth = full.detect(image)
+            motion.score(selection.found(), truth)
+            for tally in tallies:
+                tally.score(_timed(tally, image), truth)
+    return {
+        "video": str(video),
+        "frames": count,
+        "frames_passed": passed,
+        "reference": asdict(edge.status),
+        "detectors": [t.report(count, passed) for t in [motion, *tallies]],
+    }
+
+
+def _timed(tally: _Tally, image: Image) -> list[Detection]:
+    assert tally.detect is not None
+    started = time.perf_counter()
+    found = tally.detect(image)
+    tally.seconds += time.perf_counter() - started
+    return found
+
+
+def format_report(report: dict[str, Any]) -> str:
+    lines = [
+        f"{report['video']}: {report['frames_passed']} of {report['frames']} frames passed"
+        " the difference filter",
+        "detector | ms/passed frame | ms/clip frame | frames with objects kept"
+        " | empty frames dropped | reference boxes found | covered",
+    ]
+    for row in report["detectors"]:
+        lines.append(
+            f"{row['name']} | {row['ms_per_passed_frame']} | {row['ms_per_clip_frame']}"
+            f" | {row['frames_with_objects_kept']} | {row['empty_frames_dropped']}"
+            f" | {row['reference_boxes_found']} | {row['reference_boxes_covered']}"
+        )
+    return "\n".join(lines)
+
+
+def run_tiny_command(args: Any) -> int:
+    import json
+
+    from appliance.bench.edge import bench_edge_config
+    from appliance.bench.quiet_clip import quiet_clip
+    from appliance.footage import resolve_video
+
+    config = bench_edge_config(args.config)
+    labels = TinyDetectorConfig().labels
+    tallies = [yolo_tally(args.model, size, labels, args.threads) for size in args.sizes]
+    video = quiet_clip(args.cache_dir) if args.video == "quiet" else resolve_video(args.video)
+    report = run_tiny_bench(video, args.frames, config.detector, config.data_dir, tallies)
+    print(json.dumps(report) if args.json else format_report(report))
+    return 0
