@@ -21,7 +21,7 @@ from av import VideoFrame
 from fastapi import Depends, FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
-from appliance.live_view import Image, LiveFrames
+from appliance.live_frames import Image, LiveFrames
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from appliance.bench.defaults import DEFAULT_CACHE_DIR
 from appliance.plan.cli import add_exit_arguments
 from cameras.detector_config import DEFAULT_MODEL_PATH
 from cameras.jpeg import CHROMAS, DEFAULT_JPEG_CHROMA, DEFAULT_JPEG_QUALITY
-
-DEFAULT_CACHE_DIR = Path("data/bench-cache")
 
 
 def add_bench_parser(roles: Any) -> None:
@@ -309,7 +308,7 @@ def _float_list(text: str) -> list[float]:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from appliance.bench.plan_report import run_plan_command
+    from appliance.bench.plan_command import run_plan_command
 
     return run_plan_command(args)
 

@@ -19,12 +19,13 @@ import logging
 import statistics
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnx
 
+from appliance.bench.plan_report import summarise
+from appliance.bench.plan_types import PlanBenchSettings, Row
 from appliance.plan.link import ShapedUplink, TailServer
 from appliance.plan.profile import ProfileSettings, profile_device
 from pipelines.edgent.bandwidth import BandwidthEstimator
@@ -38,42 +39,6 @@ from pipelines.edgent.split import model_layout, split_model
 log = logging.getLogger(__name__)
 
 PROBE_BYTES = 32_000
-
-
-@dataclass(frozen=True)
-class ExitModel:
-    name: str
-    path: Path
-    accuracy: float
-
-
-@dataclass(frozen=True)
-class PlanBenchSettings:
-    exits: tuple[ExitModel, ...]
-    bandwidths_mbps: tuple[float, ...] = (0.25, 0.5, 1, 2, 5, 10, 20, 50)
-    deadlines_ms: tuple[float, ...] = (100, 200, 300, 500, 1000)
-    camera_slowdown: float = 10.0
-    encoding: Encoding = "float16"
-    runs: int = 3
-    threads: int = 1
-    max_run_ms: float = 3000.0
-    margin: float = 0.1
-    """Every strategy plans for the requirement less this fraction (predictions err)."""
-
-
-@dataclass(frozen=True)
-class Row:
-    bandwidth_mbps: float
-    measured_mbps: float
-    deadline_ms: float
-    strategy: str
-    exit: str
-    partition: str
-    cut: int
-    accuracy: float
-    predicted_ms: float
-    measured_ms: float | None
-    met: bool
 
 
 @dataclass(frozen=True)
@@ -192,8 +157,6 @@ def run_plan_bench(settings: PlanBenchSettings) -> dict[str, Any]:
             rows.extend(_bandwidth_rows(runner, exits, estimator, settings, mbps))
     finally:
         runner.close()
-    from appliance.bench.plan_report import summarise
-
     return summarise(rows, regression, settings, time.monotonic() - started)
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
-import sys
 from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
@@ -14,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pipelines.edgent.planner import STRATEGIES
 
 if TYPE_CHECKING:
-    from appliance.bench.plan import PlanBenchSettings, Row
+    from appliance.bench.plan_types import PlanBenchSettings, Row
 
 FIXED = tuple(s for s in STRATEGIES if s != "edgent")
 
@@ -135,34 +132,3 @@ def write_plot(summary: dict[str, Any], path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
-
-
-def run_plan_command(args: argparse.Namespace) -> int:
-    try:
-        from appliance.bench.plan import ExitModel, PlanBenchSettings, run_plan_bench
-        from appliance.plan.cli import PlanError
-        from appliance.plan.exit_accuracies import resolve_exits
-    except ModuleNotFoundError as exc:
-        print(f"appliance: bench: needs the plan extra: pip install -e '.[plan]' ({exc})",
-              file=sys.stderr)  # fmt: skip
-        return 1
-    try:
-        planned = resolve_exits(args.exit, args.accuracy_file)
-        settings = PlanBenchSettings(
-            exits=tuple(ExitModel(e.name, e.path, e.accuracy) for e in planned),
-            bandwidths_mbps=tuple(args.bandwidths),
-            deadlines_ms=tuple(args.deadlines),
-            camera_slowdown=args.camera_slowdown,
-            encoding=args.encoding,
-            runs=args.runs,
-            margin=args.margin,
-        )
-        summary = run_plan_bench(settings)
-        summary["exits"] = {e.name: {"accuracy": e.accuracy, "source": e.source} for e in planned}
-    except (PlanError, OSError, ValueError) as exc:
-        print(f"appliance: bench: {exc}", file=sys.stderr)
-        return 1
-    if args.plot:
-        write_plot(summary, args.plot)
-    print(json.dumps(summary) if args.json else format_table(summary))
-    return 0

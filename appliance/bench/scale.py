@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 import yaml
 
-from appliance.bench.cli import DEFAULT_CACHE_DIR
+from appliance.bench.defaults import DEFAULT_CACHE_DIR
 from appliance.bench.quiet_clip import quiet_clip
 from appliance.footage import resolve_video
 from appliance.server import free_port

@@ -8,11 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DEFAULT_PROFILES = Path("profiles")
-
-
-class PlanError(Exception):
-    """A profile, model or exit given to `appliance plan` cannot be used."""
+from appliance.plan.errors import DEFAULT_PROFILES, PlanError
 
 
 def add_plan_parser(roles: Any) -> None:

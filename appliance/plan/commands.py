@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from appliance.plan.cli import DEFAULT_PROFILES, PlanError
+from appliance.plan.errors import DEFAULT_PROFILES, PlanError
 from appliance.plan.exit_accuracies import (
     PlannedExit,
     measured_exits,

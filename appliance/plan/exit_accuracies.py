@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from appliance.plan.cli import PlanError
+from appliance.plan.errors import PlanError
 from cameras.exit_accuracy_file import AccuracyFileError, MeasuredExit, read_accuracies
 
 if TYPE_CHECKING:

@@ -1,0 +1,41 @@
+"""`appliance bench plan` as a command: exits resolved, the benchmark run, the report printed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from appliance.bench.plan_report import format_table, write_plot
+
+
+def run_plan_command(args: argparse.Namespace) -> int:
+    try:
+        from appliance.bench.plan import run_plan_bench
+        from appliance.bench.plan_types import ExitModel, PlanBenchSettings
+        from appliance.plan.errors import PlanError
+        from appliance.plan.exit_accuracies import resolve_exits
+    except ModuleNotFoundError as exc:
+        print(f"appliance: bench: needs the plan extra: pip install -e '.[plan]' ({exc})",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    try:
+        planned = resolve_exits(args.exit, args.accuracy_file)
+        settings = PlanBenchSettings(
+            exits=tuple(ExitModel(e.name, e.path, e.accuracy) for e in planned),
+            bandwidths_mbps=tuple(args.bandwidths),
+            deadlines_ms=tuple(args.deadlines),
+            camera_slowdown=args.camera_slowdown,
+            encoding=args.encoding,
+            runs=args.runs,
+            margin=args.margin,
+        )
+        summary = run_plan_bench(settings)
+        summary["exits"] = {e.name: {"accuracy": e.accuracy, "source": e.source} for e in planned}
+    except (PlanError, OSError, ValueError) as exc:
+        print(f"appliance: bench: {exc}", file=sys.stderr)
+        return 1
+    if args.plot:
+        write_plot(summary, args.plot)
+    print(json.dumps(summary) if args.json else format_table(summary))
+    return 0
