@@ -145,6 +145,12 @@ def _add_tiny(benchmarks: Any) -> None:
         help="input sides to run it at, comma-separated multiples of 32 (default: 224,256,320)",
     )
     parser.add_argument(
+        "--labels",
+        type=lambda text: [part.strip() for part in text.split(",") if part.strip()],
+        help="labels of interest for the reference and the model, comma-separated (default:"
+        " the camera's: person, bicycle, car, motorbike, bus, truck)",
+    )
+    parser.add_argument(
         "--threads", type=_int_within(1, 256), help="onnxruntime threads (default: one per core)"
     )
     parser.add_argument(

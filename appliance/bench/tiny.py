@@ -4,21 +4,23 @@ Every frame of the clip goes through the camera's difference filter and its moti
 background model, as on a camera node (camera config defaults, no keepalive frames). On each
 frame the filter passes (changed above the threshold, or objects that came or went), each tiny
 detector answers: the motion blobs, and the YOLO model at each input size asked for, as
-`tiny_detector.kind: yolo-onnx` runs it (labels of interest only). The reference is the edge's
-detector on the same original frame. Reported per tiny detector: its cost, of the passed frames
-that show objects how many it keeps (it finds anything), of those that show none how many it
-drops, how many of the reference's boxes it finds (IoU >= 0.3; labels set aside, since motion
-blobs have none; the scorer every benchmark uses) and how many lie in one of its boxes (centre
-inside: a blob around a group covers each of its people). The motion row's cost is the whole
-filter's (signature, difference, background model and blobs, on every frame); a YOLO row's is
-its model's on the passed frames, on top of that.
+`tiny_detector.kind: yolo-onnx` runs it. The reference is the edge's detector on the same
+original frame; both keep the same labels of interest (`--labels`; default the camera's).
+
+Reported per tiny detector: its cost; of the passed frames that show objects, how many it keeps
+(it finds anything); of those that show none, how many it drops; how many of the reference's
+boxes it finds (IoU >= 0.3, labels set aside since motion blobs have none; the scorer every
+benchmark uses); and how many lie in one of its boxes (centre inside: a blob around a group
+covers each of its people). The motion row's cost is the whole filter's (signature,
+difference, background model and blobs, on every frame); a YOLO row's is its model's on the
+passed frames, on top of that.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from appliance.edge_detector import build_edge_detector
 from cameras.config import DifferenceFilterConfig, TinyDetectorConfig
 from cameras.detector_config import YoloOnnxConfig
 from cameras.sources import VideoSource
+from pipelines.detectors import Detector
 from pipelines.detectors.onnx_yolo import YoloOnnxDetector
 from pipelines.difference import Image
 from pipelines.metrics import LabelledBox, match_count
@@ -40,8 +43,6 @@ FIND_IOU = 0.3
 @dataclass
 class _Tally:
     name: str
-    detect: Callable[[Image], list[Detection]] | None
-    """None: the motion blobs, which the selector computes for every frame anyway."""
     seconds: float = 0.0
     with_objects: int = 0
     kept: int = 0
@@ -88,11 +89,28 @@ def _unlabelled(detections: Sequence[Detection]) -> list[LabelledBox]:
     return [LabelledBox("object", d.box) for d in detections]
 
 
-def yolo_tally(model: Path, size: int, labels: Sequence[str], threads: int | None) -> _Tally:
+@dataclass(frozen=True)
+class TinyYolo:
     """The tiny detector a camera with `kind: yolo-onnx` at `input_size: size` would run."""
-    config = YoloOnnxConfig(model_path=str(model), input_size=size, threads=threads)
-    detector = YoloOnnxDetector(replace(config.settings(), interest=tuple(labels)))
-    return _Tally(f"yolo-{size}", detector.detect)
+
+    model: Path
+    size: int
+    labels: tuple[str, ...]
+    threads: int | None = None
+
+    def build(self) -> Callable[[Image], list[Detection]]:
+        config = YoloOnnxConfig(
+            model_path=str(self.model), input_size=self.size, threads=self.threads
+        )
+        return YoloOnnxDetector(replace(config.settings(), interest=self.labels)).detect
+
+
+@dataclass
+class _Passed:
+    """What the first pass learned: which frames the filter passed and the reference there."""
+
+    frames: int = 0
+    reference: dict[int, list[Detection]] = field(default_factory=dict)
 
 
 def run_tiny_bench(
@@ -100,51 +118,67 @@ def run_tiny_bench(
     frames: int | None,
     reference: DetectorConfig,
     data_dir: Path,
-    tallies: list[_Tally],
+    models: list[TinyYolo],
 ) -> dict[str, Any]:
-    """`tallies`: the YOLO variants; the motion blobs (camera defaults) are always measured."""
+    """The motion blobs (camera defaults) and each of `models`, one pass each: a YOLO model is
+    timed with no other onnxruntime session alive (idle sessions' threads slow a running one)."""
+    edge = build_edge_detector(reference, data_dir)
+    status = asdict(edge.status)
+    motion, passed = _first_pass(video, frames, edge.make())
+    del edge  # the reference's session too
+    tallies = [motion]
+    for model in models:
+        tally = _Tally(f"yolo-{model.size}")
+        detect = model.build()
+        for index, image, _ in _frames(video, passed.frames):
+            truth = passed.reference.get(index)
+            if truth is not None:
+                started = time.perf_counter()
+                found = detect(image)
+                tally.seconds += time.perf_counter() - started
+                tally.score(found, truth)
+        del detect  # its session goes before the next one starts
+        tallies.append(tally)
+    count = len(passed.reference)
+    return {
+        "video": str(video),
+        "frames": passed.frames,
+        "frames_passed": count,
+        "reference": status,
+        "detectors": [t.report(passed.frames, count) for t in tallies],
+    }
+
+
+def _first_pass(video: Path, frames: int | None, full: Detector) -> tuple[_Tally, _Passed]:
+    """The node's filter and motion blobs on every frame, the reference on the passed ones."""
     tiny = TinyDetectorConfig()
     difference = replace(DifferenceFilterConfig().settings(), max_interval_s=0.0)
     selector = FrameSelector(difference, tiny.settings(), tiny.arrival_area)
     selector.set_tracking(True)  # every change counts as passed: the detectors decide here
-    edge = build_edge_detector(reference, data_dir)
-    full = edge.make()
-    motion = _Tally("motion", None)
-    count = passed = 0
-    with VideoSource(str(video)) as source:
-        while (frames is None or count < frames) and (frame := source.read()) is not None:
-            image = frame.image
-            started = time.perf_counter()
-            height, width = image.shape[:2]
-            selection = selector.decide_signature(
-                selector.filter.signature(image), width, height, frame.timestamp
-            )
-            motion.seconds += time.perf_counter() - started
-            count += 1
-            if selection.decision.send:
-                selector.commit_last()  # the node's reference is the last frame it sent
-            if selection.decision.reason not in LOOKED_AT:
-                continue
-            passed += 1
+    motion, passed = _Tally("motion"), _Passed()
+    for index, image, timestamp in _frames(video, frames):
+        started = time.perf_counter()
+        height, width = image.shape[:2]
+        signature = selector.filter.signature(image)
+        selection = selector.decide_signature(signature, width, height, timestamp)
+        motion.seconds += time.perf_counter() - started
+        passed.frames += 1
+        if selection.decision.send:
+            selector.commit_last()  # the node's reference is the last frame it sent
+        if selection.decision.reason in LOOKED_AT:
             truth = full.detect(image)
+            passed.reference[index] = truth
             motion.score(selection.found(), truth)
-            for tally in tallies:
-                tally.score(_timed(tally, image), truth)
-    return {
-        "video": str(video),
-        "frames": count,
-        "frames_passed": passed,
-        "reference": asdict(edge.status),
-        "detectors": [t.report(count, passed) for t in [motion, *tallies]],
-    }
+    return motion, passed
 
 
-def _timed(tally: _Tally, image: Image) -> list[Detection]:
-    assert tally.detect is not None
-    started = time.perf_counter()
-    found = tally.detect(image)
-    tally.seconds += time.perf_counter() - started
-    return found
+def _frames(video: Path, limit: int | None) -> Iterator[tuple[int, Image, float]]:
+    """(index, image, capture time) of the clip's first `limit` frames (None: all)."""
+    with VideoSource(str(video)) as source:
+        index = 0
+        while (limit is None or index < limit) and (frame := source.read()) is not None:
+            yield index, frame.image, frame.timestamp
+            index += 1
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -171,9 +205,10 @@ def run_tiny_command(args: Any) -> int:
     from appliance.footage import resolve_video
 
     config = bench_edge_config(args.config)
-    labels = TinyDetectorConfig().labels
-    tallies = [yolo_tally(args.model, size, labels, args.threads) for size in args.sizes]
+    labels = args.labels or TinyDetectorConfig().labels
+    reference = config.detector.model_copy(update={"labels": labels})
+    models = [TinyYolo(args.model, size, tuple(labels), args.threads) for size in args.sizes]
     video = quiet_clip(args.cache_dir) if args.video == "quiet" else resolve_video(args.video)
-    report = run_tiny_bench(video, args.frames, config.detector, config.data_dir, tallies)
+    report = run_tiny_bench(video, args.frames, reference, config.data_dir, models)
     print(json.dumps(report) if args.json else format_report(report))
     return 0
