@@ -44,7 +44,7 @@ def test_silence_does_not_end_a_stationary_event() -> None:
     update = tracker.update([car(), person(50.0)], 612.0)
     assert update.ended == []
     assert update.matches[0] == 1  # the same car, the same event
-    assert tracker.moving == 0  # the visitor is not confirmed yet
+    assert tracker.moving == 1  # the visitor (tentative: one more frame confirms or drops it)
 
 
 def test_a_moving_object_still_ends_after_max_age_of_silence() -> None:
