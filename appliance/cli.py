@@ -22,9 +22,9 @@ EXIT_CONFIG_ERROR = 2
 
 
 def _edge(args: argparse.Namespace) -> int:
-    from appliance.config import EdgeConfig
-    from appliance.edge import EdgeBox
-    from appliance.server import serve
+    from appliance.edge.box import EdgeBox
+    from appliance.edge.config import EdgeConfig
+    from appliance.edge.server import serve
 
     config = load_config(args.config, EdgeConfig)
     if args.port is not None:
@@ -57,8 +57,8 @@ def _camera(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from appliance.config import DemoConfig
     from appliance.demo import format_summary, run_demo
+    from appliance.demo_config import DemoConfig
 
     config = load_config(args.config, DemoConfig) if args.config else DemoConfig()
     overrides = {"video": args.video, "frames": args.frames, "data_dir": args.data_dir}
@@ -69,7 +69,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _ui(args: argparse.Namespace) -> int:
-    from appliance.ui_config import UiConfig, run_ui
+    from appliance.ui_launcher import run_ui
+    from ui.config import UiConfig
 
     config = load_config(args.config, UiConfig)
     if args.port is not None:
@@ -126,9 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _known_errors() -> tuple[type[Exception], ...]:
-    from appliance.footage import FootageError
+    from appliance.edge.store import StoreError
     from appliance.models.errors import ModelToolError
-    from appliance.store import StoreError
+    from appliance.sample_clips import FootageError
     from cameras.sources import SourceError
     from cameras.uplink import UplinkError
     from pipelines.detectors.onnx_yolo import ModelError

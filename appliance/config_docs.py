@@ -13,9 +13,10 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from appliance.cloud.config import CloudWorkerConfig
-from appliance.config import DemoConfig, EdgeConfig
-from appliance.ui_config import UiConfig
+from appliance.demo_config import DemoConfig
+from appliance.edge.config import EdgeConfig
 from cameras.config import CameraConfig
+from ui.config import UiConfig
 
 SECTIONS: list[tuple[str, str, type[BaseModel]]] = [
     ("Edge box", "`appliance edge --config edge.yaml`", EdgeConfig),

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from appliance.config import DemoConfig, EdgeCameraConfig, EdgeConfig, ListenConfig
-from appliance.edge import EdgeBox
-from appliance.footage import resolve_video
-from appliance.server import EdgeServer, free_port
+from appliance.demo_config import DemoConfig
+from appliance.edge.box import EdgeBox
+from appliance.edge.config import EdgeCameraConfig, EdgeConfig, ListenConfig
+from appliance.edge.server import EdgeServer, free_port
+from appliance.sample_clips import resolve_video
 from cameras.config import CameraConfig
 from cameras.node import NodeStats
 from cameras.runtime import run_camera_node

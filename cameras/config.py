@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from cameras.config_checks import NAME_PATTERN
 from cameras.detector_config import YoloOnnxConfig
 from cameras.edgent_config import CameraEdgentConfig
 from cameras.jpeg import (
@@ -169,9 +170,7 @@ class ReconnectConfig(BaseModel):
 class CameraConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(
-        pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Camera id, as configured on the edge box."
-    )
+    id: str = Field(pattern=NAME_PATTERN, description="Camera id, as configured on the edge box.")
     source: str = Field(
         min_length=1,
         description="Video file, RTSP/HTTP URL (credentials allowed, never logged) or USB index.",

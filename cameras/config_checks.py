@@ -6,6 +6,12 @@ from collections.abc import Iterable
 
 from pydantic import ValidationError
 
+NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+"""Ids and names that travel in URLs, MQTT topics, file names and unit names: cameras, zones,
+sites, exits."""
+TOPIC_PREFIX_PATTERN = r"^[A-Za-z0-9_.-]{1,64}(/[A-Za-z0-9_.-]{1,64}){0,4}$"
+"""An MQTT topic prefix: one to five names joined by '/'."""
+
 
 def require_unique(names: Iterable[str], what: str) -> None:
     """Raise `ValueError` naming every name given more than once (`what`: e.g. "zone names")."""

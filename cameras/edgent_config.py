@@ -8,11 +8,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from cameras.config_checks import require_unique
+from cameras.config_checks import NAME_PATTERN, require_unique
 from pipelines.detectors.yolo_decode import YoloDecoding
 from pipelines.edgent.codec import Encoding
 
-EXIT_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
+EXIT_NAME = NAME_PATTERN
 MAX_DETECTIONS = 10_000
 ZLIB_LEVEL = 1
 """zlib's fastest level: the point of compressing is a slow uplink, not the last percent."""

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import yaml
 
-from appliance.server import free_port
+from appliance.edge.server import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 HEALTH_PATH = "/api/v1/health"

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from appliance.footage import resolve_video
+from appliance.sample_clips import resolve_video
 
 
 def vtest_path() -> Path:

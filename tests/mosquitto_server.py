@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
-from appliance.server import free_port
+from appliance.edge.server import free_port
 from tests.server_process import HOST, port_open, stop_process, wait_for
 
 MOSQUITTO = "/usr/sbin/mosquitto"

@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from appliance.server import free_port
+from appliance.edge.server import free_port
 from tests.server_process import stop_process
 
 PG_BIN_DIR = Path("/usr/lib/postgresql/15/bin")

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from appliance.server import free_port
+from appliance.edge.server import free_port
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 SCRIPT = Path(__file__).with_name("rtsp_server_main.py")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from appliance.analysis import CameraAnalyzer, StaleFrameError
-from appliance.snapshots import SnapshotWriter
-from appliance.store import CameraRow, Store, StoreError, open_database, sqlite_url
+from appliance.edge.analysis import CameraAnalyzer, StaleFrameError
+from appliance.edge.snapshots import SnapshotWriter
+from appliance.edge.store import CameraRow, Store, StoreError, open_database, sqlite_url
 from cameras.protocol import FrameMeta
 from pipelines.cascade import EarlyExitCascade
 from pipelines.detectors.hog import HogPeopleDetector

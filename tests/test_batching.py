@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from appliance.config import DetectorConfig
-from appliance.edge_detector import build_edge_detector
+from appliance.edge.config import DetectorConfig
+from appliance.edge.detector import build_edge_detector
 from pipelines.detectors.batching import BatchRunner
 from tests.footage import vtest_frames
 

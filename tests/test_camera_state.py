@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from appliance.config import EdgeCameraConfig, EdgeConfig, ListenConfig
-from appliance.edge import EdgeBox
-from appliance.server import EdgeServer, free_port
+from appliance.edge.box import EdgeBox
+from appliance.edge.config import EdgeCameraConfig, EdgeConfig, ListenConfig
+from appliance.edge.server import EdgeServer, free_port
 from cameras.protocol import CameraStatus
 from cameras.uplink import EdgeUplink
 

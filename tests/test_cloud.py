@@ -18,7 +18,7 @@ import httpx
 import pytest
 import yaml
 
-from appliance.server import free_port
+from appliance.edge.server import free_port
 from tests.cloud_processes import (
     PREFIX,
     SITE,

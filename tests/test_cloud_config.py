@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from appliance.cloud.config import CloudWorkerConfig
-from appliance.config import EdgeConfig
 from appliance.config_loader import ConfigError, load_config
-from appliance.outbox.config import CloudUplinkConfig
+from appliance.edge.config import EdgeConfig
+from appliance.edge.outbox.config import CloudUplinkConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 

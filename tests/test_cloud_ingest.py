@@ -20,7 +20,7 @@ from appliance.cloud.schema import (
     CloudHealth,
     CloudReject,
 )
-from appliance.store import Database, open_database, sqlite_url
+from appliance.edge.store import Database, open_database, sqlite_url
 
 PREFIX = "fleet/v1"
 T0 = 1_700_000_000.0

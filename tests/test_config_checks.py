@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from appliance.config import CameraSettingsConfig
-from appliance.config_edgent import EdgeEdgentConfig
+from appliance.edge.config import CameraSettingsConfig
+from appliance.edge.edgent_config import EdgeEdgentConfig
 from cameras.edgent_config import CameraEdgentConfig
 
 TRIANGLE = [(0, 0), (10, 0), (0, 10)]

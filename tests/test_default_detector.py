@@ -17,15 +17,15 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from appliance.config import DetectorConfig
-from appliance.edge_detector import build_detector, build_edge_detector
-from appliance.ui_config import CONFIG_ENV
+from appliance.edge.config import DetectorConfig
+from appliance.edge.detector import build_detector, build_edge_detector
 from cameras.detector_config import DEFAULT_MODEL_PATH
 from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST, matching_labels
 from tests.cli_run import assert_one_line_naming, run_cli
 from tests.edge_process import EdgeProcess, running_edge, stats
 from tests.footage import vtest_frames
 from tests.live_edge import feed, vtest_jpegs, wait_for
+from ui.config import CONFIG_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "ui" / "app.py")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from appliance.config_edgent import EdgeEdgentConfig
+from appliance.edge.edgent_config import EdgeEdgentConfig
 from cameras.collaborative import collaborative_uploader
 from cameras.config import CameraConfig
 from cameras.edgent_config import CameraEdgentConfig

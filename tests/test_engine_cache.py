@@ -7,8 +7,8 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-from appliance.config import DetectorConfig, YoloOnnxConfig
-from appliance.edge_detector import ENGINES_DIR, engine_cache
+from appliance.edge.config import DetectorConfig, YoloOnnxConfig
+from appliance.edge.detector import ENGINES_DIR, engine_cache
 from pipelines.detectors.onnx_yolo import TENSORRT, provider_entries
 
 GPU_ORDER = [TENSORRT, "CUDAExecutionProvider", "CPUExecutionProvider"]

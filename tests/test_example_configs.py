@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from appliance.config import DemoConfig, EdgeConfig
 from appliance.config_loader import load_config
+from appliance.demo_config import DemoConfig
+from appliance.edge.config import EdgeConfig
 from cameras.config import CameraConfig
 from cameras.detector_config import DEFAULT_MODEL_PATH
 from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance.config import EdgeCameraConfig, EdgeConfig
-from appliance.edge import EdgeBox
+from appliance.edge.box import EdgeBox
+from appliance.edge.config import EdgeCameraConfig, EdgeConfig
 from cameras.protocol import FrameMeta
 from pipelines.feedback import ThresholdController, ThresholdControlSettings, update_and_score
 from pipelines.tracker import IouTracker, TrackerSettings

@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import MetaData, create_engine, inspect, text
 
 from appliance.cloud.schema import CLOUD_MIGRATIONS
-from appliance.store import (
+from appliance.edge.store import (
     CameraRow,
     Database,
     Store,
@@ -23,9 +23,9 @@ from appliance.store import (
     open_database,
     sqlite_url,
 )
-from appliance.store.database import EDGE_MIGRATIONS
-from appliance.store.migrate import Migrations, current_revision, head_revision
-from appliance.store.schema import Base
+from appliance.edge.store.database import EDGE_MIGRATIONS
+from appliance.edge.store.migrate import Migrations, current_revision, head_revision
+from appliance.edge.store.schema import Base
 from tests.test_store import det, event, frame
 
 OLD_TABLES = ("cameras", "events", "frames", "detections")

@@ -26,8 +26,8 @@ import onnxruntime as ort
 import pytest
 import yaml
 
-from appliance.config import EdgeConfig
-from appliance.edge_detector import build_detector
+from appliance.edge.config import EdgeConfig
+from appliance.edge.detector import build_detector
 from pipelines.detectors.onnx_yolo import YoloOnnxDetector, YoloOnnxSettings, metadata_labels
 from tests.footage import vtest_frames
 from tests.test_models_cli import Run, run_models

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from appliance.config import DetectorConfig, EdgeCameraConfig, EdgeConfig
-from appliance.edge import EdgeBox
+from appliance.edge.box import EdgeBox
+from appliance.edge.config import DetectorConfig, EdgeCameraConfig, EdgeConfig
 from cameras.protocol import FrameMeta
 from tests.footage import vtest_frames
 from tests.onnx_models import candidates, constant_model

@@ -14,12 +14,11 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from appliance.mqtt.wire import MESSAGE, CountRecord, EventRecord, envelope
-from appliance.outbox.batches import BatchLimits, plan_batches
-from appliance.outbox.config import CloudUplinkConfig
-from appliance.outbox.limiter import ByteRateLimiter
-from appliance.outbox.writer import OutboxWriter
-from appliance.store import (
+from appliance.edge.outbox.batches import BatchLimits, plan_batches
+from appliance.edge.outbox.config import CloudUplinkConfig
+from appliance.edge.outbox.limiter import ByteRateLimiter
+from appliance.edge.outbox.writer import OutboxWriter
+from appliance.edge.store import (
     CameraRow,
     CameraState,
     Database,
@@ -28,8 +27,9 @@ from appliance.store import (
     open_database,
     sqlite_url,
 )
-from appliance.store.outbox import OutboxRow, OutboxStore
-from appliance.store.schema import OutboxMessage
+from appliance.edge.store.outbox import OutboxRow, OutboxStore
+from appliance.edge.store.schema import OutboxMessage
+from appliance.mqtt.wire import MESSAGE, CountRecord, EventRecord, envelope
 from tests.test_store import det, event, frame
 
 MINUTE = 1_700_000_040.0  # a whole minute: 28_333_334 * 60

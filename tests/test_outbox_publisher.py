@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from appliance.edge.outbox.config import CloudUplinkConfig
+from appliance.edge.outbox.uplink import CloudUplink
+from appliance.edge.server import free_port
+from appliance.edge.store import CameraRow, Database, Store, open_database, sqlite_url
 from appliance.mqtt.config import BrokerConfig
 from appliance.mqtt.wire import MESSAGE
-from appliance.outbox.config import CloudUplinkConfig
-from appliance.outbox.uplink import CloudUplink
-from appliance.server import free_port
-from appliance.store import CameraRow, Database, Store, open_database, sqlite_url
 from tests.mosquitto_server import MosquittoServer
 from tests.mqtt_clients import Collector
 from tests.server_process import wait_for

@@ -10,10 +10,10 @@ import httpx
 import numpy as np
 import pytest
 
-from appliance.analysis import BadRegionsError, NeedsFullFrameError
-from appliance.config import EdgeCameraConfig, EdgeConfig, ListenConfig
-from appliance.edge import EdgeBox
-from appliance.server import EdgeServer, free_port
+from appliance.edge.analysis import BadRegionsError, NeedsFullFrameError
+from appliance.edge.box import EdgeBox
+from appliance.edge.config import EdgeCameraConfig, EdgeConfig, ListenConfig
+from appliance.edge.server import EdgeServer, free_port
 from cameras.protocol import FrameMeta, WireBox
 from pipelines.regions import (
     RegionPlanner,

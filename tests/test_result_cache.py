@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from appliance.config import EdgeCameraConfig, EdgeConfig
-from appliance.edge import EdgeBox
+from appliance.edge.box import EdgeBox
+from appliance.edge.config import EdgeCameraConfig, EdgeConfig
 from cameras.protocol import FrameMeta
 from pipelines.result_cache import ResultCache, ResultCacheSettings
 from pipelines.types import Box, Detection

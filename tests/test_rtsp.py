@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from appliance.server import free_port
+from appliance.edge.server import free_port
 from cameras.reconnect import (
     ReconnectingSource,
     ReconnectSettings,

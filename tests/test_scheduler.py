@@ -11,7 +11,7 @@ from concurrent.futures import Future
 
 import pytest
 
-from appliance.scheduler import (
+from appliance.edge.scheduler import (
     FrameScheduler,
     FrameWork,
     SchedulerSettings,

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from appliance.bench.quiet_clip import QuietClipSpec, build_quiet_clip
-from appliance.config import EdgeCameraConfig, EdgeConfig, ListenConfig
-from appliance.edge import EdgeBox
-from appliance.server import EdgeServer, free_port
+from appliance.edge.box import EdgeBox
+from appliance.edge.config import EdgeCameraConfig, EdgeConfig, ListenConfig
+from appliance.edge.server import EdgeServer, free_port
 from cameras.config import CameraConfig
 from cameras.node import NodeStats
 from cameras.runtime import run_camera_node

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from appliance.site_uplink import BYTES_PER_MBIT, MIN_SHARED, SiteUplink
+from appliance.edge.site_uplink import BYTES_PER_MBIT, MIN_SHARED, SiteUplink
 
 
 def busy(uplink: SiteUplink, now: float) -> None:

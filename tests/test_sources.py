@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.footage import FootageError, resolve_video
+from appliance.sample_clips import FootageError, resolve_video
 from cameras.sources import SourceError, SourceKind, VideoSource, classify_source, redact_url
 from tests.footage import vtest_path
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from appliance.store import (
+from appliance.edge.store import (
     CameraRow,
     Database,
     DetectionRow,

@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 
 from appliance.config_loader import load_config
-from appliance.server import free_port
-from appliance.ui_config import UiConfig
+from appliance.edge.server import free_port
 from tests.edge_process import PROJECT_ROOT, appliance_command
 from tests.notify_listener import NotifyListener
+from ui.config import UiConfig
 
 
 def test_example_config_loads() -> None:

@@ -12,10 +12,10 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from appliance.ui_config import CONFIG_ENV
 from tests.edge_process import EdgeProcess, stats
 from tests.live_edge import fed_edge
 from tests.plan_status import planned_status
+from ui.config import CONFIG_ENV
 
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 CAMERA, IDLE = "door", "yard"

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from appliance.config import EdgeCameraConfig, EdgeConfig, ListenConfig
-from appliance.edge import EdgeBox
-from appliance.server import EdgeServer, free_port
+from appliance.edge.box import EdgeBox
+from appliance.edge.config import EdgeCameraConfig, EdgeConfig, ListenConfig
+from appliance.edge.server import EdgeServer, free_port
 from cameras.protocol import FrameMeta
 from pipelines.types import Box
 from pipelines.zones import Zone, zones_of

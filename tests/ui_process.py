@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from appliance.server import free_port
+from appliance.edge.server import free_port
 from tests.edge_process import PROJECT_ROOT, EdgeProcess, appliance_command
 
 TOKEN_VARIABLE = "UI_TEST_EDGE_TOKEN"

@@ -9,8 +9,8 @@ from pathlib import Path
 import streamlit as st
 
 from appliance.config_loader import load_config
-from appliance.ui_config import CONFIG_ENV, UiConfig
 from ui.client import EdgeClient
+from ui.config import CONFIG_ENV, UiConfig
 
 
 @dataclass(frozen=True)

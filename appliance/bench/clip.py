@@ -26,8 +26,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from appliance.config import DetectorConfig
-from appliance.edge_detector import build_detector
+from appliance.edge.config import DetectorConfig
+from appliance.edge.detector import build_detector
 from cameras.jpeg import JpegSettings
 from cameras.sources import VideoSource
 from pipelines.difference import DifferenceSettings, FrameDifferenceFilter, Image

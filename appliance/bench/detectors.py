@@ -18,8 +18,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from appliance.config import DetectorConfig
-from appliance.edge_detector import build_edge_detector
+from appliance.edge.config import DetectorConfig
+from appliance.edge.detector import build_edge_detector
 from cameras.sources import VideoSource
 from pipelines.detectors import Detector
 from pipelines.difference import Image
@@ -151,7 +151,7 @@ def run_detectors_command(args: Any) -> int:
     import json
 
     from appliance.bench.edge import bench_edge_config
-    from appliance.footage import resolve_video
+    from appliance.sample_clips import resolve_video
 
     config = bench_edge_config(args.config)
     other = bench_edge_config(args.other).detector if args.other else HOG_CONFIG

@@ -24,9 +24,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from appliance.config import EdgeConfig
-from appliance.edge_detector import build_detector
-from appliance.footage import resolve_video
+from appliance.edge.config import EdgeConfig
+from appliance.edge.detector import build_detector
+from appliance.sample_clips import resolve_video
 from cameras.jpeg import DEFAULT_JPEG_CHROMA, encode_jpeg
 from cameras.sources import VideoSource
 from pipelines.cascade import EarlyExitCascade

@@ -21,9 +21,9 @@ import cv2
 import numpy as np
 
 from appliance.bench.edge import bench_edge_config
-from appliance.config import EdgeConfig
-from appliance.edge_detector import build_edge_detector
-from appliance.footage import FootageError, resolve_video
+from appliance.edge.config import EdgeConfig
+from appliance.edge.detector import build_edge_detector
+from appliance.sample_clips import FootageError, resolve_video
 from cameras.jpeg import JpegChroma, JpegSettings
 from cameras.sources import VideoSource
 from pipelines.detectors import Detector

@@ -20,9 +20,9 @@ from typing import Any
 from appliance.bench.clip import AnalysedClip, load_or_analyse
 from appliance.bench.quiet_clip import quiet_clip
 from appliance.bench.regions import replay_with_regions
-from appliance.config import DetectorConfig, FilterControlConfig, TrackerConfig
-from appliance.edge_detector import detector_summary
-from appliance.footage import FootageError, resolve_video
+from appliance.edge.config import DetectorConfig, FilterControlConfig, TrackerConfig
+from appliance.edge.detector import detector_summary
+from appliance.sample_clips import FootageError, resolve_video
 from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
 from cameras.jpeg import JpegSettings
 from pipelines.closed_loop import replay_system

@@ -13,8 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from appliance.config import DetectorConfig, FilterControlConfig, TrackerConfig
-from appliance.edge_detector import build_detector
+from appliance.edge.config import DetectorConfig, FilterControlConfig, TrackerConfig
+from appliance.edge.detector import build_detector
 from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
 from cameras.jpeg import JpegSettings
 from cameras.sources import VideoSource

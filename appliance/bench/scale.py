@@ -31,8 +31,8 @@ import yaml
 
 from appliance.bench.defaults import DEFAULT_CACHE_DIR
 from appliance.bench.quiet_clip import quiet_clip
-from appliance.footage import resolve_video
-from appliance.server import free_port
+from appliance.edge.server import free_port
+from appliance.sample_clips import resolve_video
 
 MAX_LAG_S = 1.0
 MAX_P95_MS = 1000.0

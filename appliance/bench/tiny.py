@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from appliance.config import DetectorConfig
-from appliance.edge_detector import build_edge_detector
+from appliance.edge.config import DetectorConfig
+from appliance.edge.detector import build_edge_detector
 from cameras.config import DifferenceFilterConfig, TinyDetectorConfig
 from cameras.detector_config import YoloOnnxConfig
 from cameras.sources import VideoSource
@@ -202,7 +202,7 @@ def run_tiny_command(args: Any) -> int:
 
     from appliance.bench.edge import bench_edge_config
     from appliance.bench.quiet_clip import quiet_clip
-    from appliance.footage import resolve_video
+    from appliance.sample_clips import resolve_video
 
     config = bench_edge_config(args.config)
     labels = args.labels or TinyDetectorConfig().labels

@@ -28,11 +28,11 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from appliance.config import EdgeCameraConfig, EdgeConfig, ListenConfig
-from appliance.edge import EdgeBox
-from appliance.footage import resolve_video
-from appliance.outbox.config import CloudUplinkConfig
-from appliance.server import EdgeServer, free_port
+from appliance.edge.box import EdgeBox
+from appliance.edge.config import EdgeCameraConfig, EdgeConfig, ListenConfig
+from appliance.edge.outbox.config import CloudUplinkConfig
+from appliance.edge.server import EdgeServer, free_port
+from appliance.sample_clips import resolve_video
 from cameras.config import CameraConfig
 from cameras.jpeg import encode_jpeg
 from cameras.runtime import run_camera_node

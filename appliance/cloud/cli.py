@@ -26,7 +26,7 @@ def _cloud(args: argparse.Namespace) -> int:
     from appliance.cloud.schema import CLOUD_MIGRATIONS
     from appliance.cloud.worker import CloudWorker
     from appliance.config_loader import load_config
-    from appliance.store import open_database
+    from appliance.edge.store import open_database
 
     config = load_config(args.config, CloudWorkerConfig)
     if args.client_id:

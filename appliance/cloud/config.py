@@ -7,9 +7,10 @@ import socket
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from appliance.mqtt.config import BrokerConfig
+from cameras.config_checks import NAME_PATTERN, TOPIC_PREFIX_PATTERN
 
-_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
-_PREFIX = r"^[A-Za-z0-9_.-]{1,64}(/[A-Za-z0-9_.-]{1,64}){0,4}$"
+_NAME = NAME_PATTERN
+_PREFIX = TOPIC_PREFIX_PATTERN
 
 
 class CloudWorkerConfig(BaseModel):

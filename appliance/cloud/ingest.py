@@ -16,6 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError, NotSupportedError, ProgrammingError
 from sqlalchemy.orm import Session
 
+from appliance.edge.store import Database, StoreError
+from appliance.edge.store.sessions import write_session
 from appliance.mqtt.wire import (
     KINDS,
     MESSAGE,
@@ -26,8 +28,6 @@ from appliance.mqtt.wire import (
     HealthRecord,
     Message,
 )
-from appliance.store import Database, StoreError
-from appliance.store.sessions import write_session
 from cameras.config_checks import describe_validation_error
 
 from .schema import CloudCount, CloudEvent, CloudHealth, CloudReject

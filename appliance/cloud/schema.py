@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from sqlalchemy import BigInteger, Double, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from appliance.store.migrate import Migrations
+from appliance.edge.store.migrate import Migrations
 
 RECORD_ID_LEN = 255
 NAME_LEN = 64

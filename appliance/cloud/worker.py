@@ -15,8 +15,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from appliance.edge.store import StoreError
 from appliance.mqtt.client import FAILURE_REASON, QOS, connect_properties, make_client
-from appliance.store import StoreError
 
 from .config import CloudWorkerConfig
 from .ingest import CloudIngest

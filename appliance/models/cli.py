@@ -122,8 +122,8 @@ def _multiple_of_32(text: str) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from appliance.config import EdgeConfig
     from appliance.config_loader import load_config
+    from appliance.edge.config import EdgeConfig
     from appliance.models.errors import ModelToolError
     from appliance.models.info import describe_detector
     from appliance.models.report import detector_text
@@ -174,9 +174,9 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _quantize(args: argparse.Namespace) -> int:
-    from appliance.footage import resolve_video
     from appliance.models.quantize import QuantizeSettings, quantize
     from appliance.models.report import quantize_text
+    from appliance.sample_clips import resolve_video
 
     video = resolve_video(args.calibration) if args.calibration else None
     settings = QuantizeSettings(args.source, args.target, video, args.frames)

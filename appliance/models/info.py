@@ -15,7 +15,7 @@ from typing import Any
 
 import onnxruntime as ort
 
-from appliance.config import DetectorConfig
+from appliance.edge.config import DetectorConfig
 from pipelines.detectors.onnx_yolo import (
     ModelError,
     YoloOnnxDetector,

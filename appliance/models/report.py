@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from appliance.config import DetectorConfig
+from appliance.edge.config import DetectorConfig
 from appliance.models.darknet.convert import ConvertResult
 from appliance.models.darknet.pull import DarknetPullResult
 from appliance.models.info import ConfiguredDetector, ModelInfo, TensorInfo

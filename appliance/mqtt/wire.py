@@ -13,13 +13,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
+from cameras.config_checks import NAME_PATTERN
+
 SCHEMA_VERSION: Literal[1] = 1
 KINDS = ("events", "counts", "health")
 Kind = Literal["events", "counts", "health"]
 MAX_RECORDS = 1000
 MAX_THUMBNAIL_CHARS = 65_536
 
-Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 RecordId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 Label = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 

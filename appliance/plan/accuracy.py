@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from appliance.footage import resolve_video
+from appliance.sample_clips import resolve_video
 from pipelines.detectors.onnx_yolo import YoloOnnxDetector, YoloOnnxSettings
 from pipelines.metrics import LabelledBox, score_clip
 from pipelines.types import Detection

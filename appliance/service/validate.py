@@ -20,9 +20,10 @@ import yaml
 
 from appliance.config_loader import ConfigError, load_config
 from appliance.service.units import STATE_DIR, Role
+from cameras.config_checks import NAME_PATTERN
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")  # as in config_loader
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # as CameraConfig.id
+_SAFE_ID = re.compile(NAME_PATTERN)  # as CameraConfig.id
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def _references(value: object) -> set[str]:
 
 
 def _edge(path: Path, env_file: Path, env_loaded: bool) -> ValidatedConfig:
-    from appliance.config import EdgeConfig
+    from appliance.edge.config import EdgeConfig
 
     config = load_config(path, EdgeConfig)
     notes = []
@@ -163,7 +164,7 @@ def _camera(path: Path, env_file: Path, env_loaded: bool) -> ValidatedConfig:
 
 
 def _ui(path: Path, env_file: Path, env_loaded: bool) -> ValidatedConfig:
-    from appliance.ui_config import UiConfig
+    from ui.config import UiConfig
 
     config = load_config(path, UiConfig)
     notes = [f"ui on {config.host}:{config.port}, reading the edge API at {config.edge_url}"]

@@ -1,0 +1,375 @@
+"""Per-camera analysis on the edge box: detect, track into events, store in one transaction."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from appliance.edge.snapshots import SnapshotWriter
+from appliance.edge.store import DetectionRow, EventRow, FrameRow, Store
+from cameras.protocol import FrameMeta
+from pipelines.cascade import EarlyExitCascade, Exit
+from pipelines.detectors.yolo_decode import FrameSize
+from pipelines.feedback import ThresholdController, update_and_score
+from pipelines.regions import composite
+from pipelines.tracker import IouTracker, TrackedObject, TrackerSettings, TrackUpdate
+from pipelines.types import Box, Detection
+from pipelines.zones import Zone, zones_of
+
+log = logging.getLogger(__name__)
+
+
+class StaleFrameError(Exception):
+    """A frame captured before the last one analysed for its camera."""
+
+
+class NeedsFullFrameError(Exception):
+    """Regions arrived, but there is no picture of the camera to paste them onto."""
+
+
+class BadRegionsError(Exception):
+    """Regions that do not lie inside the frame."""
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    frame_id: int | None
+    """None when the frame was a duplicate of one already stored."""
+    detections: list[Detection]
+    track_ids: dict[int, int]
+    """Detection index -> track id."""
+    active_tracks: int
+    moving_tracks: int
+    """Tracks that are not stationary (tentative ones too): the camera keeps sending while any
+    exist."""
+    difference_threshold: float | None = None
+    """The threshold the camera should use from now on (None: no advice)."""
+    exit: Exit | None = None
+    """The cascade exit that answered (None for a duplicate frame)."""
+    detector_s: float = 0.0
+    """Time the detector took (0 for a cache hit)."""
+    scanned: float = 0.0
+    """Fraction of the frame the detector looked at."""
+    needs_picture: bool = False
+    """An event has no snapshot yet: the camera should send its next frame as a picture."""
+    moving_detections: int = 0
+    """Detections not of a stationary object: what the frame showed that a picture can add to."""
+
+    @property
+    def from_cache(self) -> bool:
+        """Answered from the result cache, without the detector."""
+        return self.exit is Exit.CACHE
+
+
+@dataclass(frozen=True)
+class LatestView:
+    """The latest picture of a camera and what was found on it (for the live view)."""
+
+    version: int
+    """Counts analysed frames: a new value means a new picture."""
+    image: npt.NDArray[np.uint8]
+    """Shared, never changed in place: copy before drawing on it."""
+    detections: list[Detection]
+    track_ids: dict[int, int]
+    zones: list[Zone]
+
+
+@dataclass
+class _EventState:
+    event_id: str
+    snapshot: str | None = None
+    zones: list[str] = field(default_factory=list)
+    """Zones the object has stood in, in the order it first entered them."""
+    best_crop: bytes | None = field(default=None, repr=False)
+
+
+class CameraAnalyzer:
+    """Owns one camera's tracker; frames of one camera are analysed one at a time, in order."""
+
+    def __init__(
+        self,
+        camera_id: str,
+        cascade: EarlyExitCascade,
+        store: Store,
+        tracker_settings: TrackerSettings,
+        snapshots: SnapshotWriter | None = None,
+        controller: ThresholdController | None = None,
+        zones: Sequence[Zone] = (),
+    ) -> None:
+        self.camera_id = camera_id
+        self.cascade = cascade
+        self.store = store
+        self.snapshots = snapshots
+        self._tracker = IouTracker(tracker_settings)
+        self._controller = controller
+        self.zones = list(zones)
+        self._events: dict[int, _EventState] = {}
+        self._lock = threading.Lock()
+        self._last: tuple[int, float] | None = None
+        self._canvas: npt.NDArray[np.uint8] | None = None
+        """The latest full picture of the scene: regions are pasted onto it."""
+        self._view_lock = threading.Lock()
+        self._view: LatestView | None = None
+
+    def analyse(
+        self, image: npt.NDArray[np.uint8], meta: FrameMeta, jpeg_bytes: int
+    ) -> AnalysisResult:
+        with self._lock:
+            known = self._seen(meta)
+            if known is not None:
+                return known
+            image = self._picture(image, meta)
+            answer = self.cascade.run(image, meta.captured_at)
+            height, width = image.shape[:2]
+            result = self._record(
+                answer.detections, meta, FrameSize(width, height), jpeg_bytes, image
+            )
+            self._canvas = image
+            self._show(image, answer.detections, result.track_ids)
+            self.cascade.commit(answer)
+            return replace(
+                result, exit=answer.exit, detector_s=answer.detector_s, scanned=answer.scanned
+            )
+
+    def analyse_detections(
+        self,
+        detections: list[Detection],
+        meta: FrameMeta,
+        size: FrameSize,
+        body_bytes: int,
+        detector_s: float,
+    ) -> AnalysisResult:
+        """A frame the edge has no picture of (Edgent: its model's tail ran on tensors): its
+        detections, in the pixels of a frame of `size`, are tracked and stored as a frame's.
+        Events are kept; their snapshots come only from frames with a picture."""
+        with self._lock:
+            known = self._seen(meta)
+            if known is not None:
+                return known
+            result = self._record(detections, meta, size, body_bytes, None)
+            return replace(result, exit=Exit.SPLIT, detector_s=detector_s, scanned=1.0)
+
+    def _seen(self, meta: FrameMeta) -> AnalysisResult | None:
+        """The answer to a frame stored already (a resend); refuses one older than the last."""
+        if self._last is not None and (meta.seq, meta.captured_at) == self._last:
+            return AnalysisResult(None, [], {}, len(self._tracker.active), self._tracker.moving)
+        if self._last is not None and meta.captured_at < self._last[1]:
+            raise StaleFrameError(
+                f"frame {meta.seq} was captured before the last analysed frame of "
+                f"camera {self.camera_id}"
+            )
+        return None
+
+    def _record(
+        self,
+        detections: list[Detection],
+        meta: FrameMeta,
+        size: FrameSize,
+        body_bytes: int,
+        image: npt.NDArray[np.uint8] | None,
+    ) -> AnalysisResult:
+        """Track and store one frame's detections in one transaction (or change nothing)."""
+        # A frame that is not stored must not have moved the tracks either.
+        saved = copy.deepcopy((self._tracker, self._events, self._controller))
+        try:
+            update, held_f1 = update_and_score(self._tracker, detections, meta.captured_at)
+            if image is not None:
+                self._keep_best_crops(image, update, meta.captured_at)
+            self._note_zones(update, meta.captured_at)
+            frame_id = self.store.record_analysis(
+                self._frame_row(size, meta, body_bytes),
+                [_detection_row(d, update.matches.get(i)) for i, d in enumerate(detections)],
+                self._event_rows(update, meta.captured_at),
+            )
+        except Exception:
+            self._tracker, self._events, self._controller = saved
+            raise
+        self._forget_except(update.tracks)
+        self._last = (meta.seq, meta.captured_at)
+        threshold = None if self._controller is None else self._controller.observe(held_f1)
+        active = [t for t in update.tracks if t.confirmed]
+        return AnalysisResult(
+            frame_id,
+            detections,
+            update.matches,
+            len(active),
+            self._tracker.moving,
+            threshold,
+            needs_picture=self._needs_picture(active),
+            moving_detections=_moving_detections(update),
+        )
+
+    def _show(
+        self, image: npt.NDArray[np.uint8], detections: list[Detection], tracks: dict[int, int]
+    ) -> None:
+        with self._view_lock:
+            version = 1 if self._view is None else self._view.version + 1
+            self._view = LatestView(version, image, detections, dict(tracks), list(self.zones))
+
+    def latest_view(self) -> LatestView | None:
+        """The latest analysed picture; safe to call from any thread, never waits for analysis."""
+        with self._view_lock:
+            return self._view
+
+    def set_zones(self, zones: Sequence[Zone]) -> None:
+        """Zones from now on (events already open keep the zones they visited)."""
+        with self._lock:
+            self.zones = list(zones)
+
+    @property
+    def controller(self) -> ThresholdController | None:
+        return self._controller
+
+    def set_controller(self, controller: ThresholdController | None) -> None:
+        """Adapt the camera's threshold with `controller` from now on (None: fixed)."""
+        with self._lock:
+            self._controller = controller
+
+    def _picture(self, image: npt.NDArray[np.uint8], meta: FrameMeta) -> npt.NDArray[np.uint8]:
+        """The frame itself, or its regions pasted onto the last picture of the scene."""
+        if not meta.regions:
+            return image
+        if self._canvas is None or self._canvas.shape != image.shape:
+            raise NeedsFullFrameError(
+                f"camera {self.camera_id} sent regions, but the edge has no full frame of it"
+            )
+        height, width = image.shape[:2]
+        boxes = [Box(r.x1, r.y1, r.x2, r.y2) for r in meta.regions]
+        if any(not (0 <= b.x1 < b.x2 <= width and 0 <= b.y1 < b.y2 <= height) for b in boxes):
+            raise BadRegionsError(f"regions must lie inside the {width}x{height} frame")
+        return composite(self._canvas, image, boxes)
+
+    def close(self) -> int:
+        """End every open event (shutdown); returns how many were ended."""
+        with self._lock:
+            ended = self._tracker.flush()
+            self.store.save_events([self._event_row(t, ended=True) for t in ended])
+            self._forget_except([])
+            return len(ended)
+
+    def _frame_row(self, size: FrameSize, meta: FrameMeta, body_bytes: int) -> FrameRow:
+        return FrameRow(
+            camera_id=self.camera_id,
+            seq=meta.seq,
+            captured_at=meta.captured_at,
+            received_at=time.time(),
+            jpeg_bytes=body_bytes,
+            width=size.width,
+            height=size.height,
+            filter_score=meta.filter_score,
+        )
+
+    def _keep_best_crops(
+        self, image: npt.NDArray[np.uint8], update: TrackUpdate, timestamp: float
+    ) -> None:
+        """Crop now while the frame is here: the best view may come before the track confirms."""
+        if self.snapshots is None:
+            return
+        for track in update.tracks:
+            if track.last_seen != timestamp:
+                continue
+            state = self._state(track.track_id)
+            if track.best_timestamp == timestamp:
+                state.best_crop = self.snapshots.crop(image, track.best_box)
+            elif state.snapshot is None and state.best_crop is None:
+                # Seen best on frames without a picture (Edgent tensors): this view will do.
+                state.best_crop = self.snapshots.crop(image, track.box)
+
+    def _note_zones(self, update: TrackUpdate, timestamp: float) -> None:
+        if not self.zones:
+            return
+        for track in update.tracks:
+            if track.last_seen == timestamp:
+                visited = self._state(track.track_id).zones
+                visited.extend(z for z in zones_of(track.box, self.zones) if z not in visited)
+
+    def _event_rows(self, update: TrackUpdate, timestamp: float) -> list[EventRow]:
+        fresh = {t.track_id for t in (*update.confirmed, *update.improved)}
+        rows = []
+        for track in update.tracks:
+            if track.confirmed and track.last_seen == timestamp:
+                if track.track_id in fresh or self._awaits_snapshot(track.track_id):
+                    self._save_snapshot(track)
+                rows.append(self._event_row(track, ended=False))
+        rows.extend(self._event_row(t, ended=True) for t in update.ended)
+        return rows
+
+    def _awaits_snapshot(self, track_id: int) -> bool:
+        """A confirmed track's event has no snapshot, and a crop for one came at last."""
+        state = self._events.get(track_id)
+        return state is not None and state.snapshot is None and state.best_crop is not None
+
+    def _needs_picture(self, active: list[TrackedObject]) -> bool:
+        """Some open event has no snapshot yet (its object was only seen on frames without a
+        picture): the camera should send a picture."""
+        if self.snapshots is None:
+            return False
+        return any(
+            (state := self._events.get(track.track_id)) is None or state.snapshot is None
+            for track in active
+        )
+
+    def _save_snapshot(self, track: TrackedObject) -> None:
+        state = self._state(track.track_id)
+        if self.snapshots is not None and state.best_crop is not None:
+            state.snapshot = self.snapshots.save(self.camera_id, state.event_id, state.best_crop)
+            state.best_crop = None
+
+    def _event_row(self, track: TrackedObject, ended: bool) -> EventRow:
+        state = self._state(track.track_id)
+        best = track.best_box
+        return EventRow(
+            id=state.event_id,
+            camera_id=self.camera_id,
+            track_id=track.track_id,
+            label=track.label,
+            started_at=track.first_seen,
+            last_seen_at=track.last_seen,
+            ended_at=track.last_seen if ended else None,
+            best_confidence=track.best_confidence,
+            best_x1=best.x1,
+            best_y1=best.y1,
+            best_x2=best.x2,
+            best_y2=best.y2,
+            hits=track.hits,
+            snapshot=state.snapshot,
+            zones=tuple(state.zones),
+        )
+
+    def _state(self, track_id: int) -> _EventState:
+        if track_id not in self._events:
+            self._events[track_id] = _EventState(uuid.uuid4().hex)
+        return self._events[track_id]
+
+    def _forget_except(self, live: list[TrackedObject]) -> None:
+        """Drop state of tracks the tracker no longer has (ended or tentative and expired)."""
+        keep = {t.track_id for t in live}
+        for track_id in [i for i in self._events if i not in keep]:
+            del self._events[track_id]
+
+
+def _detection_row(detection: Detection, track_id: int | None) -> DetectionRow:
+    box = detection.box
+    return DetectionRow(
+        label=detection.label,
+        confidence=detection.confidence,
+        x1=box.x1,
+        y1=box.y1,
+        x2=box.x2,
+        y2=box.y2,
+        track_id=track_id,
+    )
+
+
+def _moving_detections(update: TrackUpdate) -> int:
+    """Detections whose track is not stationary (a parked car is no reason to send pictures)."""
+    stationary = {t.track_id for t in update.tracks if t.stationary}
+    return sum(1 for track_id in update.matches.values() if track_id not in stationary)

@@ -1,0 +1,42 @@
+"""The edge box's HTTP app: camera uploads (frames, Edgent tensors, status), reads for UIs and
+tools, camera settings and the live view, each in its own module of this package."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from appliance.edge.box import EdgeBox
+from appliance.edge.http.auth import reader_check
+from appliance.edge.http.frame_checks import RejectedFrame
+from appliance.edge.http.frames import add_frame_ingest, add_status
+from appliance.edge.http.live_view import add_live_view
+from appliance.edge.http.reads import add_reads
+from appliance.edge.http.settings import add_camera_settings
+from appliance.edge.http.tensors import add_tensor_ingest
+
+
+def create_app(box: EdgeBox, close_on_shutdown: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if close_on_shutdown:
+            box.close()
+
+    app = FastAPI(title="Smart-camera edge appliance", version="0.1.0", lifespan=lifespan)
+
+    @app.exception_handler(RejectedFrame)
+    async def _rejected(_: Request, exc: RejectedFrame) -> JSONResponse:
+        box.stats.reject(exc.reason)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    add_frame_ingest(app, box)
+    add_tensor_ingest(app, box)
+    add_status(app, box)
+    add_reads(app, box, reader_check(box))
+    add_camera_settings(app, box, reader_check(box))
+    add_live_view(app, box, reader_check(box))
+    return app

@@ -1,0 +1,83 @@
+"""Camera nodes' uploads: `POST .../frames` (a JPEG and its metadata, analysed through the
+scheduler) and `POST .../status` (the node's source state)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from functools import partial
+
+from fastapi import FastAPI, Header, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+
+from appliance.edge.analysis import AnalysisResult
+from appliance.edge.box import EdgeBox
+from appliance.edge.http.auth import authenticate_camera
+from appliance.edge.http.frame_checks import (
+    check_capture_time,
+    decode_jpeg,
+    parse_meta,
+    read_body,
+)
+from appliance.edge.http.uploads import (
+    analysis_refusals,
+    count_outcome,
+    edge_time_ms,
+    frame_reply,
+    scheduled,
+)
+from appliance.edge.scheduler import FrameWork, usefulness
+from appliance.edge.store import CameraState, StoreError
+from cameras.protocol import META_HEADER, CameraStatus, FrameMeta, FrameReply
+from cameras.uplink import EDGE_TIME_HEADER
+
+log = logging.getLogger(__name__)
+
+
+def add_frame_ingest(app: FastAPI, box: EdgeBox) -> None:
+    @app.post("/api/v1/cameras/{camera_id}/frames", response_model=FrameReply)
+    async def post_frame(
+        camera_id: str,
+        request: Request,
+        response: Response,
+        authorization: str | None = Header(None),
+        frame_meta: str | None = Header(None, alias=META_HEADER),
+    ) -> FrameReply | JSONResponse:
+        camera = authenticate_camera(box, camera_id, authorization)
+        meta = parse_meta(frame_meta)
+        check_capture_time(meta, time.time(), box.config.max_clock_ahead_s)
+        body = await read_body(request, box.config.max_frame_bytes)
+        arrived = time.perf_counter()
+        box.stats.received(camera_id, len(body))
+        box.inputs.observe(camera_id, meta, len(body))
+        if meta.plan is not None:
+            box.plans.observe(camera_id, meta.plan, time.time())
+        work = FrameWork(camera_id, usefulness(meta), partial(_analyse, box, camera_id, body, meta))
+        result = await scheduled(box, work, meta.seq)
+        if isinstance(result, JSONResponse):
+            return result
+        response.headers[EDGE_TIME_HEADER] = edge_time_ms(arrived)
+        return frame_reply(box, camera, result)
+
+
+def add_status(app: FastAPI, box: EdgeBox) -> None:
+    @app.post("/api/v1/cameras/{camera_id}/status")
+    def post_status(
+        camera_id: str, status: CameraStatus, authorization: str | None = Header(None)
+    ) -> dict[str, bool]:
+        authenticate_camera(box, camera_id, authorization)
+        report = CameraState(camera_id, status.state, status.since, status.detail)
+        try:
+            applied = box.store.set_camera_state(report)
+        except StoreError as exc:
+            raise HTTPException(503, f"state not stored: {exc}") from None
+        log.info("camera %s is %s (%s)", camera_id, status.state, status.detail or "no detail")
+        return {"applied": applied}
+
+
+def _analyse(box: EdgeBox, camera_id: str, body: bytes, meta: FrameMeta) -> AnalysisResult:
+    image = decode_jpeg(body)
+    with analysis_refusals(camera_id, meta):
+        result = box.analyzers[camera_id].analyse(image, meta, len(body))
+    count_outcome(box, camera_id, len(body), meta, result)
+    return result

@@ -1,0 +1,80 @@
+"""What UIs and tools read: health, stats, counts per camera, events and their snapshots."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi.responses import FileResponse
+
+from appliance.edge.box import EdgeBox
+
+
+def add_reads(app: FastAPI, box: EdgeBox, reader: Callable[[str | None], None]) -> None:
+    guarded = [Depends(reader)]
+
+    @app.get("/api/v1/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/api/v1/stats", dependencies=guarded)
+    def stats() -> dict[str, Any]:
+        cameras = box.store.camera_stats()
+        plans = box.plans.snapshot(c.id for c in cameras)
+        return {
+            "edge": {**box.stats.snapshot(), "scheduler": box.scheduler.snapshot()},
+            "detector": box.detector.snapshot(),
+            "inputs": box.inputs.snapshot(),
+            "store": dataclasses.asdict(box.store.totals()),
+            "cameras": [{**dataclasses.asdict(c), "plan": plans[c.id]} for c in cameras],
+            "uplink": {
+                "capacity_bytes_per_s": box.site_uplink.capacity,
+                "cameras": box.site_uplink.snapshot(),
+            },
+            "cloud": box.cloud.snapshot() if box.cloud else {"enabled": False},
+        }
+
+    @app.get("/api/v1/cameras/{camera_id}/counts", dependencies=guarded)
+    def counts(
+        camera_id: str,
+        since: float | None = None,
+        until: float | None = None,
+        bucket_s: int = Query(60, ge=1, le=86_400),
+    ) -> list[dict[str, Any]]:
+        """Objects per analysed frame over time (default: the last hour, by minute)."""
+        if box.camera(camera_id) is None:
+            raise HTTPException(404, f"unknown camera {camera_id!r}")
+        end = time.time() if until is None else until
+        start = end - 3600 if since is None else since
+        rows = box.store.counts(camera_id, start, end, bucket_s)
+        return [dataclasses.asdict(r) for r in rows]
+
+    @app.get("/api/v1/events", dependencies=guarded)
+    def events(
+        camera: str | None = None,
+        label: str | None = None,
+        since: float | None = None,
+        zone: str | None = None,
+        limit: int = Query(100, ge=1, le=1000),
+    ) -> list[dict[str, Any]]:
+        rows = box.store.list_events(
+            camera_id=camera, label=label, since=since, limit=limit, zone=zone
+        )
+        return [dataclasses.asdict(r) for r in rows]
+
+    @app.get("/api/v1/events/{event_id}", dependencies=guarded)
+    def event(event_id: str) -> dict[str, Any]:
+        row = box.store.get_event(event_id)
+        if row is None:
+            raise HTTPException(404, f"unknown event {event_id!r}")
+        return dataclasses.asdict(row)
+
+    @app.get("/api/v1/events/{event_id}/snapshot.jpg", dependencies=guarded)
+    def snapshot(event_id: str) -> FileResponse:
+        row = box.store.get_event(event_id)
+        if row is None or row.snapshot is None or box.snapshots is None:
+            raise HTTPException(404, f"no snapshot for event {event_id!r}")
+        return FileResponse(box.snapshots.path(row.snapshot), media_type="image/jpeg")

@@ -1,0 +1,66 @@
+"""`GET/PUT /api/v1/cameras/{id}/settings`: a camera's thresholds, zones and budget.
+
+PUT replaces the camera's settings (a field left out takes its default), validated by the YAML's
+model: a bad value is answered 422 with `field.path: reason`, as a config file error reads.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Body, Depends, FastAPI, HTTPException
+from pydantic import ValidationError
+
+from appliance.edge.box import EdgeBox
+from appliance.edge.camera_settings import apply_settings, save_settings
+from appliance.edge.config import CameraSettingsConfig
+from appliance.edge.store import StoreError
+from cameras.config_checks import describe_validation_error
+
+log = logging.getLogger(__name__)
+
+
+def add_camera_settings(app: FastAPI, box: EdgeBox, reader: Callable[..., None]) -> None:
+    guarded = [Depends(reader)]
+
+    @app.get("/api/v1/cameras/{camera_id}/settings", dependencies=guarded)
+    def get_settings(camera_id: str) -> dict[str, Any]:
+        return settings_view(box, camera_id)
+
+    @app.put("/api/v1/cameras/{camera_id}/settings", dependencies=guarded)
+    def put_settings(camera_id: str, body: Annotated[Any, Body()]) -> dict[str, Any]:
+        _known(box, camera_id)
+        try:
+            settings = CameraSettingsConfig.model_validate(body)
+        except ValidationError as exc:
+            raise HTTPException(422, describe_validation_error(exc)) from None
+        try:
+            save_settings(box, camera_id, settings)
+        except StoreError as exc:
+            raise HTTPException(503, f"settings not stored: {exc}") from None
+        apply_settings(box, camera_id, settings)
+        log.info("camera %s: settings changed through the API", camera_id)
+        return settings_view(box, camera_id)
+
+
+def _known(box: EdgeBox, camera_id: str) -> None:
+    if box.camera(camera_id) is None:
+        raise HTTPException(404, f"unknown camera {camera_id!r}")
+
+
+def settings_view(box: EdgeBox, camera_id: str) -> dict[str, Any]:
+    """The camera's settings, and the threshold and budget in force now."""
+    _known(box, camera_id)
+    settings = box.cameras[camera_id].settings()
+    controller = box.analyzers[camera_id].controller
+    fixed = settings.difference_threshold
+    return {
+        "settings": settings.model_dump(mode="json"),
+        "in_force": {
+            "difference_threshold": fixed if controller is None else controller.threshold,
+            "adaptive": fixed is None and controller is not None,
+            "budget_bytes_per_s": box.site_uplink.budget(camera_id),
+        },
+    }

@@ -1,0 +1,98 @@
+"""What every camera upload shares on the edge, whatever its body (a JPEG frame or Edgent
+tensors): mapping analysis failures to clear refusals, counting the outcome, and the
+`FrameReply` with the camera's feedback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastapi.responses import JSONResponse
+
+from appliance.edge.analysis import (
+    AnalysisResult,
+    BadRegionsError,
+    NeedsFullFrameError,
+    StaleFrameError,
+)
+from appliance.edge.box import EdgeBox
+from appliance.edge.config import EdgeCameraConfig
+from appliance.edge.http.frame_checks import RejectedFrame
+from appliance.edge.scheduler import FrameWork, ShedError
+from appliance.edge.store import StoreError
+from cameras.protocol import EdgeFeedback, FrameMeta, FrameReply, WireBox, WireDetection
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def analysis_refusals(camera_id: str, meta: FrameMeta) -> Iterator[None]:
+    """Analysis failures as the refusals the camera is answered with (nothing was stored)."""
+    try:
+        yield
+    except StaleFrameError as exc:
+        raise RejectedFrame(409, "stale", str(exc)) from None
+    except NeedsFullFrameError as exc:
+        raise RejectedFrame(428, "needs_full_frame", str(exc)) from None
+    except BadRegionsError as exc:
+        raise RejectedFrame(422, "bad_regions", str(exc)) from None
+    except StoreError as exc:
+        log.error("frame %d of camera %s not stored: %s", meta.seq, camera_id, exc)
+        raise RejectedFrame(503, "store_error", f"frame not stored: {exc}") from None
+
+
+def count_outcome(
+    box: EdgeBox, camera_id: str, body_bytes: int, meta: FrameMeta, result: AnalysisResult
+) -> None:
+    """Stats (exit, latency) and the site uplink's view of the camera, after a stored frame."""
+    if result.exit is None:
+        box.stats.duplicate(camera_id)
+    else:
+        # A file replayed faster than real time is stamped ahead of the clock: count it as 0.
+        latency = max(0.0, time.time() - meta.captured_at)
+        box.stats.analysed(camera_id, result.exit.value, result.detector_s, result.scanned, latency)
+    box.site_uplink.observe(
+        camera_id, body_bytes, meta.demand_bytes_per_s, result.moving_detections, meta.captured_at
+    )
+
+
+def frame_reply(box: EdgeBox, camera: EdgeCameraConfig, result: AnalysisResult) -> FrameReply:
+    fixed = camera.difference_threshold
+    return FrameReply(
+        frame_id=result.frame_id,
+        detections=[
+            WireDetection(
+                label=d.label,
+                confidence=d.confidence,
+                box=WireBox(x1=d.box.x1, y1=d.box.y1, x2=d.box.x2, y2=d.box.y2),
+                track_id=result.track_ids.get(i),
+            )
+            for i, d in enumerate(result.detections)
+        ],
+        active_tracks=result.active_tracks,
+        moving_tracks=result.moving_tracks,
+        feedback=EdgeFeedback(
+            difference_threshold=result.difference_threshold if fixed is None else fixed,
+            budget_bytes_per_s=box.site_uplink.budget(camera.id),
+            send_picture=result.needs_picture,
+        ),
+    )
+
+
+def edge_time_ms(since: float) -> str:
+    """The `EDGE_TIME_HEADER` value for work that started at `since` (time.perf_counter)."""
+    return f"{(time.perf_counter() - since) * 1000.0:.1f}"
+
+
+async def scheduled(
+    box: EdgeBox, work: FrameWork[AnalysisResult], seq: int
+) -> AnalysisResult | JSONResponse:
+    """Run `work` on the edge's analysis workers; a 503 naming why when it was shed."""
+    try:
+        return await asyncio.wrap_future(box.scheduler.submit(work))
+    except ShedError as exc:
+        detail = f"frame {seq} not analysed ({exc.reason}): {exc}"
+        return JSONResponse({"detail": detail, "shed": exc.reason}, status_code=503)

@@ -1,0 +1,136 @@
+"""The live view over WebRTC (aiortc): `POST .../webrtc` takes an SDP offer and answers it; the
+edge then sends a video track of the camera's annotated pictures (VP8, a few frames a second).
+
+Offers are complete (non-trickle): the browser waits for its ICE gathering before posting, and
+the answer carries the edge's host candidates. No STUN/TURN: the viewer reaches the edge directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Literal
+
+import cv2
+import numpy as np
+from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
+from av import VideoFrame
+from fastapi import Depends, FastAPI, HTTPException
+from pydantic import BaseModel, Field
+
+from appliance.edge.live_frames import Image, LiveFrames
+
+log = logging.getLogger(__name__)
+
+CLOCK_RATE = 90_000
+MAX_PEERS = 8
+WAITING_SIZE = (480, 640)
+
+
+class SessionDescription(BaseModel):
+    sdp: str = Field(min_length=1, max_length=100_000)
+    type: Literal["offer", "answer"]
+
+
+class AnnotatedTrack(VideoStreamTrack):
+    """The camera's latest annotated picture, `fps` times a second."""
+
+    def __init__(self, frames: LiveFrames, camera_id: str, fps: float) -> None:
+        super().__init__()
+        self.frames = frames
+        self.camera_id = camera_id
+        self.fps = fps
+        self._started: float | None = None
+        self._count = 0
+
+    async def recv(self) -> VideoFrame:
+        if self._started is None:
+            self._started = time.monotonic()
+        else:
+            self._count += 1
+            wait = self._started + self._count / self.fps - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        latest = await asyncio.to_thread(self.frames.annotated, self.camera_id)
+        image = waiting_picture() if latest is None else latest[1]
+        frame = VideoFrame.from_ndarray(_even(image), format="bgr24")
+        frame.pts = round(self._count * CLOCK_RATE / self.fps)
+        frame.time_base = Fraction(1, CLOCK_RATE)
+        return frame
+
+
+def waiting_picture() -> Image:
+    image = np.full((*WAITING_SIZE, 3), 64, dtype=np.uint8)
+    cv2.putText(
+        image,
+        "waiting for frames",
+        (180, 240),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        1.0,
+        (220, 220, 220),
+        2,
+        cv2.LINE_AA,
+    )
+    return image
+
+
+def _even(image: Image) -> Image:
+    """VP8 (yuv420p) needs even sides."""
+    height, width = image.shape[:2]
+    return image[: height - height % 2, : width - width % 2]
+
+
+class WebRtcPeers:
+    """The open peer connections; each closes itself when its connection fails or ends."""
+
+    def __init__(self, frames: LiveFrames, fps: float = 10.0) -> None:
+        self.frames = frames
+        self.fps = fps
+        self.peers: set[RTCPeerConnection] = set()
+
+    async def answer(self, camera_id: str, offer: SessionDescription) -> SessionDescription:
+        if len(self.peers) >= MAX_PEERS:
+            raise HTTPException(503, f"too many live viewers (at most {MAX_PEERS})")
+        peer = RTCPeerConnection()
+        self.peers.add(peer)
+
+        @peer.on("connectionstatechange")
+        async def _state() -> None:
+            log.debug("live view of %s: connection %s", camera_id, peer.connectionState)
+            if peer.connectionState in ("failed", "closed"):
+                await self._close(peer)
+
+        try:
+            await peer.setRemoteDescription(RTCSessionDescription(offer.sdp, offer.type))
+            peer.addTrack(AnnotatedTrack(self.frames, camera_id, self.fps))
+            await peer.setLocalDescription(await peer.createAnswer())
+        except (ValueError, AttributeError, KeyError) as exc:
+            await self._close(peer)
+            raise HTTPException(400, f"cannot answer this offer: {exc}") from None
+        local = peer.localDescription
+        log.info(
+            "live view of camera %s: WebRTC viewer connected (%d open)", camera_id, len(self.peers)
+        )
+        return SessionDescription(sdp=local.sdp, type="answer")
+
+    async def _close(self, peer: RTCPeerConnection) -> None:
+        self.peers.discard(peer)
+        await peer.close()
+
+    async def close(self) -> None:
+        await asyncio.gather(*(self._close(p) for p in list(self.peers)))
+
+
+def add_webrtc(app: FastAPI, frames: LiveFrames, viewer: Callable[..., None]) -> WebRtcPeers:
+    peers = WebRtcPeers(frames)
+
+    @app.post("/api/v1/cameras/{camera_id}/webrtc", dependencies=[Depends(viewer)])
+    async def webrtc(camera_id: str, offer: SessionDescription) -> SessionDescription:
+        if offer.type != "offer":
+            raise HTTPException(422, "type: an offer is expected")
+        return await peers.answer(camera_id, offer)
+
+    return peers
