@@ -1,4 +1,4 @@
-"""Accuracy of what the system reports against a reference, frame by frame (DESIGN.md).
+"""Accuracy of what the system reports against a reference, frame by frame (docs/architecture.md).
 
 Per frame: detection F1 at an IoU threshold (one-to-one matching, same label) and count
 accuracy 1 - |n - n_ref| / max(n, n_ref, 1). A clip's figure is the mean over its frames.

@@ -1,4 +1,4 @@
-"""Replay frame-selection schemes over a clip analysed once, and score them (DESIGN.md).
+"""Replay frame-selection schemes over a clip analysed once, and score them (docs/architecture.md).
 
 A clip is analysed once (see `ClipAnalysis`): per frame the full detector's result on the
 original frame, its result on the JPEG the camera would send, that JPEG's size and the

@@ -2,7 +2,7 @@
 
 A baseline (a fixed difference threshold, every k-th frame) is worth comparing with the system
 only at equal accuracy, so each is searched over its parameter for the fewest frames sent whose
-f1 reaches the system's (DESIGN.md: baselines measured in the same run).
+f1 reaches the system's (docs/architecture.md: baselines measured in the same run).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """`appliance bench filter`: the camera node's frame filter against its baselines on a clip.
 
 Schemes (sets of frames sent to the edge), each scored per frame against the full detector on
-every frame passed through the edge's tracker (DESIGN.md, "How results are measured"):
+every frame passed through the edge's tracker (docs/architecture.md, "How results are measured"):
 `all_frames`; `system` (the camera node's difference filter with the camera config defaults);
 `static_threshold` (one fixed threshold, no keepalive) and `uniform` (every k-th frame), each
 searched for the fewest frames that reach the system's f1.
