@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import os
@@ -39,6 +40,7 @@ def _edge(args: argparse.Namespace) -> int:
 def _camera(args: argparse.Namespace) -> int:
     from appliance.service.liveness import ServiceLiveness
     from cameras.config import CameraConfig
+    from cameras.process_memory import peak_rss_mb
     from cameras.runtime import run_camera_node
 
     config = load_config(args.config, CameraConfig)
@@ -52,7 +54,7 @@ def _camera(args: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGTERM, terminate)
         stats = run_camera_node(config, max_frames=args.frames, stop=stop, heartbeat=live.beat)
-    print(json.dumps(asdict(stats)))
+    print(json.dumps({**asdict(stats), "peak_rss_mb": peak_rss_mb()}))
     return 0
 
 
@@ -126,15 +128,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _known_errors() -> tuple[type[Exception], ...]:
-    from appliance.edge.store import StoreError
-    from appliance.models.errors import ModelToolError
-    from appliance.sample_clips import FootageError
-    from cameras.sources import SourceError
-    from cameras.uplink import UplinkError
-    from pipelines.detectors.onnx_yolo import ModelError
+KNOWN_ERRORS = (
+    ("appliance.sample_clips", "FootageError"),
+    ("appliance.edge.store", "StoreError"),
+    ("cameras.sources", "SourceError"),
+    ("cameras.uplink", "UplinkError"),
+    ("pipelines.detectors.onnx_yolo", "ModelError"),
+    ("appliance.models.errors", "ModelToolError"),
+)
+"""Errors a role reports in one line. A role's install may lack another role's packages (a
+camera node has no SQLAlchemy, maybe no onnxruntime): those errors cannot occur there."""
 
-    return (FootageError, StoreError, SourceError, UplinkError, ModelError, ModelToolError)
+
+def _known_errors() -> tuple[type[Exception], ...]:
+    found: list[type[Exception]] = []
+    for module, name in KNOWN_ERRORS:
+        try:
+            found.append(getattr(importlib.import_module(module), name))
+        except ImportError:
+            continue
+    return tuple(found)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -22,7 +22,6 @@ from cameras.sender import FrameSender
 from cameras.sources import SourceError, VideoSource
 from cameras.uplink import EdgeUplink
 from cameras.upload import FrameUploader, JpegUploader
-from pipelines.detectors.onnx_yolo import YoloOnnxDetector
 from pipelines.selection import FrameSelector
 
 
@@ -72,6 +71,9 @@ def build_selector(config: CameraConfig) -> FrameSelector:
     tiny = config.tiny_detector
     detector = None
     if tiny.kind == "yolo-onnx":
+        # Imported here: a node on motion blobs runs without onnxruntime (the camera extra).
+        from pipelines.detectors.onnx_yolo import YoloOnnxDetector
+
         settings = replace(tiny.yolo_onnx.settings(), interest=tuple(tiny.labels))
         detector = YoloOnnxDetector(settings)
     return FrameSelector(config.filter.settings(), tiny.settings(), tiny.arrival_area, detector)

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
-EXTRAS=${EXTRAS:-test,samples,postgres,ui}
+EXTRAS=${EXTRAS:-camera,edge,cloud,ui,test,samples,postgres}
 # opencv-doc: the vtest.avi sample clip; postgresql: the real server the store tests run against.
 # GStreamer's RTSP server (run by /usr/bin/python3) and ffmpeg: the live-camera reconnect tests.
 # mosquitto: the MQTT broker the cloud-uplink tests start and stop.

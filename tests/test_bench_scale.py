@@ -41,3 +41,6 @@ def test_bench_scale_runs_real_nodes_against_one_edge() -> None:
     detector = report["detector"]  # the edge's own account of what it ran
     assert detector["kind"] == "yolo-onnx" and detector["input_size"] == 416
     assert detector["batches"]["images"] >= report["exits"]["full"]  # a full exit runs one
+    # Memory as each process measured itself: an edge with the model loaded holds far more than
+    # a camera node, and both hold more than the interpreter alone.
+    assert 20 < report["camera_peak_rss_mb"] < report["edge_peak_rss_mb"]

@@ -174,6 +174,8 @@ def _report(
         "scanned_fraction": edge["scanned_fraction"],
         "cpu_cores": os.cpu_count(),
         "detector": edge["detector"],
+        "edge_peak_rss_mb": edge["memory"]["peak_rss_mb"],
+        "camera_peak_rss_mb": max(float(n["peak_rss_mb"]) for n in nodes),
     }
 
 

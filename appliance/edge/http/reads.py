@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import FileResponse
 
 from appliance.edge.box import EdgeBox
+from cameras.process_memory import memory_snapshot
 
 
 def add_reads(app: FastAPI, box: EdgeBox, reader: Callable[[str | None], None]) -> None:
@@ -25,7 +26,11 @@ def add_reads(app: FastAPI, box: EdgeBox, reader: Callable[[str | None], None]) 
         cameras = box.store.camera_stats()
         plans = box.plans.snapshot(c.id for c in cameras)
         return {
-            "edge": {**box.stats.snapshot(), "scheduler": box.scheduler.snapshot()},
+            "edge": {
+                **box.stats.snapshot(),
+                "scheduler": box.scheduler.snapshot(),
+                "memory": memory_snapshot(),
+            },
             "detector": box.detector.snapshot(),
             "inputs": box.inputs.snapshot(),
             "store": dataclasses.asdict(box.store.totals()),
