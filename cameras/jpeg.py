@@ -50,6 +50,14 @@ def encode_jpeg(
     return np.asarray(encoded, dtype=np.uint8)
 
 
+def decode_jpeg(data: bytes | npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8] | None:
+    """A JPEG file decoded as the edge decodes what a camera sends (BGR); None when damaged.
+    The benchmarks decode with this too, so they see the pixels the edge's detector sees."""
+    buffer = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else data
+    image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    return None if image is None else np.asarray(image, dtype=np.uint8)
+
+
 @dataclass(frozen=True)
 class JpegSettings:
     """How frames are encoded (the camera defaults unless given)."""
@@ -59,3 +67,12 @@ class JpegSettings:
 
     def encode(self, image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
         return encode_jpeg(image, self.quality, self.chroma)
+
+    def round_trip(
+        self, image: npt.NDArray[np.uint8]
+    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+        """(the JPEG file, the picture the edge decodes from it): what a sent frame becomes."""
+        encoded = self.encode(image)
+        decoded = decode_jpeg(encoded)
+        assert decoded is not None, "a JPEG we just encoded decodes"
+        return encoded, decoded

@@ -29,6 +29,7 @@ from cameras.sources import CapturedFrame
 from cameras.uplink import EdgeUplink, UplinkError
 from pipelines.budget import RateMeter, UplinkBudget
 from pipelines.difference import Image
+from pipelines.feedback import EdgeReply
 from pipelines.regions import RegionPlanner, mask_outside
 from pipelines.selection import FrameSelector, Selection
 from pipelines.types import Box, Detection
@@ -208,7 +209,6 @@ class CameraNode:
 
     def _apply(self, reply: FrameReply) -> None:
         moving = reply.active_tracks if reply.moving_tracks is None else reply.moving_tracks
-        self.selector.set_tracking(moving > 0)
         feedback = reply.feedback
         if feedback.budget_bytes_per_s != self.budget.bytes_per_s:
             log.info("edge set uplink budget %s bytes/s", feedback.budget_bytes_per_s)
@@ -216,7 +216,7 @@ class CameraNode:
         threshold = feedback.difference_threshold
         if threshold is not None and threshold != self.selector.threshold:
             log.debug("edge set difference threshold %.4f", threshold)
-            self.selector.set_threshold(threshold)
+        self.selector.follow(EdgeReply(moving, threshold))
 
 
 def _wire(detection: Detection) -> WireDetection:

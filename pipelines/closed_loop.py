@@ -9,7 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipelines.difference import DifferenceSettings, FilterDecision
-from pipelines.feedback import ThresholdController, ThresholdControlSettings, update_and_score
+from pipelines.feedback import (
+    ThresholdController,
+    ThresholdControlSettings,
+    reply_after,
+    update_and_score,
+)
 from pipelines.motion import MotionSettings
 from pipelines.replay import ClipAnalysis, Sent
 from pipelines.selection import FrameSelector
@@ -47,8 +52,6 @@ def replay_system(
         if decision.send:
             selector.commit_last()
             _, held_f1 = update_and_score(tracker, clip.jpeg_detections[i], timestamp)
-            selector.set_tracking(tracker.moving > 0)
-            if controller is not None:
-                selector.set_threshold(controller.observe(held_f1))
+            selector.follow(reply_after(tracker, controller, held_f1))
     sent = tuple(i for i, d in enumerate(decisions) if d.send)
     return SystemReplay(sent, decisions, thresholds)

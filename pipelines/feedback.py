@@ -73,3 +73,23 @@ def update_and_score(
 
 def _labelled(objects: Sequence[TrackedObject]) -> list[LabelledBox]:
     return [LabelledBox(o.label, o.box) for o in objects]
+
+
+@dataclass(frozen=True)
+class EdgeReply:
+    """What the edge tells a camera node after each frame, as far as the node's choice of frames
+    goes: the node (`FrameSelector.follow`), the edge (`reply_after`) and every benchmark that
+    replays the two use this one step, so a replay cannot follow other rules than the system."""
+
+    moving_tracks: int
+    """Tracks that are not stationary: keepalive frames go while there are any."""
+    threshold: float | None
+    """The difference threshold to use from now on (None: keep the one in force)."""
+
+
+def reply_after(
+    tracker: IouTracker, controller: ThresholdController | None, held_f1: float
+) -> EdgeReply:
+    """The edge's reply once a frame is analysed and stored (`update_and_score` gave held_f1)."""
+    threshold = None if controller is None else controller.observe(held_f1)
+    return EdgeReply(tracker.moving, threshold)

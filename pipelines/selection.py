@@ -22,6 +22,7 @@ from pipelines.difference import (
     FrameDifferenceFilter,
     SendReason,
 )
+from pipelines.feedback import EdgeReply
 from pipelines.motion import DifferenceFeatures, FeatureExtractor, MotionSettings
 from pipelines.types import Detection
 
@@ -113,6 +114,12 @@ class FrameSelector:
 
     def set_tracking(self, tracking: bool) -> None:
         self.filter.set_tracking(tracking)
+
+    def follow(self, reply: EdgeReply) -> None:
+        """Apply the edge's reply to a frame before deciding on the next one."""
+        self.filter.set_tracking(reply.moving_tracks > 0)
+        if reply.threshold is not None:
+            self.filter.set_threshold(reply.threshold)
 
     def set_threshold(self, threshold: float) -> None:
         self.filter.set_threshold(threshold)

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -118,8 +117,7 @@ def analyse_video(
             t0 = time.perf_counter()
             signatures.append(frame_filter.signature(image))
             t1 = time.perf_counter()
-            encoded = jpeg.encode(image)  # as the camera node does
-            decoded = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR), dtype=np.uint8)
+            encoded, decoded = jpeg.round_trip(image)  # as the camera sends it, the edge sees it
             t2 = time.perf_counter()
             raw.append(detector.detect(image))
             on_jpeg.append(detector.detect(decoded))

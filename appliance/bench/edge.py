@@ -22,12 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import numpy as np
 
 from appliance.edge.config import EdgeConfig
 from appliance.edge.detector import build_detector
 from appliance.sample_clips import resolve_video
-from cameras.jpeg import DEFAULT_JPEG_CHROMA, encode_jpeg
+from cameras.jpeg import DEFAULT_JPEG_CHROMA, JpegSettings
 from cameras.sources import VideoSource
 from pipelines.cascade import EarlyExitCascade
 from pipelines.metrics import LabelledBox, score_clip
@@ -73,8 +72,7 @@ def replay(
             captured = source.read()
             if captured is None:
                 break
-            encoded = encode_jpeg(captured.image, jpeg_quality, DEFAULT_JPEG_CHROMA)
-            image = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR), dtype=np.uint8)
+            _, image = JpegSettings(jpeg_quality, DEFAULT_JPEG_CHROMA).round_trip(captured.image)
             t = len(times) / fps
             times.append(t)
             started = time.perf_counter()

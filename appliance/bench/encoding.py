@@ -17,9 +17,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
-
 from appliance.bench.edge import bench_edge_config
 from appliance.edge.config import EdgeConfig
 from appliance.edge.detector import build_edge_detector
@@ -77,8 +74,7 @@ def measure(
             measured += 1
             reference = _labelled(detector.detect(captured.image))
             for setting, tally in tallies.items():
-                encoded = setting.encode(captured.image)
-                decoded = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR), dtype=np.uint8)
+                encoded, decoded = setting.round_trip(captured.image)
                 found = _labelled(detector.detect(decoded))
                 tally.matched += match_count(found, reference, 0.5)
                 tally.found += len(found)

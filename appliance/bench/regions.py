@@ -10,16 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 from appliance.edge.config import DetectorConfig, FilterControlConfig, TrackerConfig
 from appliance.edge.detector import build_detector
 from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
 from cameras.jpeg import JpegSettings
 from cameras.sources import VideoSource
 from pipelines.difference import Image
-from pipelines.feedback import ThresholdController, update_and_score
+from pipelines.feedback import ThresholdController, reply_after, update_and_score
 from pipelines.metrics import LabelledBox
 from pipelines.regions import RegionPlanner, composite, mask_outside
 from pipelines.selection import FrameSelector
@@ -88,14 +85,12 @@ class _System:
         height, width = image.shape[:2]
         regions = self.planner.plan(blobs, foreground, width, height, t)
         masked = mask_outside(image, regions) if regions else image
-        encoded = self.jpeg.encode(masked)
-        decoded = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR), dtype=np.uint8)
+        encoded, decoded = self.jpeg.round_trip(masked)
         if regions and self.canvas is not None:
             decoded = composite(self.canvas, decoded, regions)
         self.canvas = decoded
         self.planner.sent(regions, blobs, t)
         _, held_f1 = update_and_score(self.tracker, self.detector.detect(decoded), t)
-        self.selector.set_tracking(self.tracker.moving > 0)
-        self.selector.set_threshold(self.controller.observe(held_f1))
+        self.selector.follow(reply_after(self.tracker, self.controller, held_f1))
         self.bytes_sent += int(encoded.size)
         self.region_frames += bool(regions)

@@ -18,7 +18,7 @@ from appliance.edge.store import DetectionRow, EventRow, FrameRow, Store
 from cameras.protocol import FrameMeta
 from pipelines.cascade import EarlyExitCascade, Exit
 from pipelines.detectors.yolo_decode import FrameSize
-from pipelines.feedback import ThresholdController, update_and_score
+from pipelines.feedback import ThresholdController, reply_after, update_and_score
 from pipelines.regions import composite
 from pipelines.tracker import IouTracker, TrackedObject, TrackerSettings, TrackUpdate
 from pipelines.types import Box, Detection
@@ -194,15 +194,15 @@ class CameraAnalyzer:
             raise
         self._forget_except(update.tracks)
         self._last = (meta.seq, meta.captured_at)
-        threshold = None if self._controller is None else self._controller.observe(held_f1)
+        reply = reply_after(self._tracker, self._controller, held_f1)  # as every replay does
         active = [t for t in update.tracks if t.confirmed]
         return AnalysisResult(
             frame_id,
             detections,
             update.matches,
             len(active),
-            self._tracker.moving,
-            threshold,
+            reply.moving_tracks,
+            reply.threshold,
             needs_picture=self._needs_picture(active),
             moving_detections=_moving_detections(update),
         )

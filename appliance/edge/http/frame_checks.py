@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 from fastapi import HTTPException, Request
 from pydantic import BaseModel, ValidationError
 
 from cameras.config_checks import describe_validation_error
+from cameras.jpeg import decode_jpeg as decode_camera_jpeg
 from cameras.protocol import META_HEADER, FrameMeta
 
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -72,7 +72,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 def decode_jpeg(body: bytes) -> npt.NDArray[np.uint8]:
     if not body.startswith(JPEG_MAGIC):
         raise RejectedFrame(415, "not_jpeg", "body is not a JPEG image")
-    image = cv2.imdecode(np.frombuffer(body, dtype=np.uint8), cv2.IMREAD_COLOR)
+    image = decode_camera_jpeg(body)
     if image is None:
         raise RejectedFrame(415, "not_jpeg", "body is a damaged JPEG image that cannot be decoded")
-    return np.asarray(image, dtype=np.uint8)
+    return image
