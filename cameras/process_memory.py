@@ -10,8 +10,17 @@ MB = 1024 * 1024
 
 
 def peak_rss_mb() -> float:
-    """The most resident memory this process has held, MB (Linux reports kB, macOS bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """The most resident memory this process has held, MB. Linux's VmHWM, not getrusage's
+    ru_maxrss: that one survives execve, so a process started by a large one (a test runner,
+    a benchmark) would report its parent's size."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux, bytes on macOS
     return round(peak / MB if sys.platform == "darwin" else peak / 1024, 1)
 
 

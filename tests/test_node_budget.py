@@ -20,7 +20,7 @@ JPEG = b"\xff" * 8_000
 class Selector:
     threshold = 0.1
 
-    def set_tracking(self, tracking: bool) -> None:
+    def follow(self, reply: object) -> None:
         pass
 
 
