@@ -132,7 +132,7 @@ KNOWN_ERRORS = (
     ("appliance.sample_clips", "FootageError"),
     ("appliance.edge.store", "StoreError"),
     ("cameras.sources", "SourceError"),
-    ("cameras.uplink", "UplinkError"),
+    ("cameras.edge_client", "UplinkError"),
     ("pipelines.detectors.onnx_yolo", "ModelError"),
     ("appliance.models.errors", "ModelToolError"),
 )

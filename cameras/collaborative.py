@@ -20,17 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cameras.device_only import DeviceOnly
+from cameras.edge_client import EdgeUplink, UplinkError
 from cameras.edgent_config import CameraEdgentConfig
 from cameras.edgent_plan import Choice, PinnedPlan, PlanSource, online_plans
 from cameras.exit_accuracy_file import AccuracyFileError, read_accuracies
 from cameras.protocol import plan_report
 from cameras.tensor_meta import TensorMeta
-from cameras.uplink import EdgeUplink, UplinkError
-from cameras.upload import Outgoing, Uploaded
+from cameras.uploaders import Outgoing, Uploaded
 from pipelines.detectors.letterbox import letterbox
 from pipelines.detectors.onnx_yolo import ModelError, preprocess
 from pipelines.detectors.yolo_decode import FrameSize
-from pipelines.difference import Image
 from pipelines.edgent.bandwidth import BandwidthSettings
 from pipelines.edgent.codec import TensorCodec
 from pipelines.edgent.exits import ExitModel, SplitCache, load_exit
@@ -39,6 +38,7 @@ from pipelines.edgent.planner import Exit
 from pipelines.edgent.regression import DeviceProfile
 from pipelines.edgent.runner import DevicePart
 from pipelines.edgent.split import SplitError, model_layout, split_model
+from pipelines.frame_difference import Image
 
 log = logging.getLogger(__name__)
 

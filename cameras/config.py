@@ -17,9 +17,9 @@ from cameras.jpeg import (
 )
 from cameras.reconnect import ReconnectSettings
 from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST
-from pipelines.difference import DifferenceSettings
+from pipelines.frame_difference import DifferenceSettings
 from pipelines.motion import MotionSettings
-from pipelines.regions import RegionPlanner, RegionSettings
+from pipelines.region_uploads import RegionPlanner, RegionSettings
 
 
 class DifferenceFilterConfig(BaseModel):

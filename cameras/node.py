@@ -8,6 +8,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from cameras.edge_client import EdgeUplink, UplinkError
+from cameras.frame_sender import Delivery, FrameSender, Outgoing
 from cameras.jpeg import (
     DEFAULT_JPEG_CHROMA,
     DEFAULT_JPEG_QUALITY,
@@ -24,13 +26,11 @@ from cameras.protocol import (
     WireDetection,
 )
 from cameras.reconnect import FrameSource
-from cameras.sender import Delivery, FrameSender, Outgoing
 from cameras.sources import CapturedFrame
-from cameras.uplink import EdgeUplink, UplinkError
 from pipelines.budget import RateMeter, UplinkBudget
-from pipelines.difference import Image
 from pipelines.feedback import EdgeReply
-from pipelines.regions import RegionPlanner, mask_outside
+from pipelines.frame_difference import Image
+from pipelines.region_uploads import RegionPlanner, mask_outside
 from pipelines.selection import FrameSelector, Selection
 from pipelines.types import Box, Detection
 

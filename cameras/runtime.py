@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from cameras.config import CameraConfig
+from cameras.edge_client import EdgeUplink
+from cameras.frame_sender import FrameSender
 from cameras.heartbeat import BeatingSource, Heartbeat, open_beating_source
 from cameras.node import CameraNode, NodeStats
 from cameras.protocol import CameraStatus, SourceStateName
@@ -18,10 +20,8 @@ from cameras.reconnect import (
     SourceStateChange,
     open_source,
 )
-from cameras.sender import FrameSender
 from cameras.sources import SourceError, VideoSource
-from cameras.uplink import EdgeUplink
-from cameras.upload import FrameUploader, JpegUploader
+from cameras.uploaders import FrameUploader, JpegUploader
 from pipelines.selection import FrameSelector
 
 

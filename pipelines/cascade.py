@@ -27,7 +27,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from pipelines.changed_regions import ChangeSettings, blurred, downscale, find_changes, overlaps
+from pipelines.cascade_regions import ChangeSettings, blurred, downscale, find_changes, overlaps
 from pipelines.detectors import Detector
 from pipelines.detectors.hog import suppress_overlaps
 from pipelines.result_cache import ResultCache

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipelines.difference import DifferenceSettings, FilterDecision
 from pipelines.feedback import (
     ThresholdController,
     ThresholdControlSettings,
     reply_after,
     update_and_score,
 )
+from pipelines.frame_difference import DifferenceSettings, FilterDecision
 from pipelines.motion import MotionSettings
 from pipelines.replay import ClipAnalysis, Sent
 from pipelines.selection import FrameSelector

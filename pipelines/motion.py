@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from pipelines.difference import Image
+from pipelines.frame_difference import Image
 from pipelines.types import Box, Detection
 
 FloatImage = npt.NDArray[np.float32]

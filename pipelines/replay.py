@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipelines.difference import (
+from pipelines.frame_difference import (
     DifferenceSettings,
     FilterDecision,
     FrameDifferenceFilter,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.difference import DifferenceSettings
+from pipelines.frame_difference import DifferenceSettings
 from pipelines.replay import (
     ClipAnalysis,
     Reference,

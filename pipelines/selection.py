@@ -16,13 +16,13 @@ import numpy as np
 import numpy.typing as npt
 
 from pipelines.detectors import Detector
-from pipelines.difference import (
+from pipelines.feedback import EdgeReply
+from pipelines.frame_difference import (
     DifferenceSettings,
     FilterDecision,
     FrameDifferenceFilter,
     SendReason,
 )
-from pipelines.feedback import EdgeReply
 from pipelines.motion import DifferenceFeatures, FeatureExtractor, MotionSettings
 from pipelines.types import Detection
 

@@ -22,10 +22,10 @@ from onnx import numpy_helper
 
 from cameras.collaborative import CollaborativeUploader
 from cameras.device_only import DeviceOnly
+from cameras.edge_client import EdgeUplink
 from cameras.edgent_plan import PinnedPlan
 from cameras.protocol import FrameMeta
-from cameras.uplink import EdgeUplink
-from cameras.upload import Outgoing
+from cameras.uploaders import Outgoing
 from pipelines.detectors.yolo_decode import YoloDecoding
 from pipelines.edgent.codec import Encoding, TensorCodec
 from pipelines.edgent.exits import load_exit

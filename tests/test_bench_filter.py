@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pipelines.difference import DifferenceSettings, FrameDifferenceFilter
+from pipelines.frame_difference import DifferenceSettings, FrameDifferenceFilter
 from pipelines.replay import (
     ClipAnalysis,
     evaluate,

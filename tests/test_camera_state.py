@@ -12,8 +12,8 @@ import pytest
 from appliance.edge.box import EdgeBox
 from appliance.edge.config import EdgeCameraConfig, EdgeConfig, ListenConfig
 from appliance.edge.server import EdgeServer, free_port
+from cameras.edge_client import EdgeUplink
 from cameras.protocol import CameraStatus
-from cameras.uplink import EdgeUplink
 
 TOKEN = "camera-token-0123456789"
 

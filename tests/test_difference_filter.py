@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipelines.difference import DifferenceSettings, FrameDifferenceFilter, SendReason
+from pipelines.frame_difference import DifferenceSettings, FrameDifferenceFilter, SendReason
 from tests.footage import vtest_frames
 
 

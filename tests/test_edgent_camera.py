@@ -13,9 +13,9 @@ from pydantic import ValidationError
 from appliance.edge.edgent_config import EdgeEdgentConfig
 from cameras.collaborative import collaborative_uploader
 from cameras.config import CameraConfig
+from cameras.edge_client import EdgeUplink
 from cameras.edgent_config import CameraEdgentConfig
 from cameras.edgent_plan import OnlinePlans
-from cameras.uplink import EdgeUplink
 from pipelines.detectors.onnx_yolo import ModelError
 from tests.cli_run import assert_one_line_naming, run_cli
 from tests.edgent_fixtures import FIXTURES

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from cameras.collaborative import collaborative_uploader
+from cameras.edge_client import EdgeUplink
 from cameras.edgent_config import CameraEdgentConfig
 from cameras.edgent_plan import OnlinePlans
-from cameras.uplink import EdgeUplink
 from pipelines.edgent.load import LoadMeter, LoadSettings
 from tests.edgent_fixtures import FIXTURES
 from tests.edgent_runtime import EXIT, camera_edgent, slow_camera_profile

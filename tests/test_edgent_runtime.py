@@ -26,10 +26,10 @@ import pytest
 from cameras.collaborative import CollaborativeUploader, collaborative_uploader
 from cameras.config import CameraConfig
 from cameras.device_only import DeviceOnly
+from cameras.edge_client import EdgeUplink
 from cameras.edgent_config import CameraEdgentConfig
 from cameras.edgent_plan import OnlinePlans, PinnedPlan
 from cameras.runtime import run_camera_node
-from cameras.uplink import EdgeUplink
 from pipelines.detectors.onnx_yolo import YoloOnnxDetector, YoloOnnxSettings
 from pipelines.detectors.yolo_decode import YoloDecoding
 from pipelines.edgent.codec import Encoding, TensorCodec

@@ -19,7 +19,7 @@ import pytest
 
 from appliance.bench.quiet_clip import QuietClip, QuietClipSpec, build_quiet_clip
 from pipelines.detectors.hog import HogPeopleDetector
-from pipelines.difference import FrameDifferenceFilter, Image
+from pipelines.frame_difference import FrameDifferenceFilter, Image
 from pipelines.motion import DifferenceFeatures, FeatureExtractor, MotionSettings
 from pipelines.types import Box, Detection
 from tests.footage import vtest_frames, vtest_path

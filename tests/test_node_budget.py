@@ -8,9 +8,9 @@ from typing import Any, cast
 
 import pytest
 
+from cameras.frame_sender import Delivery, Outgoing
 from cameras.node import CameraNode
 from cameras.protocol import EdgeFeedback, FrameMeta, FrameReply
-from cameras.sender import Delivery, Outgoing
 from pipelines.budget import UplinkBudget
 
 RATE = 1_000.0

@@ -15,7 +15,7 @@ from appliance.edge.box import EdgeBox
 from appliance.edge.config import EdgeCameraConfig, EdgeConfig, ListenConfig
 from appliance.edge.server import EdgeServer, free_port
 from cameras.protocol import FrameMeta, WireBox
-from pipelines.regions import (
+from pipelines.region_uploads import (
     RegionPlanner,
     RegionSettings,
     composite,

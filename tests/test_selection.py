@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipelines.difference import DifferenceSettings, SendReason
+from pipelines.frame_difference import DifferenceSettings, SendReason
 from pipelines.motion import MotionSettings
 from pipelines.selection import FrameSelector
 

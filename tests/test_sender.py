@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from cameras.edge_client import EdgeUplink
+from cameras.frame_sender import FrameSender, Outgoing
 from cameras.protocol import FrameMeta
-from cameras.sender import FrameSender, Outgoing
-from cameras.uplink import EdgeUplink
 
 ANALYSIS_S = 0.2
 

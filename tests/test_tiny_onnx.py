@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from cameras.config import CameraConfig, TinyDetectorConfig
 from cameras.runtime import build_selector, run_camera_node
 from pipelines.detectors.onnx_yolo import YoloOnnxDetector, YoloOnnxSettings
-from pipelines.difference import DifferenceSettings, SendReason
+from pipelines.frame_difference import DifferenceSettings, SendReason
 from pipelines.motion import MotionSettings
 from pipelines.selection import FrameSelector
 from pipelines.types import Detection

@@ -18,7 +18,7 @@ from appliance.models.darknet.graph import GraphBuilder, LayerOutput
 from appliance.models.darknet.pull import pull_darknet
 from appliance.models.darknet.release import RELEASES
 from pipelines.cascade import CascadeSettings, EarlyExitCascade, Exit
-from pipelines.changed_regions import absorb, overlaps
+from pipelines.cascade_regions import absorb, overlaps
 from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST
 from pipelines.detectors.letterbox import Letterbox, letterbox
 from pipelines.detectors.onnx_yolo import YoloOnnxDetector, YoloOnnxSettings, preprocess

@@ -29,7 +29,7 @@ from appliance.edge.config import DetectorConfig
 from appliance.edge.detector import build_detector
 from cameras.jpeg import JpegSettings
 from cameras.sources import VideoSource
-from pipelines.difference import DifferenceSettings, FrameDifferenceFilter, Image
+from pipelines.frame_difference import DifferenceSettings, FrameDifferenceFilter, Image
 from pipelines.replay import ClipAnalysis
 from pipelines.types import Box, Detection
 

@@ -22,7 +22,7 @@ from appliance.edge.config import DetectorConfig
 from appliance.edge.detector import build_edge_detector
 from cameras.sources import VideoSource
 from pipelines.detectors import Detector
-from pipelines.difference import Image
+from pipelines.frame_difference import Image
 from pipelines.metrics import LabelledBox, score_frame
 from pipelines.types import Detection
 

@@ -26,7 +26,7 @@ from appliance.sample_clips import FootageError, resolve_video
 from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
 from cameras.jpeg import JpegSettings
 from pipelines.closed_loop import replay_system
-from pipelines.difference import DifferenceSettings
+from pipelines.frame_difference import DifferenceSettings
 from pipelines.metrics import score_clip
 from pipelines.replay import (
     ClipAnalysis,

@@ -15,10 +15,10 @@ from appliance.edge.detector import build_detector
 from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
 from cameras.jpeg import JpegSettings
 from cameras.sources import VideoSource
-from pipelines.difference import Image
 from pipelines.feedback import ThresholdController, reply_after, update_and_score
+from pipelines.frame_difference import Image
 from pipelines.metrics import LabelledBox
-from pipelines.regions import RegionPlanner, composite, mask_outside
+from pipelines.region_uploads import RegionPlanner, composite, mask_outside
 from pipelines.selection import FrameSelector
 from pipelines.tracker import IouTracker
 from pipelines.types import Box

@@ -31,7 +31,7 @@ from cameras.detector_config import YoloOnnxConfig
 from cameras.sources import VideoSource
 from pipelines.detectors import Detector
 from pipelines.detectors.onnx_yolo import YoloOnnxDetector
-from pipelines.difference import Image
+from pipelines.frame_difference import Image
 from pipelines.metrics import LabelledBox, match_count
 from pipelines.selection import LOOKED_AT, FrameSelector
 from pipelines.types import Box, Detection

@@ -19,7 +19,7 @@ from cameras.protocol import FrameMeta
 from pipelines.cascade import EarlyExitCascade, Exit
 from pipelines.detectors.yolo_decode import FrameSize
 from pipelines.feedback import ThresholdController, reply_after, update_and_score
-from pipelines.regions import composite
+from pipelines.region_uploads import composite
 from pipelines.tracker import IouTracker, TrackedObject, TrackerSettings, TrackUpdate
 from pipelines.types import Box, Detection
 from pipelines.zones import Zone, zones_of

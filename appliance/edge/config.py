@@ -15,7 +15,7 @@ from appliance.edge.outbox.config import CloudUplinkConfig
 from cameras.config_checks import NAME_PATTERN, require_unique
 from cameras.detector_config import DEFAULT_MODEL_PATH, YoloOnnxConfig
 from pipelines.cascade import CascadeSettings
-from pipelines.changed_regions import ChangeSettings
+from pipelines.cascade_regions import ChangeSettings
 from pipelines.detectors.hog import HogSettings
 from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST
 from pipelines.feedback import ThresholdControlSettings

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from cameras.protocol import FrameMeta
-from pipelines.difference import SendReason
+from pipelines.frame_difference import SendReason
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -28,8 +28,8 @@ from appliance.edge.http.uploads import (
 )
 from appliance.edge.scheduler import FrameWork, usefulness
 from appliance.edge.store import CameraState, StoreError
+from cameras.edge_client import EDGE_TIME_HEADER
 from cameras.protocol import META_HEADER, CameraStatus, FrameMeta, FrameReply
-from cameras.uplink import EDGE_TIME_HEADER
 
 log = logging.getLogger(__name__)
 

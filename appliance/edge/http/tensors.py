@@ -30,9 +30,9 @@ from appliance.edge.http.uploads import (
     scheduled,
 )
 from appliance.edge.scheduler import FrameWork, usefulness
+from cameras.edge_client import EDGE_TIME_HEADER
 from cameras.protocol import FrameReply
 from cameras.tensor_meta import TENSOR_META_HEADER, TensorMeta
-from cameras.uplink import EDGE_TIME_HEADER
 from pipelines.detectors.yolo_decode import FrameSize
 
 

@@ -15,9 +15,9 @@ import queue
 import threading
 from dataclasses import dataclass
 
+from cameras.edge_client import EdgeUplink, UplinkError
 from cameras.protocol import FrameReply
-from cameras.uplink import EdgeUplink, UplinkError
-from cameras.upload import FrameUploader, JpegUploader, Outgoing
+from cameras.uploaders import FrameUploader, JpegUploader, Outgoing
 
 __all__ = ["Delivery", "FrameSender", "Outgoing"]
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from cameras.edge_client import EdgeUplink
 from cameras.protocol import FrameMeta, FrameReply
-from cameras.uplink import EdgeUplink
-from pipelines.difference import Image
+from pipelines.frame_difference import Image
 from pipelines.types import Box
 
 
