@@ -133,7 +133,7 @@ KNOWN_ERRORS = (
     ("appliance.edge.store", "StoreError"),
     ("cameras.sources", "SourceError"),
     ("cameras.edge_client", "UplinkError"),
-    ("pipelines.detectors.onnx_yolo", "ModelError"),
+    ("pipelines.detectors.yolo_settings", "ModelError"),
     ("appliance.models.errors", "ModelToolError"),
 )
 """Errors a role reports in one line. A role's install may lack another role's packages (a

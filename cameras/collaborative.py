@@ -28,8 +28,9 @@ from cameras.protocol import plan_report
 from cameras.tensor_meta import TensorMeta
 from cameras.uploaders import Outgoing, Uploaded
 from pipelines.detectors.letterbox import letterbox
-from pipelines.detectors.onnx_yolo import ModelError, preprocess
+from pipelines.detectors.onnx_yolo import preprocess
 from pipelines.detectors.yolo_decode import FrameSize
+from pipelines.detectors.yolo_settings import ModelError
 from pipelines.edgent.bandwidth import BandwidthSettings
 from pipelines.edgent.codec import TensorCodec
 from pipelines.edgent.exits import ExitModel, SplitCache, load_exit

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipelines.detectors.onnx_yolo import YoloOnnxSettings
+from pipelines.detectors.yolo_settings import YoloOnnxSettings
 
 DEFAULT_MODEL_PATH = "data/models/yolov3-tiny-416.onnx"
 """The trained default detector: `appliance models pull yolov3-tiny` (run by set-up) makes it."""

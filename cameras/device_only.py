@@ -16,7 +16,6 @@ import numpy as np
 import numpy.typing as npt
 
 from pipelines.detectors.letterbox import Letterbox
-from pipelines.detectors.onnx_yolo import ModelError
 from pipelines.detectors.yolo_decode import (
     DETECTIONS_TENSOR,
     FrameSize,
@@ -25,6 +24,7 @@ from pipelines.detectors.yolo_decode import (
     decode_output,
     detections_tensor,
 )
+from pipelines.detectors.yolo_settings import ModelError
 from pipelines.edgent.codec import TensorCodec
 from pipelines.edgent.exits import ExitModel
 

@@ -55,7 +55,7 @@ def build_uploader(config: CameraConfig, uplink: EdgeUplink) -> FrameUploader:
     """JPEGs, or with `edgent.enabled` the frames analysed together with the edge box."""
     if not config.edgent.enabled:
         return JpegUploader(uplink)
-    from pipelines.detectors.onnx_yolo import ModelError
+    from pipelines.detectors.yolo_settings import ModelError
 
     try:  # the onnx package is an extra: `pip install -e '.[plan]'`
         from cameras.collaborative import collaborative_uploader

@@ -1,8 +1,9 @@
 """A camera node installs and runs without the edge's packages (`pip install .[camera]`).
 
-The run hides the edge-only packages from the camera process, as a camera-only install lacks
-them, and sends real vtest frames to a real edge box; the extras in pyproject.toml are checked
-to keep those packages out of the camera's install.
+The runs hide the edge-only packages (and onnxruntime: a node on motion blobs needs no extra at
+all) from the camera process, as a camera-only install lacks them: a node sends real vtest
+frames to a real edge box, and its systemd unit installs. The package metadata is checked to
+keep those packages out of the camera's install.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from tests.footage import vtest_path
 
 EDGE_ONLY = ("fastapi", "uvicorn", "starlette", "sqlalchemy", "alembic", "aiortc", "av", "paho",
              "streamlit", "onnx", "psycopg")  # fmt: skip
+# A node on motion blobs (the default tiny detector) needs not even the camera extra.
+CORE_ONLY = (*EDGE_ONLY, "onnxruntime")
 CAMERA, TOKEN = "pi", "pi-token-123456"
 
 # Runs `appliance camera` with the edge-only packages unimportable, as on a camera-only install.
@@ -62,7 +65,7 @@ def test_a_camera_node_runs_without_the_edge_packages(tmp_path: Path) -> None:
         path = tmp_path / "camera.yaml"
         path.write_text(yaml.safe_dump(config), encoding="utf-8")
         done = subprocess.run(
-            [sys.executable, "-c", RUN_WITHOUT, ",".join(EDGE_ONLY),
+            [sys.executable, "-c", RUN_WITHOUT, ",".join(CORE_ONLY),
              "--log-level", "WARNING", "camera", "--config", str(path), "--frames", "40"],
             capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT,
         )  # fmt: skip
@@ -85,3 +88,18 @@ def test_a_camera_only_install_still_reports_errors_in_one_line(tmp_path: Path) 
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr and "missing.mp4" in done.stderr
+
+
+def test_the_camera_service_installs_without_the_edge_packages(tmp_path: Path) -> None:
+    config = {"id": CAMERA, "source": "rtsp://192.0.2.10/stream", "edge_url": "http://edge:8080",
+              "token": TOKEN}  # fmt: skip
+    path = tmp_path / "camera.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_WITHOUT, ",".join(CORE_ONLY), "service", "install",
+         "--role", "camera", "--config", str(path), "--unit-dir", str(tmp_path / "units"),
+         "--config-dir", str(tmp_path / "etc"), "--dry-run"],
+        capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"appliance-camera@{CAMERA}.service" in done.stdout

@@ -26,8 +26,9 @@ from appliance.models.darknet.convert import ConvertSettings, convert
 from appliance.models.darknet.pull import SOURCES_DIR, pull_darknet
 from appliance.models.darknet.release import RELEASES, fetch_release
 from pipelines.detectors.letterbox import Letterbox, letterbox
-from pipelines.detectors.onnx_yolo import YoloOnnxDetector, YoloOnnxSettings, preprocess
+from pipelines.detectors.onnx_yolo import YoloOnnxDetector, preprocess
 from pipelines.detectors.yolo_decode import FrameSize, YoloDecoding, decode_output
+from pipelines.detectors.yolo_settings import YoloOnnxSettings
 from pipelines.types import Detection
 from tests.footage import vtest_frames
 

@@ -16,7 +16,7 @@ from cameras.config import CameraConfig
 from cameras.edge_client import EdgeUplink
 from cameras.edgent_config import CameraEdgentConfig
 from cameras.edgent_plan import OnlinePlans
-from pipelines.detectors.onnx_yolo import ModelError
+from pipelines.detectors.yolo_settings import ModelError
 from tests.cli_run import assert_one_line_naming, run_cli
 from tests.edgent_fixtures import FIXTURES
 from tests.edgent_runtime import EXIT, camera_edgent, slow_camera_profile

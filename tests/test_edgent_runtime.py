@@ -30,8 +30,9 @@ from cameras.edge_client import EdgeUplink
 from cameras.edgent_config import CameraEdgentConfig
 from cameras.edgent_plan import OnlinePlans, PinnedPlan
 from cameras.runtime import run_camera_node
-from pipelines.detectors.onnx_yolo import YoloOnnxDetector, YoloOnnxSettings
+from pipelines.detectors.onnx_yolo import YoloOnnxDetector
 from pipelines.detectors.yolo_decode import YoloDecoding
+from pipelines.detectors.yolo_settings import YoloOnnxSettings
 from pipelines.edgent.codec import Encoding, TensorCodec
 from pipelines.edgent.exits import load_exit
 from pipelines.types import Detection

@@ -28,7 +28,8 @@ import yaml
 
 from appliance.edge.config import EdgeConfig
 from appliance.edge.detector import build_detector
-from pipelines.detectors.onnx_yolo import YoloOnnxDetector, YoloOnnxSettings, metadata_labels
+from pipelines.detectors.onnx_yolo import YoloOnnxDetector, metadata_labels
+from pipelines.detectors.yolo_settings import YoloOnnxSettings
 from tests.footage import vtest_frames
 from tests.test_models_cli import Run, run_models
 

@@ -21,7 +21,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 from appliance.models.quantize import decode_tail
 from pipelines.detectors.letterbox import letterbox
-from pipelines.detectors.onnx_yolo import YoloOnnxDetector, YoloOnnxSettings, preprocess
+from pipelines.detectors.onnx_yolo import YoloOnnxDetector, preprocess
+from pipelines.detectors.yolo_settings import YoloOnnxSettings
 from pipelines.types import Detection
 from tests.footage import vtest_frames
 from tests.onnx_models import OPSET

@@ -12,13 +12,8 @@ import pytest
 
 from pipelines.detectors import Detector
 from pipelines.detectors.letterbox import PAD_VALUE, letterbox
-from pipelines.detectors.onnx_yolo import (
-    ModelError,
-    YoloOnnxDetector,
-    YoloOnnxSettings,
-    choose_providers,
-    preprocess,
-)
+from pipelines.detectors.onnx_yolo import YoloOnnxDetector, choose_providers, preprocess
+from pipelines.detectors.yolo_settings import ModelError, YoloOnnxSettings
 from pipelines.types import Detection
 from tests.onnx_models import Row, candidates, constant_model
 

@@ -13,7 +13,8 @@ from pydantic import ValidationError
 
 from cameras.config import CameraConfig, TinyDetectorConfig
 from cameras.runtime import build_selector, run_camera_node
-from pipelines.detectors.onnx_yolo import YoloOnnxDetector, YoloOnnxSettings
+from pipelines.detectors.onnx_yolo import YoloOnnxDetector
+from pipelines.detectors.yolo_settings import YoloOnnxSettings
 from pipelines.frame_difference import DifferenceSettings, SendReason
 from pipelines.motion import MotionSettings
 from pipelines.selection import FrameSelector

@@ -21,8 +21,9 @@ from pipelines.cascade import CascadeSettings, EarlyExitCascade, Exit
 from pipelines.cascade_regions import absorb, overlaps
 from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST
 from pipelines.detectors.letterbox import Letterbox, letterbox
-from pipelines.detectors.onnx_yolo import YoloOnnxDetector, YoloOnnxSettings, preprocess
+from pipelines.detectors.onnx_yolo import YoloOnnxDetector, preprocess
 from pipelines.detectors.yolo_regions import Tile, inside_regions, plan_tiles, tile_candidates
+from pipelines.detectors.yolo_settings import YoloOnnxSettings
 from pipelines.metrics import LabelledBox, score_clip
 from pipelines.types import Box, Detection
 from tests.footage import vtest_frames

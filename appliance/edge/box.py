@@ -25,7 +25,7 @@ from appliance.edge.stats import EdgeStats
 from appliance.edge.store import CameraRow, Database, Store, open_database, sqlite_url
 from cameras.config import DifferenceFilterConfig
 from pipelines.cascade import EarlyExitCascade
-from pipelines.detectors.onnx_yolo import ModelError
+from pipelines.detectors.yolo_settings import ModelError
 from pipelines.feedback import ThresholdController
 
 if TYPE_CHECKING:

@@ -25,7 +25,6 @@ from appliance.edge.edgent_config import EdgeEdgentConfig
 from appliance.edge.http.frame_checks import RejectedFrame
 from cameras.tensor_meta import TensorMeta
 from pipelines.detectors.letterbox import Letterbox
-from pipelines.detectors.onnx_yolo import ModelError
 from pipelines.detectors.yolo_decode import (
     DETECTIONS_TENSOR,
     FrameSize,
@@ -34,6 +33,7 @@ from pipelines.detectors.yolo_decode import (
     decode_output,
     read_detections,
 )
+from pipelines.detectors.yolo_settings import ModelError
 from pipelines.edgent.codec import CodecError, TensorCodec
 from pipelines.edgent.exits import ExitModel, SplitCache, load_exit
 from pipelines.edgent.runner import EdgePart

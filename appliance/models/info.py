@@ -16,12 +16,8 @@ from typing import Any
 import onnxruntime as ort
 
 from appliance.edge.config import DetectorConfig
-from pipelines.detectors.onnx_yolo import (
-    ModelError,
-    YoloOnnxDetector,
-    YoloOnnxSettings,
-    metadata_labels,
-)
+from pipelines.detectors.onnx_yolo import YoloOnnxDetector, metadata_labels
+from pipelines.detectors.yolo_settings import ModelError, YoloOnnxSettings
 
 # Metadata keys worth showing besides names and imgsz (Ultralytics writes all of these).
 SHOWN_METADATA = ("task", "description", "version", "stride")

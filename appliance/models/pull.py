@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 from appliance.models.errors import ModelToolError
 from appliance.models.info import ModelInfo, describe_onnx
-from pipelines.detectors.onnx_yolo import YoloOnnxSettings
+from pipelines.detectors.yolo_settings import YoloOnnxSettings
 
 log = logging.getLogger(__name__)
 

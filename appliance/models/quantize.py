@@ -27,7 +27,8 @@ import numpy.typing as npt
 from appliance.models.errors import ModelToolError
 from appliance.models.info import ModelInfo, describe_onnx
 from pipelines.detectors.letterbox import letterbox
-from pipelines.detectors.onnx_yolo import DEFAULT_INPUT_SIZE, YoloOnnxSettings, preprocess
+from pipelines.detectors.onnx_yolo import DEFAULT_INPUT_SIZE, preprocess
+from pipelines.detectors.yolo_settings import YoloOnnxSettings
 
 log = logging.getLogger(__name__)
 

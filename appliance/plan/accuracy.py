@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from appliance.sample_clips import resolve_video
-from pipelines.detectors.onnx_yolo import YoloOnnxDetector, YoloOnnxSettings
+from pipelines.detectors.onnx_yolo import YoloOnnxDetector
+from pipelines.detectors.yolo_settings import YoloOnnxSettings
 from pipelines.metrics import LabelledBox, score_clip
 from pipelines.types import Detection
 

@@ -17,8 +17,9 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 import onnx
 
-from pipelines.detectors.onnx_yolo import COCO_LABELS, ModelError, parse_names
+from pipelines.detectors.onnx_yolo import parse_names
 from pipelines.detectors.yolo_decode import YoloOutputError, check_output_shape
+from pipelines.detectors.yolo_settings import COCO_LABELS, ModelError
 
 T = TypeVar("T")
 INPUT_TYPES: dict[int, type[np.floating[Any]]] = {

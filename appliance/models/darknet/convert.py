@@ -25,7 +25,7 @@ from appliance.models.darknet.heads import YoloHead, build_head
 from appliance.models.darknet.weights import WeightsReader
 from appliance.models.errors import ModelToolError
 from appliance.models.info import ModelInfo, describe_onnx
-from pipelines.detectors.onnx_yolo import YoloOnnxSettings
+from pipelines.detectors.yolo_settings import YoloOnnxSettings
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import onnx
 from appliance.models.darknet.convert import CONVERTER_VERSION, ConvertSettings, convert
 from appliance.models.darknet.release import DarknetRelease, fetch_release
 from appliance.models.info import ModelInfo, describe_onnx
-from pipelines.detectors.onnx_yolo import YoloOnnxSettings
+from pipelines.detectors.yolo_settings import YoloOnnxSettings
 
 log = logging.getLogger(__name__)
 
