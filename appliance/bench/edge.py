@@ -28,7 +28,6 @@ from appliance.edge.detector import build_detector
 from appliance.sample_clips import resolve_video
 from cameras.jpeg import DEFAULT_JPEG_CHROMA, JpegSettings
 from cameras.sources import VideoSource
-from pipelines.cascade import EarlyExitCascade
 from pipelines.metrics import LabelledBox, score_clip
 from pipelines.replay import tracked_answers
 from pipelines.tracker import TrackerSettings
@@ -59,11 +58,7 @@ def replay(
     # One detector for both, as the edge shares one model session: two onnxruntime sessions
     # taking turns slow each other (the idle one's threads spin) and skew the ratio.
     baseline_detector = build_detector(config.detector, config.data_dir)
-    cascade = EarlyExitCascade(
-        baseline_detector,
-        config.result_cache.cache(),
-        config.early_exit.settings(),
-    )
+    cascade = config.cascade(baseline_detector)
     baseline, system = _Run(), _Run()
     times: list[float] = []
     with VideoSource(str(video)) as source:

@@ -2,7 +2,9 @@
 
 Regions change what the edge's detector sees (a composite of fresh regions on its last
 picture), so the cached per-frame detections cannot stand in: this pass decodes the clip
-again and runs, frame by frame, exactly what the camera node and the edge do, without HTTP.
+again and runs, frame by frame, what the camera node and the edge do, without HTTP: the node's
+selector and region planner, the JPEG round trip, the edge's early-exit cascade on the
+composite, its tracker and the reply step they share (`reply_after`, `FrameSelector.follow`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from appliance.edge.config import DetectorConfig, FilterControlConfig, TrackerConfig
+from appliance.bench.edge import bench_edge_config
 from appliance.edge.detector import build_detector
 from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
 from cameras.jpeg import JpegSettings
@@ -61,9 +63,11 @@ class _System:
         difference = DifferenceFilterConfig().settings()
         self.selector = FrameSelector(difference, tiny.settings(), tiny.arrival_area)
         self.planner = RegionPlanner(config.settings())
-        self.detector = build_detector(DetectorConfig(), Path("data"))
-        self.tracker = IouTracker(TrackerConfig().settings())
-        self.controller = ThresholdController(FilterControlConfig().settings(difference.threshold))
+        edge = bench_edge_config(None)
+        # The edge's cascade on the composite, as the edge analyses a regions upload.
+        self.cascade = edge.cascade(build_detector(edge.detector, edge.data_dir))
+        self.tracker = IouTracker(edge.tracker.settings())
+        self.controller = ThresholdController(edge.filter_control.settings(difference.threshold))
         self.jpeg = jpeg
         self.canvas: Image | None = None
         self.sent: list[int] = []
@@ -90,7 +94,9 @@ class _System:
             decoded = composite(self.canvas, decoded, regions)
         self.canvas = decoded
         self.planner.sent(regions, blobs, t)
-        _, held_f1 = update_and_score(self.tracker, self.detector.detect(decoded), t)
+        answer = self.cascade.run(decoded, t)
+        self.cascade.commit(answer)
+        _, held_f1 = update_and_score(self.tracker, answer.detections, t)
         self.selector.follow(reply_after(self.tracker, self.controller, held_f1))
         self.bytes_sent += int(encoded.size)
         self.region_frames += bool(regions)

@@ -24,7 +24,6 @@ from appliance.edge.snapshots import SnapshotWriter
 from appliance.edge.stats import EdgeStats
 from appliance.edge.store import CameraRow, Database, Store, open_database, sqlite_url
 from cameras.config import DifferenceFilterConfig
-from pipelines.cascade import EarlyExitCascade
 from pipelines.detectors.yolo_settings import ModelError
 from pipelines.feedback import ThresholdController
 
@@ -100,9 +99,7 @@ class EdgeBox:
         self.analyzers = {
             c.id: CameraAnalyzer(
                 c.id,
-                EarlyExitCascade(
-                    detectors[c.id], config.result_cache.cache(), config.early_exit.settings()
-                ),
+                config.cascade(detectors[c.id]),
                 self.store,
                 config.tracker.settings(),
                 self.snapshots,

@@ -14,8 +14,9 @@ from appliance.edge.edgent_config import EdgeEdgentConfig
 from appliance.edge.outbox.config import CloudUplinkConfig
 from cameras.config_checks import NAME_PATTERN, require_unique
 from cameras.detector_config import DEFAULT_MODEL_PATH, YoloOnnxConfig
-from pipelines.cascade import CascadeSettings
+from pipelines.cascade import CascadeSettings, EarlyExitCascade
 from pipelines.cascade_regions import ChangeSettings
+from pipelines.detectors import Detector
 from pipelines.detectors.hog import HogSettings
 from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST
 from pipelines.feedback import ThresholdControlSettings
@@ -359,3 +360,8 @@ class EdgeConfig(_Strict):
         if duplicates:
             raise ValueError(f"camera ids must be unique; repeated: {', '.join(duplicates)}")
         return cameras
+
+    def cascade(self, detector: Detector) -> EarlyExitCascade:
+        """One camera's early-exit cascade as the edge box runs it (benchmarks build theirs
+        here too, so they measure the cascade that ships)."""
+        return EarlyExitCascade(detector, self.result_cache.cache(), self.early_exit.settings())
