@@ -21,6 +21,7 @@ from appliance.edge.http.frame_checks import (
 )
 from appliance.edge.http.uploads import (
     analysis_refusals,
+    count_arrival,
     count_outcome,
     edge_time_ms,
     frame_reply,
@@ -48,10 +49,7 @@ def add_frame_ingest(app: FastAPI, box: EdgeBox) -> None:
         check_capture_time(meta, time.time(), box.config.max_clock_ahead_s)
         body = await read_body(request, box.config.max_frame_bytes)
         arrived = time.perf_counter()
-        box.stats.received(camera_id, len(body))
-        box.inputs.observe(camera_id, meta, len(body))
-        if meta.plan is not None:
-            box.plans.observe(camera_id, meta.plan, time.time())
+        count_arrival(box, camera_id, meta, len(body))
         work = FrameWork(camera_id, usefulness(meta), partial(_analyse, box, camera_id, body, meta))
         result = await scheduled(box, work, meta.seq)
         if isinstance(result, JSONResponse):

@@ -24,6 +24,7 @@ from appliance.edge.http.frame_checks import (
 )
 from appliance.edge.http.uploads import (
     analysis_refusals,
+    count_arrival,
     count_outcome,
     edge_time_ms,
     frame_reply,
@@ -51,10 +52,7 @@ def add_tensor_ingest(app: FastAPI, box: EdgeBox) -> None:
         _check_exit(box, meta)
         body = await _read_message(request, box)
         arrived = time.perf_counter()
-        box.stats.received(camera_id, len(body))
-        box.inputs.observe(camera_id, meta, len(body))
-        if meta.plan is not None:
-            box.plans.observe(camera_id, meta.plan, time.time())
+        count_arrival(box, camera_id, meta, len(body))
         run = partial(_analyse_tensors, box, camera_id, body, meta)
         result = await scheduled(box, FrameWork(camera_id, usefulness(meta), run), meta.seq)
         if isinstance(result, JSONResponse):

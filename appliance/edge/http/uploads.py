@@ -24,8 +24,17 @@ from appliance.edge.http.frame_checks import RejectedFrame
 from appliance.edge.scheduler import FrameWork, ShedError
 from appliance.edge.store import StoreError
 from cameras.protocol import EdgeFeedback, FrameMeta, FrameReply, WireBox, WireDetection
+from cameras.tensor_meta import TensorMeta
 
 log = logging.getLogger(__name__)
+
+
+def count_arrival(box: EdgeBox, camera_id: str, meta: FrameMeta | TensorMeta, nbytes: int) -> None:
+    """An accepted upload, before analysis: received bytes, the camera's input rates, its plan."""
+    box.stats.received(camera_id, nbytes)
+    box.inputs.observe(camera_id, meta, nbytes)
+    if meta.plan is not None:
+        box.plans.observe(camera_id, meta.plan, time.time())
 
 
 @contextmanager
