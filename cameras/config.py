@@ -96,8 +96,9 @@ class TinyDetectorConfig(BaseModel):
         0.003,
         ge=0,
         le=1,
-        description="Send a frame when this fraction of the image turned foreground or back"
-        " since the last frame sent, however few pixels changed.",
+        description="While the edge tracks objects, send a frame when this fraction of the"
+        " image turned foreground or back since the last frame sent, however few pixels"
+        " changed.",
     )
 
     @model_validator(mode="after")

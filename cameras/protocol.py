@@ -188,6 +188,13 @@ class EdgeFeedback(BaseModel):
     """Settings the edge box asks the camera to apply from now on (None: keep yours)."""
 
     difference_threshold: float | None = None
+    skip_share: float | None = Field(
+        default=None,
+        ge=0.0,
+        lt=1.0,
+        description="Share of changed frames to skip (never one where objects arrive): the"
+        " camera's query is answered well enough with fewer.",
+    )
     budget_bytes_per_s: float | None = Field(
         default=None, description="This camera's share of the site's uplink; None: unlimited."
     )

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipelines.feedback import (
-    ThresholdController,
-    ThresholdControlSettings,
+    HeldAnswer,
+    QueryController,
+    QueryControlSettings,
     reply_after,
-    update_and_score,
 )
 from pipelines.frame_difference import DifferenceSettings, FilterDecision
 from pipelines.motion import MotionSettings
@@ -33,15 +33,18 @@ def replay_system(
     clip: ClipAnalysis,
     difference: DifferenceSettings,
     tracker_settings: TrackerSettings,
-    control: ThresholdControlSettings | None = None,
+    control: QueryControlSettings | None = None,
     motion: MotionSettings | None = None,
     arrival_area: float = 0.003,
 ) -> SystemReplay:
     """Frame by frame: the node's filter decides; a sent frame is analysed by the edge, whose
-    reply (objects tracked or not, the threshold to use) the node applies before the next."""
+    reply (objects tracked or not, the threshold and skip share to use) the node applies
+    before the next."""
     selector = FrameSelector(difference, motion, arrival_area)
     tracker = IouTracker(tracker_settings)
-    controller = None if control is None else ThresholdController(control)
+    answer = HeldAnswer()
+    controller = None if control is None else QueryController(control)
+    last_sent = 0
     decisions: list[FilterDecision] = []
     thresholds: list[float] = []
     for i, (signature, timestamp) in enumerate(zip(clip.signatures, clip.timestamps, strict=True)):
@@ -51,7 +54,8 @@ def replay_system(
         thresholds.append(selector.threshold)
         if decision.send:
             selector.commit_last()
-            _, held_f1 = update_and_score(tracker, clip.jpeg_detections[i], timestamp)
-            selector.follow(reply_after(tracker, controller, held_f1))
+            _, held = answer.update(tracker, clip.jpeg_detections[i], timestamp)
+            selector.follow(reply_after(tracker, controller, held, i - last_sent))
+            last_sent = i
     sent = tuple(i for i, d in enumerate(decisions) if d.send)
     return SystemReplay(sent, decisions, thresholds)

@@ -42,11 +42,16 @@ class SendReason(str, Enum):
     FIRST = "first"
     CHANGED = "changed"
     ARRIVAL = "arrival"
-    """Too little changed for the threshold, but the tiny detector saw objects come or go."""
+    """Objects came: blobs where the last frame sent showed none (never skipped)."""
+    MOVED = "moved"
+    """Too few pixels changed for the threshold, but tracked objects moved (foreground turned
+    on or off over `arrival_area` of the image)."""
     KEEPALIVE = "keepalive"
     UNCHANGED = "unchanged"
     NOTHING_OF_INTEREST = "nothing_of_interest"
     """Changed, but the tiny detector found nothing (light, noise, swaying leaves)."""
+    RATE = "rate"
+    """Changed, skipped: the edge answers the camera's query well enough with fewer frames."""
 
 
 @dataclass(frozen=True)

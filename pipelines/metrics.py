@@ -1,7 +1,11 @@
-"""Accuracy of what the system reports against a reference, frame by frame (docs/architecture.md).
+"""The one scorer of every benchmark: what the system reports against a reference, per frame
+(docs/architecture.md, "How results are measured"; events: `pipelines.event_scoring`).
 
 Per frame: detection F1 at an IoU threshold (one-to-one matching, same label) and count
-accuracy 1 - |n - n_ref| / max(n, n_ref, 1). A clip's figure is the mean over its frames.
+accuracy 1 - |n - n_ref| / max(n, n_ref, 1). A clip's figure is the mean over its frames, and
+F1 also over its busy frames alone (where either side has an object), so a quiet clip's empty
+frames cannot hide losses in its busy ones. Counts over time: the mean absolute error of
+per-second average counts.
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ class ClipScore:
     frames: int
     f1: float
     count_accuracy: float
+    f1_busy: float = 1.0
+    """Mean F1 over the frames where either side has an object (1.0: there are none)."""
+    busy_frames: int = 0
 
 
 def match_count(
@@ -83,8 +90,32 @@ def score_clip(
     n = len(scores)
     if n == 0:
         return ClipScore(0, 1.0, 1.0)
+    busy = [s.f1 for s in scores if s.reported or s.expected]
     return ClipScore(
         frames=n,
         f1=sum(s.f1 for s in scores) / n,
         count_accuracy=sum(s.count_accuracy for s in scores) / n,
+        f1_busy=sum(busy) / len(busy) if busy else 1.0,
+        busy_frames=len(busy),
     )
+
+
+def count_error_per_second(
+    reported: Sequence[Sequence[LabelledBox]],
+    expected: Sequence[Sequence[LabelledBox]],
+    timestamps: Sequence[float],
+) -> float:
+    """Mean absolute error of the average count in each second of the clip ("how many, over
+    time": a count a frame late or early costs little here)."""
+    if not (len(reported) == len(expected) == len(timestamps)):
+        raise ValueError("reported, expected and timestamps differ in length")
+    if not timestamps:
+        return 0.0
+    seconds: dict[int, list[tuple[int, int]]] = {}
+    for r, e, t in zip(reported, expected, timestamps, strict=True):
+        seconds.setdefault(int(t - timestamps[0]), []).append((len(r), len(e)))
+    errors = [
+        abs(sum(r for r, _ in pairs) - sum(e for _, e in pairs)) / len(pairs)
+        for pairs in seconds.values()
+    ]
+    return sum(errors) / len(errors)

@@ -227,6 +227,12 @@ class DifferenceFeatures:
     """Fraction of the image that is foreground now (cleaned mask)."""
     blobs: list[Detection] = field(default_factory=list)
     """The tiny detector's boxes, in original-frame pixels."""
+    arrivals: int = 0
+    """Blobs that overlap no blob of the frame before: objects that came (or grew big enough
+    to count). Against the frame before, not the last one sent: after a gap, someone walking
+    has left their old place, yet did not come."""
+    unseen: int = 0
+    """Blobs that overlap no blob of the last frame sent: the edge has not looked at them."""
 
 
 @dataclass(frozen=True)
@@ -246,17 +252,23 @@ class FeatureExtractor:
         self._near = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
         self._reference: _Frame | None = None
         self._last: _Frame | None = None
+        self._blobs: list[Detection] = []
+        """The blobs of the frame before."""
+        self._sent_blobs: list[Detection] = []
+        """The blobs of the last frame sent."""
 
     def extract(self, signature: Image, frame_width: int, frame_height: int) -> DifferenceFeatures:
         """Features of this frame; the background then learns it."""
         mask = self.detector.clean(self.background.foreground(signature))
         blobs = self.detector.detect(mask, frame_width, frame_height)
+        previous, self._blobs = self._blobs, blobs
         self.background.update(signature, mask)
         now = self._last = _Frame(signature, _edges(signature), mask)
         foreground = float(np.count_nonzero(mask)) / mask.size
         ref = self._reference
+        arrivals = _arrivals(blobs, previous)
         if ref is None or ref.signature.shape != signature.shape:
-            return DifferenceFeatures(1.0, 1.0, 1.0, foreground, blobs)
+            return DifferenceFeatures(1.0, 1.0, 1.0, foreground, blobs, arrivals, len(blobs))
         changed = cv2.absdiff(signature, ref.signature) > self.settings.pixel_delta
         return DifferenceFeatures(
             pixel=float(np.count_nonzero(changed)) / changed.size,
@@ -264,15 +276,18 @@ class FeatureExtractor:
             edge=self._edge_change(now.edges, ref.edges),
             foreground=foreground,
             blobs=blobs,
+            arrivals=arrivals,
+            unseen=_arrivals(blobs, self._sent_blobs),
         )
 
     def mark_sent(self, signature: Image) -> None:
         """Make this frame the reference (cheapest right after `extract` of the same array)."""
         if self._last is not None and self._last.signature is signature:
-            self._reference = self._last
+            self._reference, self._sent_blobs = self._last, self._blobs
             return
         mask = self.detector.clean(self.background.foreground(signature))
         self._reference = _Frame(signature, _edges(signature), mask)
+        self._sent_blobs = self._blobs  # the latest blobs known, in frame pixels
 
     def _edge_change(self, edges: Image, reference: Image) -> float:
         total = np.count_nonzero(edges) + np.count_nonzero(reference)
@@ -282,6 +297,11 @@ class FeatureExtractor:
         new = cv2.bitwise_and(edges, cv2.bitwise_not(cv2.dilate(reference, self._near)))
         gone = cv2.bitwise_and(reference, cv2.bitwise_not(cv2.dilate(edges, self._near)))
         return float(np.count_nonzero(new) + np.count_nonzero(gone)) / float(total)
+
+
+def _arrivals(blobs: list[Detection], before: list[Detection]) -> int:
+    """Blobs that intersect none of `before`."""
+    return sum(1 for b in blobs if not any(b.box.intersects(p.box) for p in before))
 
 
 def _edges(signature: Image) -> Image:

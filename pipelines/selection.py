@@ -27,9 +27,11 @@ from pipelines.motion import DifferenceFeatures, FeatureExtractor, MotionSetting
 from pipelines.types import Detection
 
 Image = npt.NDArray[np.uint8]
-LOOKED_AT = (SendReason.CHANGED, SendReason.ARRIVAL)
+LOOKED_AT = (SendReason.CHANGED, SendReason.ARRIVAL, SendReason.MOVED)
 """Frames the object detector checks: the filter would send them for what changed. First
 frames and keepalives go regardless."""
+RATE_LIMITED = (SendReason.CHANGED, SendReason.MOVED)
+"""Frames the edge's skip share applies to."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,10 @@ class FrameSelector:
         self.detector = detector
         self.features = None if motion is None else FeatureExtractor(motion)
         self.arrival_area = arrival_area
+        self.skip = 0.0
+        """Share of changed frames to skip (the edge's advice); arrivals are never skipped."""
+        self._since_sent = 0
+        """Frames decided since the last one sent."""
         self._pending: Image | None = None
 
     @property
@@ -91,23 +97,45 @@ class FrameSelector:
         self._pending = signature
         if self.features is None:
             utility = 0.0 if decision.reason is SendReason.KEEPALIVE else 1.0
-            return Selection(decision, None, utility)
+            return Selection(self._rate_limited(decision, None), None, utility)
         features = self.features.extract(signature, frame_width, frame_height)
-        return Selection(self._checked(decision, features), features, float(len(features.blobs)))
+        decision = self._rate_limited(self._checked(decision, features), features)
+        return Selection(decision, features, float(len(features.blobs)))
+
+    def _rate_limited(
+        self, decision: FilterDecision, features: DifferenceFeatures | None
+    ) -> FilterDecision:
+        """Skip the advised share of changed frames by sending one only after 1 / (1 - skip)
+        frames since the last sent (for any reason): evenly spaced frames follow objects
+        best. A frame where objects came (ARRIVAL) is never skipped."""
+        self._since_sent += 1
+        if decision.reason not in RATE_LIMITED or self.skip <= 0.0:
+            return decision
+        if self._since_sent * (1.0 - self.skip) >= 1.0 - 1e-9:
+            return decision
+        return replace(decision, send=False, reason=SendReason.RATE)
 
     def _checked(self, decision: FilterDecision, features: DifferenceFeatures) -> FilterDecision:
+        """With nothing tracked, only objects that came are news: blobs the edge has seen
+        already (swaying leaves, a shadow) and found nothing in are not sent again. While it
+        tracks, motion too small for the threshold still updates its tracks."""
         reason = decision.reason
-        no_interest = not features.blobs and self.detector is None  # a detector looks itself
-        if reason is SendReason.CHANGED and no_interest and not self.filter.tracking:
-            return replace(decision, send=False, reason=SendReason.NOTHING_OF_INTEREST)
-        if reason is SendReason.UNCHANGED and features.area >= self.arrival_area:
-            # Blobs appeared or vanished since the last frame sent: too few pixels for the
-            # threshold (someone small, far away) but exactly what the user wants to see.
+        if reason in (SendReason.FIRST, SendReason.KEEPALIVE):
+            return decision
+        tracking = self.filter.tracking
+        # Tracking, the edge knows where its objects were: only new ones are arrivals. Else
+        # anything the last frame sent did not show is new to it.
+        if features.arrivals > 0 or (not tracking and features.unseen > 0):
             return replace(decision, send=True, reason=SendReason.ARRIVAL)
+        if reason is SendReason.CHANGED and not tracking and self.detector is None:
+            return replace(decision, send=False, reason=SendReason.NOTHING_OF_INTEREST)
+        if reason is SendReason.UNCHANGED and tracking and features.area >= self.arrival_area:
+            return replace(decision, send=True, reason=SendReason.MOVED)
         return decision
 
     def commit_last(self) -> None:
         """The last decided frame was sent: later frames are compared with it."""
+        self._since_sent = 0
         self.filter.commit_last()
         if self.features is not None and self._pending is not None:
             self.features.mark_sent(self._pending)
@@ -120,6 +148,8 @@ class FrameSelector:
         self.filter.set_tracking(reply.moving_tracks > 0)
         if reply.threshold is not None:
             self.filter.set_threshold(reply.threshold)
+        if reply.skip is not None:
+            self.skip = min(max(reply.skip, 0.0), 0.99)
 
     def set_threshold(self, threshold: float) -> None:
         self.filter.set_threshold(threshold)

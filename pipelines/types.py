@@ -31,6 +31,11 @@ class Box:
         """Where an object touches the ground: the point zone rules test."""
         return ((self.x1 + self.x2) / 2.0, self.y2)
 
+    def intersects(self, other: Box) -> bool:
+        return min(self.x2, other.x2) > max(self.x1, other.x1) and min(self.y2, other.y2) > max(
+            self.y1, other.y1
+        )
+
     def iou(self, other: Box) -> float:
         ix = min(self.x2, other.x2) - max(self.x1, other.x1)
         iy = min(self.y2, other.y2) - max(self.y1, other.y1)

@@ -77,13 +77,18 @@ def test_settings_are_validated_applied_and_survive_a_restart(tmp_path: Path) ->
         response = put(client, edge, NEW_SETTINGS)
         assert response.status_code == 200, response.text
         assert response.json()["in_force"] == {
+            "query": None,
+            "accuracy_target": None,
+            "estimated_accuracy": None,
             "difference_threshold": 0.07,
+            "skip_share": 0.0,
             "adaptive": False,
             "budget_bytes_per_s": 50_000,
         }
         reply = feed(client, edge, CAMERA, jpegs[2:4])[-1]
         assert reply["feedback"] == {
             "difference_threshold": 0.07,
+            "skip_share": 0.0,
             "budget_bytes_per_s": 50_000,
             "send_picture": False,
         }
@@ -95,6 +100,7 @@ def test_settings_are_validated_applied_and_survive_a_restart(tmp_path: Path) ->
         reply = feed(client, edge, CAMERA, jpegs[4:])[-1]
         assert reply["feedback"] == {
             "difference_threshold": 0.07,
+            "skip_share": 0.0,
             "budget_bytes_per_s": 50_000,
             "send_picture": False,
         }
@@ -102,4 +108,5 @@ def test_settings_are_validated_applied_and_survive_a_restart(tmp_path: Path) ->
         back = put(client, edge, {"zones": [YAML_ZONE]})  # adaptive again, no fixed budget
         assert back.status_code == 200
         assert back.json()["in_force"]["adaptive"] is True
+        assert back.json()["in_force"]["query"] == "events"
         assert back.json()["in_force"]["budget_bytes_per_s"] is None

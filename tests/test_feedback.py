@@ -1,4 +1,4 @@
-"""The edge moves a camera's threshold to hold the accuracy of its held answers at a target."""
+"""The edge steers a camera's threshold and skip share to hold its query's accuracy."""
 
 from __future__ import annotations
 
@@ -9,76 +9,128 @@ import pytest
 from appliance.edge.box import EdgeBox
 from appliance.edge.config import EdgeCameraConfig, EdgeConfig
 from cameras.protocol import FrameMeta
-from pipelines.feedback import ThresholdController, ThresholdControlSettings, update_and_score
+from pipelines.feedback import (
+    HeldAccuracy,
+    HeldAnswer,
+    Query,
+    QueryController,
+    QueryControlSettings,
+    gap_average,
+    reply_after,
+)
 from pipelines.tracker import IouTracker, TrackerSettings
 from pipelines.types import Box, Detection
 from tests.footage import vtest_frames
 
-SETTINGS = ThresholdControlSettings(accuracy_target=0.9, initial=0.01, minimum=0.002, maximum=0.05)
+SETTINGS = QueryControlSettings(
+    query=Query.BOXES, accuracy_target=0.9, initial=0.01, minimum=0.002, maximum=0.05
+)
 
 
 def person(x: float) -> Detection:
     return Detection("person", 0.9, Box(x, 100, x + 40, 200))
 
 
-def test_stale_answers_lower_the_threshold_until_the_minimum() -> None:
-    controller = ThresholdController(SETTINGS)
-    thresholds = [controller.observe(0.5) for _ in range(20)]
+def held(value: float) -> HeldAccuracy:
+    return HeldAccuracy(boxes=value, counts=value, events=value)
+
+
+def test_stale_answers_lower_the_threshold_and_the_skip_share() -> None:
+    controller = QueryController(SETTINGS)
+    controller.skip = 0.5
+    advice = [controller.observe(held(0.5), frames_since=4) for _ in range(20)]
+    thresholds = [a.threshold for a in advice]
     assert thresholds == sorted(thresholds, reverse=True)
     assert thresholds[0] < 0.01 and thresholds[-1] == 0.002
+    assert advice[0].skip < 0.5 and advice[-1].skip == 0.0
 
 
-def test_accurate_answers_raise_it_slowly_until_the_maximum() -> None:
-    controller = ThresholdController(SETTINGS)
-    first = controller.observe(1.0)
-    assert 0.01 < first < 0.012  # a slow probe, not a jump
+def test_accurate_answers_skip_more_slowly_until_the_maximum() -> None:
+    controller = QueryController(SETTINGS)
+    first = controller.observe(held(1.0), frames_since=3)
+    assert 0.01 < first.threshold < 0.012  # a slow probe, not a jump
+    assert 0.0 < first.skip <= 0.05
     for _ in range(100):
-        controller.observe(1.0)
-    assert controller.threshold == 0.05
+        controller.observe(held(1.0), frames_since=3)
+    assert controller.threshold == 0.05 and controller.skip == SETTINGS.max_skip
 
 
-def test_within_the_margin_the_threshold_holds() -> None:
-    controller = ThresholdController(SETTINGS)
+def test_the_gap_average_counts_the_fresher_frames_before_the_stalest() -> None:
+    assert gap_average(0.6, 1) == 1.0  # every frame sent: each answered exactly
+    assert gap_average(0.6, 2) == pytest.approx(0.9)  # one exact, one at 0.8 (halfway)
+    assert gap_average(0.6, 100) == pytest.approx(0.802)
+
+
+def test_each_query_follows_its_own_accuracy() -> None:
+    mixed = HeldAccuracy(boxes=0.5, counts=1.0, events=1.0)
+    boxes = QueryController(SETTINGS)
+    counts = QueryController(QueryControlSettings(query=Query.COUNTS, maximum=0.05))
     for _ in range(10):
-        assert controller.observe(0.92) == 0.01
+        boxes.observe(mixed, frames_since=3)
+        counts.observe(mixed, frames_since=3)
+    assert boxes.skip == 0.0 and counts.skip > 0.3
 
 
 def test_invalid_control_settings() -> None:
     with pytest.raises(ValueError):
-        ThresholdControlSettings(initial=0.5, maximum=0.1)
+        QueryControlSettings(initial=0.5, maximum=0.1)
     with pytest.raises(ValueError):
-        ThresholdControlSettings(decrease=1.2)
+        QueryControlSettings(decrease=1.2)
+    with pytest.raises(ValueError):
+        QueryControlSettings(max_skip=1.0)
 
 
 def test_held_answer_accuracy_is_measured_before_the_frame_is_seen() -> None:
     tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=1))
-    update_and_score(tracker, [person(100)], 0.0)
-    _, same = update_and_score(tracker, [person(101)], 0.1)
-    assert same == 1.0  # the held answer was right
-    _, newcomer = update_and_score(tracker, [person(102), person(400)], 0.2)
-    assert newcomer == pytest.approx(2 / 3)  # one of two people was missing from it
+    answer = HeldAnswer()
+    answer.update(tracker, [person(100)], 0.0)
+    _, same = answer.update(tracker, [person(101)], 0.1)
+    assert same.boxes == 1.0 and same.counts == 1.0 and same.events == 1.0
+    _, newcomer = answer.update(tracker, [person(102), person(400)], 0.2)
+    assert newcomer.boxes == pytest.approx(2 / 3)  # one of two people was missing from it
+    assert newcomer.counts == pytest.approx(1 / 2)
+    assert newcomer.events == 1.0  # the one tracked person was followed
+
+
+def test_a_track_that_loses_its_object_counts_against_events() -> None:
+    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=1, iou_threshold=0.3))
+    answer = HeldAnswer()
+    answer.update(tracker, [person(100)], 0.0)
+    # Far enough that the track cannot match, near enough to overlap where it was: a new
+    # track starts on the same person, one event becomes two.
+    _, jumped = answer.update(tracker, [person(125)], 1.0)
+    assert jumped.events == 0.0
+
+
+def test_a_waiting_track_halves_the_skip_share() -> None:
+    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=2))
+    controller = QueryController(SETTINGS)
+    controller.skip = 0.6
+    tracker.update([person(100)], 0.0)
+    reply = reply_after(tracker, controller, held(0.93), frames_since=1)
+    assert reply.skip == 0.5 and controller.skip > 0.6
 
 
 def test_the_edge_advises_a_threshold_unless_the_camera_has_a_fixed_one(tmp_path: Path) -> None:
     config = EdgeConfig(
         data_dir=tmp_path,
         cameras=[
-            EdgeCameraConfig(id="adaptive", token="t" * 12),
+            EdgeCameraConfig(id="adaptive", token="t" * 12, query=Query.BOXES),
             EdgeCameraConfig(id="fixed", token="f" * 12, difference_threshold=0.03),
         ],
     )
     box = EdgeBox(config)
     try:
-        frames = vtest_frames(100, 6)
-        advice = [
-            box.analyzers["adaptive"]
-            .analyse(f, FrameMeta(seq=i, captured_at=1e9 + i), 1000)
-            .difference_threshold
-            for i, f in enumerate(frames[::2])  # every 2nd frame, 1 s apart: answers go stale
+        frames = vtest_frames(100, 50)
+        results = [
+            box.analyzers["adaptive"].analyse(f, FrameMeta(seq=i * 5, captured_at=1e9 + i), 1000)
+            for i, f in enumerate(frames[::5])  # every 5th frame: answers go stale
         ]
         fixed = box.analyzers["fixed"].analyse(frames[0], FrameMeta(seq=0, captured_at=1e9), 1)
     finally:
         box.close()
+    advice = [r.difference_threshold for r in results]
     assert all(a is not None and 0.002 <= a <= 0.05 for a in advice)
     assert advice[-1] is not None and advice[-1] < 0.01  # stale answers: send more often
-    assert fixed.difference_threshold is None
+    assert results[-1].skip_share == 0.0
+    assert fixed.difference_threshold is None and fixed.skip_share is None

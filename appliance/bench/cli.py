@@ -11,11 +11,13 @@ from appliance.bench.defaults import DEFAULT_CACHE_DIR
 from appliance.plan.cli import add_exit_arguments
 from cameras.detector_config import DEFAULT_MODEL_PATH
 from cameras.jpeg import CHROMAS, DEFAULT_JPEG_CHROMA, DEFAULT_JPEG_QUALITY
+from pipelines.feedback import Query
 
 
 def add_bench_parser(roles: Any) -> None:
     bench = roles.add_parser("bench", help="measure the appliance (see docs/benchmarks.md)")
     benchmarks = bench.add_subparsers(dest="bench", required=True, metavar="BENCHMARK")
+    _add_system(benchmarks)
     _add_filter(benchmarks)
     _add_edge(benchmarks)
     _add_scale(benchmarks)
@@ -24,6 +26,50 @@ def add_bench_parser(roles: Any) -> None:
     _add_encoding(benchmarks)
     _add_detectors(benchmarks)
     _add_tiny(benchmarks)
+
+
+def _add_system(benchmarks: Any) -> None:
+    parser = benchmarks.add_parser(
+        "system", help="the shipped camera node and edge end to end, scored per query"
+    )
+    parser.add_argument(
+        "--video", default="vtest", help="sample (vtest, bikes, quiet: built from vtest) or a path"
+    )
+    parser.add_argument("--frames", type=_int_within(1, None), help="use the first N frames")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        nargs=2,
+        metavar=("CAMERA_YAML", "EDGE_YAML"),
+        help="the camera node's and the edge's configs (default: built-in defaults)",
+    )
+    parser.add_argument(
+        "--query",
+        choices=[q.value for q in Query],
+        help="the camera's query, over the edge config's (default: the config's, events)",
+    )
+    parser.add_argument("--realtime", action="store_true", help="play the clip at its frame rate")
+    _add_cache_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
+    parser.set_defaults(handler=_system)
+
+
+def _system(args: argparse.Namespace) -> int:
+    from appliance.bench.system import run_system_command
+
+    return run_system_command(args)
+
+
+def _add_cache_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=DEFAULT_CACHE_DIR,
+        help=f"where per-clip analyses are cached (default: {DEFAULT_CACHE_DIR})",
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="analyse the clip again and refresh its cache"
+    )
 
 
 def _add_filter(benchmarks: Any) -> None:
@@ -45,15 +91,7 @@ def _add_filter(benchmarks: Any) -> None:
         help=f"chroma subsampling of frames sent (camera node default: {DEFAULT_JPEG_CHROMA})",
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
-    parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=DEFAULT_CACHE_DIR,
-        help=f"where per-clip analyses are cached (default: {DEFAULT_CACHE_DIR})",
-    )
-    parser.add_argument(
-        "--no-cache", action="store_true", help="analyse the clip again and refresh its cache"
-    )
+    _add_cache_arguments(parser)
     parser.add_argument(
         "--regions",
         action="store_true",

@@ -17,7 +17,7 @@ from appliance.edge.detector import build_detector
 from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
 from cameras.jpeg import JpegSettings
 from cameras.sources import VideoSource
-from pipelines.feedback import ThresholdController, reply_after, update_and_score
+from pipelines.feedback import HeldAnswer, reply_after
 from pipelines.frame_difference import Image
 from pipelines.metrics import LabelledBox
 from pipelines.region_uploads import RegionPlanner, composite, mask_outside
@@ -67,7 +67,9 @@ class _System:
         # The edge's cascade on the composite, as the edge analyses a regions upload.
         self.cascade = edge.cascade(build_detector(edge.detector, edge.data_dir))
         self.tracker = IouTracker(edge.tracker.settings())
-        self.controller = ThresholdController(edge.filter_control.settings(difference.threshold))
+        self.held = HeldAnswer()
+        self.controller = edge.filter_control.controller(difference.threshold)
+        self.last_sent = 0
         self.jpeg = jpeg
         self.canvas: Image | None = None
         self.sent: list[int] = []
@@ -80,12 +82,14 @@ class _System:
         if selection.decision.send:
             features = selection.features
             blobs = [b.box for b in features.blobs] if features else []
-            self._send(image, blobs, features.foreground if features else 1.0, t)
+            self._send(image, blobs, features.foreground if features else 1.0, t, index)
             self.selector.commit_last()
             self.sent.append(index)
         return [LabelledBox(o.label, o.box) for o in self.tracker.predict(t)]
 
-    def _send(self, image: Image, blobs: list[Box], foreground: float, t: float) -> None:
+    def _send(
+        self, image: Image, blobs: list[Box], foreground: float, t: float, index: int
+    ) -> None:
         height, width = image.shape[:2]
         regions = self.planner.plan(blobs, foreground, width, height, t)
         masked = mask_outside(image, regions) if regions else image
@@ -96,7 +100,9 @@ class _System:
         self.planner.sent(regions, blobs, t)
         answer = self.cascade.run(decoded, t)
         self.cascade.commit(answer)
-        _, held_f1 = update_and_score(self.tracker, answer.detections, t)
-        self.selector.follow(reply_after(self.tracker, self.controller, held_f1))
+        _, held = self.held.update(self.tracker, answer.detections, t)
+        gap = index - self.last_sent
+        self.selector.follow(reply_after(self.tracker, self.controller, held, gap))
+        self.last_sent = index
         self.bytes_sent += int(encoded.size)
         self.region_frames += bool(regions)

@@ -18,7 +18,7 @@ from appliance.edge.store import DetectionRow, EventRow, FrameRow, Store
 from cameras.protocol import FrameMeta
 from pipelines.cascade import EarlyExitCascade, Exit
 from pipelines.detectors.yolo_decode import FrameSize
-from pipelines.feedback import ThresholdController, reply_after, update_and_score
+from pipelines.feedback import HeldAnswer, QueryController, reply_after
 from pipelines.region_uploads import composite
 from pipelines.tracker import IouTracker, TrackedObject, TrackerSettings, TrackUpdate
 from pipelines.types import Box, Detection
@@ -52,6 +52,8 @@ class AnalysisResult:
     exist."""
     difference_threshold: float | None = None
     """The threshold the camera should use from now on (None: no advice)."""
+    skip_share: float | None = None
+    """The share of changed frames the camera should skip from now on (None: no advice)."""
     exit: Exit | None = None
     """The cascade exit that answered (None for a duplicate frame)."""
     detector_s: float = 0.0
@@ -101,7 +103,7 @@ class CameraAnalyzer:
         store: Store,
         tracker_settings: TrackerSettings,
         snapshots: SnapshotWriter | None = None,
-        controller: ThresholdController | None = None,
+        controller: QueryController | None = None,
         zones: Sequence[Zone] = (),
     ) -> None:
         self.camera_id = camera_id
@@ -109,6 +111,7 @@ class CameraAnalyzer:
         self.store = store
         self.snapshots = snapshots
         self._tracker = IouTracker(tracker_settings)
+        self._held = HeldAnswer()
         self._controller = controller
         self.zones = list(zones)
         self._events: dict[int, _EventState] = {}
@@ -178,9 +181,9 @@ class CameraAnalyzer:
     ) -> AnalysisResult:
         """Track and store one frame's detections in one transaction (or change nothing)."""
         # A frame that is not stored must not have moved the tracks either.
-        saved = copy.deepcopy((self._tracker, self._events, self._controller))
+        saved = copy.deepcopy((self._tracker, self._held, self._events, self._controller))
         try:
-            update, held_f1 = update_and_score(self._tracker, detections, meta.captured_at)
+            update, held = self._held.update(self._tracker, detections, meta.captured_at)
             if image is not None:
                 self._keep_best_crops(image, update, meta.captured_at)
             self._note_zones(update, meta.captured_at)
@@ -190,11 +193,12 @@ class CameraAnalyzer:
                 self._event_rows(update, meta.captured_at),
             )
         except Exception:
-            self._tracker, self._events, self._controller = saved
+            self._tracker, self._held, self._events, self._controller = saved
             raise
         self._forget_except(update.tracks)
+        gap = meta.seq - self._last[0] if self._last is not None else 1
         self._last = (meta.seq, meta.captured_at)
-        reply = reply_after(self._tracker, self._controller, held_f1)  # as every replay does
+        reply = reply_after(self._tracker, self._controller, held, gap)  # as every replay does
         active = [t for t in update.tracks if t.confirmed]
         return AnalysisResult(
             frame_id,
@@ -203,6 +207,7 @@ class CameraAnalyzer:
             len(active),
             reply.moving_tracks,
             reply.threshold,
+            reply.skip,
             needs_picture=self._needs_picture(active),
             moving_detections=_moving_detections(update),
         )
@@ -225,10 +230,10 @@ class CameraAnalyzer:
             self.zones = list(zones)
 
     @property
-    def controller(self) -> ThresholdController | None:
+    def controller(self) -> QueryController | None:
         return self._controller
 
-    def set_controller(self, controller: ThresholdController | None) -> None:
+    def set_controller(self, controller: QueryController | None) -> None:
         """Adapt the camera's threshold with `controller` from now on (None: fixed)."""
         with self._lock:
             self._controller = controller

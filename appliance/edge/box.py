@@ -12,7 +12,7 @@ import paho.mqtt.client as mqtt
 
 from appliance.edge.analysis import AnalysisResult, CameraAnalyzer
 from appliance.edge.camera_plans import CameraPlans
-from appliance.edge.camera_settings import restore_settings
+from appliance.edge.camera_settings import new_controller, restore_settings
 from appliance.edge.config import EdgeCameraConfig, EdgeConfig, SchedulerConfig
 from appliance.edge.detector import build_edge_detector
 from appliance.edge.edgent_config import EdgeEdgentConfig
@@ -23,9 +23,7 @@ from appliance.edge.site_uplink import SiteUplink
 from appliance.edge.snapshots import SnapshotWriter
 from appliance.edge.stats import EdgeStats
 from appliance.edge.store import CameraRow, Database, Store, open_database, sqlite_url
-from cameras.config import DifferenceFilterConfig
 from pipelines.detectors.yolo_settings import ModelError
-from pipelines.feedback import ThresholdController
 
 if TYPE_CHECKING:
     from appliance.edge.edgent_tails import EdgeTails
@@ -44,13 +42,6 @@ def build_tails(config: EdgeEdgentConfig) -> EdgeTails | None:
             f"edgent needs the onnx package: pip install -e '.[plan]' ({exc})"
         ) from None
     return EdgeTails(config)
-
-
-def _controller(config: EdgeConfig, camera: EdgeCameraConfig) -> ThresholdController | None:
-    if not config.filter_control.enabled or camera.difference_threshold is not None:
-        return None
-    initial = DifferenceFilterConfig().threshold
-    return ThresholdController(config.filter_control.settings(initial))
 
 
 def _cloud_uplink(
@@ -103,7 +94,7 @@ class EdgeBox:
                 self.store,
                 config.tracker.settings(),
                 self.snapshots,
-                _controller(config, c),
+                new_controller(config, c),
                 [z.zone() for z in c.zones],
             )
             for c in config.cameras

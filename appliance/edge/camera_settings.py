@@ -2,7 +2,8 @@
 
 The API validates a change with `CameraSettingsConfig`, the model the YAML's cameras use, stores
 it in the `camera_settings` table and applies it to the running box at once: the analyzer's
-zones and threshold control, the fixed threshold in every reply, the camera's uplink budget.
+zones and rate control (query, target), the fixed threshold in every reply, the camera's
+uplink budget.
 At start the stored settings win over the YAML's, so an edit survives a restart.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -21,7 +22,7 @@ from appliance.edge.store.schema import CameraSettingsRecord
 from appliance.edge.store.sessions import read_session, write_session
 from cameras.config import DifferenceFilterConfig
 from cameras.config_checks import describe_validation_error
-from pipelines.feedback import ThresholdController
+from pipelines.feedback import QueryController
 
 if TYPE_CHECKING:
     from appliance.edge.box import EdgeBox
@@ -58,17 +59,41 @@ def apply_settings(box: EdgeBox, camera_id: str, settings: CameraSettingsConfig)
     box.cameras[camera_id] = camera.model_copy(update=dict(settings))
     analyzer = box.analyzers[camera_id]
     analyzer.set_zones([z.zone() for z in settings.zones])
-    if settings.difference_threshold is not None:
-        analyzer.set_controller(None)
-    elif analyzer.controller is None:
-        analyzer.set_controller(new_controller(box.config))
+    wanted = new_controller(box.config, settings)
+    current = analyzer.controller
+    if wanted is None or current is None or wanted.settings != current.settings:
+        analyzer.set_controller(wanted)  # an unchanged query keeps what it learnt
     box.site_uplink.set_fixed(camera_id, settings.budget_bytes_per_s)
 
 
-def new_controller(config: EdgeConfig) -> ThresholdController | None:
-    if not config.filter_control.enabled:
+def new_controller(config: EdgeConfig, camera: CameraSettingsConfig) -> QueryController | None:
+    """The camera's rate controller: none for a fixed threshold or with control off."""
+    if camera.difference_threshold is not None:
         return None
-    return ThresholdController(config.filter_control.settings(DifferenceFilterConfig().threshold))
+    initial = DifferenceFilterConfig().threshold
+    return config.filter_control.controller(initial, camera.query, camera.accuracy_target)
+
+
+def query_status(box: EdgeBox, camera_id: str) -> dict[str, Any]:
+    """The camera's query, its target and the accuracy the edge estimates it holds, and the
+    threshold and skip share it asks for (fixed threshold or control off: no query)."""
+    controller = box.analyzers[camera_id].controller
+    fixed = box.cameras[camera_id].difference_threshold
+    if controller is None:
+        return {
+            "query": None,
+            "accuracy_target": None,
+            "estimated_accuracy": None,
+            "difference_threshold": fixed,
+            "skip_share": 0.0,
+        }
+    return {
+        "query": controller.query.value,
+        "accuracy_target": controller.settings.accuracy_target,
+        "estimated_accuracy": controller.accuracy,
+        "difference_threshold": controller.threshold,
+        "skip_share": controller.skip,
+    }
 
 
 def restore_settings(box: EdgeBox) -> None:

@@ -19,7 +19,7 @@ from pipelines.cascade_regions import ChangeSettings
 from pipelines.detectors import Detector
 from pipelines.detectors.hog import HogSettings
 from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST
-from pipelines.feedback import ThresholdControlSettings
+from pipelines.feedback import DEFAULT_TARGETS, Query, QueryController, QueryControlSettings
 from pipelines.result_cache import ResultCache, ResultCacheSettings
 from pipelines.tracker import TrackerSettings
 from pipelines.zones import Zone
@@ -84,7 +84,11 @@ class DetectorConfig(_Strict):
 
 class TrackerConfig(_Strict):
     iou_threshold: float = Field(
-        0.3, gt=0.0, le=1.0, description="Least overlap between a track and a detection to match."
+        0.1,
+        gt=0.0,
+        le=1.0,
+        description="Least overlap between a track (predicted to the frame's time) and a"
+        " detection to match; low, since frames arrive sparse.",
     )
     min_hits: int = Field(
         2, ge=1, le=100, description="Matches before a track becomes an event (hides flicker)."
@@ -132,25 +136,52 @@ class TrackerConfig(_Strict):
 class FilterControlConfig(_Strict):
     enabled: bool = Field(
         True,
-        description="Move each camera's difference threshold to hold accuracy_target (cameras"
-        " with a fixed difference_threshold keep theirs).",
+        description="Steer each camera's difference threshold and skip share toward the fewest"
+        " frames that answer its query at accuracy_target (cameras with a fixed"
+        " difference_threshold keep theirs and skip nothing).",
     )
-    accuracy_target: float = Field(
-        0.9,
+    query: Query = Field(
+        Query.EVENTS,
+        description="What users ask of the cameras (each camera may name its own): events (who"
+        " came, when, where), counts (how many, over time) or boxes (exact boxes on every"
+        " frame, live overlays).",
+    )
+    accuracy_target: float | None = Field(
+        None,
         gt=0.0,
         le=1.0,
-        description="F1 the edge's held answer should still have when the next frame arrives.",
+        description="Accuracy of the query's answers to hold, as the edge estimates it between"
+        " frames (events: boxes followed at IoU 0.3; counts: count accuracy; boxes: F1 at IoU"
+        " 0.5); none: the query's default (0.9).",
     )
     minimum: float = Field(0.002, gt=0.0, le=1.0, description="Lowest threshold it may set.")
     maximum: float = Field(0.05, gt=0.0, le=1.0, description="Highest threshold it may set.")
+    max_skip: float = Field(
+        0.67,
+        ge=0.0,
+        lt=1.0,
+        description="Largest share of changed frames a camera may be told to skip (frames where"
+        " objects arrive are never skipped).",
+    )
 
-    def settings(self, initial: float) -> ThresholdControlSettings:
-        return ThresholdControlSettings(
-            accuracy_target=self.accuracy_target,
+    def settings(
+        self, initial: float, query: Query | None = None, target: float | None = None
+    ) -> QueryControlSettings:
+        """The controller's settings; `query` and `target`: a camera's own, over these."""
+        chosen = query or self.query
+        return QueryControlSettings(
+            query=chosen,
+            accuracy_target=target or self.accuracy_target or DEFAULT_TARGETS[chosen],
             initial=min(max(initial, self.minimum), self.maximum),
             minimum=self.minimum,
             maximum=self.maximum,
+            max_skip=self.max_skip,
         )
+
+    def controller(
+        self, initial: float, query: Query | None = None, target: float | None = None
+    ) -> QueryController | None:
+        return QueryController(self.settings(initial, query, target)) if self.enabled else None
 
 
 class ResultCacheConfig(_Strict):
@@ -270,6 +301,15 @@ class CameraSettingsConfig(_Strict):
         le=1.0,
         description="Difference threshold the edge asks this camera to use; none: adaptive"
         " (filter_control).",
+    )
+    query: Query | None = Field(
+        None, description="What users ask of this camera; none: filter_control.query."
+    )
+    accuracy_target: float | None = Field(
+        None,
+        gt=0.0,
+        le=1.0,
+        description="Accuracy of this camera's query to hold; none: filter_control's.",
     )
     zones: list[ZoneConfig] = Field(
         default_factory=list, description="Named areas events record when objects enter them."

@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import FileResponse
 
 from appliance.edge.box import EdgeBox
+from appliance.edge.camera_settings import query_status
 from cameras.process_memory import memory_snapshot
 
 
@@ -34,7 +35,10 @@ def add_reads(app: FastAPI, box: EdgeBox, reader: Callable[[str | None], None]) 
             "detector": box.detector.snapshot(),
             "inputs": box.inputs.snapshot(),
             "store": dataclasses.asdict(box.store.totals()),
-            "cameras": [{**dataclasses.asdict(c), "plan": plans[c.id]} for c in cameras],
+            "cameras": [
+                {**dataclasses.asdict(c), "plan": plans[c.id], "control": _control(box, c.id)}
+                for c in cameras
+            ],
             "uplink": {
                 "capacity_bytes_per_s": box.site_uplink.capacity,
                 "cameras": box.site_uplink.snapshot(),
@@ -83,3 +87,8 @@ def add_reads(app: FastAPI, box: EdgeBox, reader: Callable[[str | None], None]) 
         if row is None or row.snapshot is None or box.snapshots is None:
             raise HTTPException(404, f"no snapshot for event {event_id!r}")
         return FileResponse(box.snapshots.path(row.snapshot), media_type="image/jpeg")
+
+
+def _control(box: EdgeBox, camera_id: str) -> dict[str, Any] | None:
+    """The camera's query control (None: a camera the config no longer has)."""
+    return query_status(box, camera_id) if camera_id in box.analyzers else None

@@ -1,4 +1,4 @@
-"""`GET/PUT /api/v1/cameras/{id}/settings`: a camera's thresholds, zones and budget.
+"""`GET/PUT /api/v1/cameras/{id}/settings`: a camera's query, thresholds, zones and budget.
 
 PUT replaces the camera's settings (a field left out takes its default), validated by the YAML's
 model: a bad value is answered 422 with `field.path: reason`, as a config file error reads.
@@ -14,7 +14,7 @@ from fastapi import Body, Depends, FastAPI, HTTPException
 from pydantic import ValidationError
 
 from appliance.edge.box import EdgeBox
-from appliance.edge.camera_settings import apply_settings, save_settings
+from appliance.edge.camera_settings import apply_settings, query_status, save_settings
 from appliance.edge.config import CameraSettingsConfig
 from appliance.edge.store import StoreError
 from cameras.config_checks import describe_validation_error
@@ -54,13 +54,12 @@ def settings_view(box: EdgeBox, camera_id: str) -> dict[str, Any]:
     """The camera's settings, and the threshold and budget in force now."""
     _known(box, camera_id)
     settings = box.cameras[camera_id].settings()
-    controller = box.analyzers[camera_id].controller
-    fixed = settings.difference_threshold
+    control = query_status(box, camera_id)
     return {
         "settings": settings.model_dump(mode="json"),
         "in_force": {
-            "difference_threshold": fixed if controller is None else controller.threshold,
-            "adaptive": fixed is None and controller is not None,
+            **control,
+            "adaptive": control["query"] is not None,
             "budget_bytes_per_s": box.site_uplink.budget(camera_id),
         },
     }

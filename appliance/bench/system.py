@@ -1,0 +1,191 @@
+"""`appliance bench system`: the shipped camera node and edge box end to end on a clip.
+
+The edge box runs with its HTTP API on a loopback port and a fresh SQLite store; the camera
+node reads the clip (at its frame rate with --realtime, else as fast as the edge answers,
+stamped with the clip's timestamps) and posts what it chooses: difference filter, tiny
+detector, changed regions, budget, the edge's early-exit cascade, tracker and query control,
+exactly as configured. What the edge stored is then read back and scored by the one scorer
+(`pipelines.system_score`) against the full detector on every original frame (cached per
+clip), beside baselines tuned in hindsight to the same accuracy (`pipelines.query_baselines`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from appliance.bench.clip import AnalysedClip, load_or_analyse
+from appliance.bench.quiet_clip import quiet_clip
+from appliance.bench.stored_run import StoredRun, read_stored_run
+from appliance.bench.system_report import format_system_report, scored
+from appliance.config_loader import load_config
+from appliance.edge.box import EdgeBox
+from appliance.edge.camera_settings import query_status
+from appliance.edge.config import EdgeCameraConfig, EdgeConfig, ListenConfig
+from appliance.edge.server import EdgeServer, free_port
+from appliance.sample_clips import FootageError, resolve_video
+from cameras.config import CameraConfig
+from cameras.jpeg import JpegSettings
+from cameras.node import NodeStats
+from cameras.runtime import run_camera_node
+from pipelines.feedback import Query
+from pipelines.query_baselines import BaselineSearch
+from pipelines.system_score import query_reference, score_system
+
+CAMERA_ID = "bench"
+
+
+@dataclass(frozen=True)
+class SystemRun:
+    node: NodeStats
+    stored: StoredRun
+    edge: dict[str, Any]
+    """The edge's stats for the camera (`GET /api/v1/stats`)."""
+    control: dict[str, Any]
+    """The query control's state at the end (query, target, estimate, threshold, skip)."""
+    elapsed_s: float
+
+
+def run_system_command(args: argparse.Namespace) -> int:
+    video = quiet_clip(args.cache_dir) if args.video == "quiet" else resolve_video(args.video)
+    camera, edge = _configs(args.config)
+    query = Query(args.query) if args.query else None
+    report = run_system_bench(
+        video, args.frames, camera, edge, query, args.cache_dir, args.no_cache, args.realtime
+    )
+    print(json.dumps(report) if args.json else format_system_report(report))
+    return 0
+
+
+def _configs(paths: list[Path] | None) -> tuple[CameraConfig | None, EdgeConfig | None]:
+    if not paths:
+        return None, None
+    camera_path, edge_path = paths
+    return load_config(camera_path, CameraConfig), load_config(edge_path, EdgeConfig)
+
+
+def run_system_bench(
+    video: Path,
+    frames: int | None,
+    camera: CameraConfig | None,
+    edge: EdgeConfig | None,
+    query: Query | None,
+    cache_dir: Path,
+    refresh: bool = False,
+    realtime: bool = False,
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    camera = camera or CameraConfig(
+        id=CAMERA_ID, source=str(video), edge_url="http://unused", token="x" * 16
+    )
+    edge = edge or EdgeConfig(cameras=[EdgeCameraConfig(id=camera.id, token="x" * 16)])
+    jpeg = JpegSettings(camera.jpeg_quality, camera.jpeg_chroma)
+    difference = camera.filter.settings()
+    analysed = load_or_analyse(video, frames, jpeg, edge.detector, difference, cache_dir, refresh)
+    if analysed.clip.frames == 0:
+        raise FootageError(f"no frames could be decoded from {video}")
+    tracker = edge.tracker.settings()
+    reference = query_reference(analysed.clip.timestamps, analysed.clip.raw_detections, tracker)
+    with tempfile.TemporaryDirectory(prefix="bench-system-") as data_dir:
+        run = _run_system(video, frames, camera, edge, query, Path(data_dir), analysed, realtime)
+    chosen = Query(run.control["query"]) if run.control["query"] else Query.EVENTS
+    system = score_system(run.stored.analysed, run.stored.events, reference)
+    search = BaselineSearch(analysed.clip, reference, tracker, chosen)
+    target = system.accuracy(chosen)
+    baselines = {
+        "all_frames": search.all_frames(),
+        "uniform": search.uniform(target),
+        "static_threshold": search.static_threshold(difference, target),
+    }
+    clip = analysed.clip
+    detect_ms = analysed.timings.detect_ms_per_frame
+    return {
+        "video": str(video),
+        "frames": clip.frames,
+        "fps": analysed.fps,
+        "query": chosen.value,
+        "control": run.control,
+        **scored(len(run.stored.analysed), run.stored.bytes_received, clip.frames, system),
+        "detector_ms_per_input_frame": _ms_per_frame(run.edge, clip.frames),
+        "node": {
+            "frames_read": run.node.frames_read,
+            "skipped_for_budget": run.node.skipped_for_budget,
+            "shed_by_edge": run.node.shed_by_edge,
+            "upload_failures": run.node.upload_failures,
+        },
+        "exits": run.edge.get("exits"),
+        "baselines": {
+            name: {
+                **scored(
+                    len(b.sent), sum(clip.jpeg_sizes[i] for i in b.sent), clip.frames, b.score
+                ),
+                "parameter": b.parameter,
+                "reached": b.reached,
+                "detector_ms_per_input_frame": round(detect_ms * len(b.sent) / clip.frames, 2),
+            }
+            for name, b in baselines.items()
+        },
+        "tuned_to": round(target, 4),
+        "cached_reference": analysed.cached,
+        "run_s": round(run.elapsed_s, 2),
+        "elapsed_s": round(time.perf_counter() - started, 2),
+    }
+
+
+def _run_system(
+    video: Path,
+    frames: int | None,
+    camera: CameraConfig,
+    edge: EdgeConfig,
+    query: Query | None,
+    data_dir: Path,
+    analysed: AnalysedClip,
+    realtime: bool,
+) -> SystemRun:
+    """The node and the edge with the given configs, on `video`, into a fresh store."""
+    token = secrets.token_urlsafe(24)
+    port = free_port()
+    base = edge.cameras[0] if edge.cameras else EdgeCameraConfig(id=camera.id, token=token)
+    own = {**base.model_dump(), "id": camera.id, "token": token, "query": query or base.query}
+    edge = EdgeConfig.model_validate(
+        {
+            **edge.model_dump(),
+            "listen": ListenConfig(port=port),
+            "data_dir": data_dir,
+            "database_url": None,
+            "cameras": [own],
+        }
+    )
+    started = time.perf_counter()
+    box = EdgeBox(edge)
+    try:
+        with EdgeServer(box, port) as server:
+            node_config = CameraConfig.model_validate(
+                {
+                    **camera.model_dump(),
+                    "source": str(video),
+                    "edge_url": server.url,
+                    "token": token,
+                    "realtime": realtime,
+                }
+            )
+            stats = run_camera_node(node_config, max_frames=frames)
+        control = query_status(box, camera.id)
+        stored = read_stored_run(box.database, camera.id, analysed.fps, edge.tracker.settings())
+        edge_stats = box.stats.snapshot()["cameras"].get(camera.id, {})
+    finally:
+        box.close()
+    return SystemRun(stats, stored, edge_stats, control, time.perf_counter() - started)
+
+
+def _ms_per_frame(edge: dict[str, Any], frames: int) -> float | None:
+    ms = edge.get("ms_per_analysed_frame")
+    exits = edge.get("exits") or {}
+    ran = sum(exits.get(name, 0) for name in ("full", "regions", "split"))
+    return None if ms is None else round(ms * ran / frames, 2)

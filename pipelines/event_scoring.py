@@ -1,0 +1,107 @@
+"""Events ("who came, when, where") scored against the reference's, for every benchmark.
+
+A reference event is a confirmed track of the edge's tracker fed the full detector's result on
+every frame, lasting at least `MIN_REFERENCE_S`. It is found when a reported event of the same
+label overlaps it in time with box IoU >= `EVENT_IOU` on a frame both have a box on. A reported
+event is correct when it is the first to match some reference track (of any length): a second
+event for the same object (a track broken in two) counts against precision. The delay is from
+a found reference event's start to the first record of the earliest event that matched it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipelines.feedback import EVENT_IOU
+from pipelines.tracker import IouTracker, TrackerSettings
+from pipelines.types import Box, Detection
+
+MIN_REFERENCE_S = 1.0
+
+
+@dataclass(frozen=True)
+class ScoredEvent:
+    label: str
+    boxes: dict[int, Box]
+    """Frame index -> the object's box on the frames the event has one."""
+    first_s: float
+    """When the object was first seen."""
+    last_s: float
+    reported_s: float
+    """When the event was first recorded (its track confirmed)."""
+
+
+@dataclass(frozen=True)
+class EventScore:
+    reference_events: int
+    """Reference events of at least MIN_REFERENCE_S (what recall counts)."""
+    reported_events: int
+    found: int
+    correct: int
+    recall: float
+    precision: float
+    p95_delay_s: float | None
+    """None when no reference event was found."""
+
+
+def tracked_events(
+    detections: Sequence[Sequence[Detection]],
+    timestamps: Sequence[float],
+    analysed: Sequence[int],
+    settings: TrackerSettings,
+) -> list[ScoredEvent]:
+    """The events a tracker makes of the `analysed` frames' detections (confirmed tracks)."""
+    tracker = IouTracker(settings)
+    boxes: dict[int, dict[int, Box]] = {}
+    labels: dict[int, str] = {}
+    times: dict[int, list[float]] = {}
+    reported: dict[int, float] = {}
+    for i in analysed:
+        t = timestamps[i]
+        update = tracker.update(detections[i], t)
+        for di, track_id in update.matches.items():
+            boxes.setdefault(track_id, {})[i] = detections[i][di].box
+            labels[track_id] = detections[i][di].label
+            times.setdefault(track_id, []).append(t)
+        for track in update.confirmed:
+            reported.setdefault(track.track_id, t)
+    return [
+        ScoredEvent(labels[k], boxes[k], times[k][0], times[k][-1], reported_s)
+        for k, reported_s in sorted(reported.items())
+    ]
+
+
+def _same_object(a: ScoredEvent, b: ScoredEvent) -> bool:
+    if a.label != b.label:
+        return False
+    shared = a.boxes.keys() & b.boxes.keys()
+    return any(a.boxes[f].iou(b.boxes[f]) >= EVENT_IOU for f in shared)
+
+
+def score_events(reported: Sequence[ScoredEvent], reference: Sequence[ScoredEvent]) -> EventScore:
+    matches = [[j for j, ref in enumerate(reference) if _same_object(r, ref)] for r in reported]
+    claimed: set[int] = set()
+    correct = 0
+    for i in sorted(range(len(reported)), key=lambda k: reported[k].reported_s):
+        fresh = [j for j in matches[i] if j not in claimed]
+        if fresh:
+            claimed.add(fresh[0])
+            correct += 1
+    long_enough = [j for j, e in enumerate(reference) if e.last_s - e.first_s >= MIN_REFERENCE_S]
+    delays = []
+    for j in long_enough:
+        times = [reported[i].reported_s for i in range(len(reported)) if j in matches[i]]
+        if times:
+            delays.append(max(0.0, min(times) - reference[j].first_s))
+    return EventScore(
+        reference_events=len(long_enough),
+        reported_events=len(reported),
+        found=len(delays),
+        correct=correct,
+        recall=len(delays) / len(long_enough) if long_enough else 1.0,
+        precision=correct / len(reported) if reported else 1.0,
+        p95_delay_s=float(np.percentile(delays, 95)) if delays else None,
+    )

@@ -1,0 +1,109 @@
+"""A whole system's answers on a clip, scored for every query (boxes, counts, events).
+
+What the system answers at a frame is what the edge stored for the last frame it analysed at
+or before it (the live view shows the same): a frame not sent is answered by the one before.
+The reference is the edge's full detector on every original frame: boxes and counts are
+scored against its raw detections, events against its tracks (`pipelines.event_scoring`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from pipelines.event_scoring import EventScore, ScoredEvent, score_events, tracked_events
+from pipelines.feedback import Query
+from pipelines.metrics import LabelledBox, count_error_per_second, score_clip
+from pipelines.tracker import TrackerSettings
+from pipelines.types import Detection
+
+Analysed = Mapping[int, Sequence[Detection]]
+"""Frame index -> what the edge found on that frame, for the frames it analysed."""
+
+
+@dataclass(frozen=True)
+class QueryReference:
+    timestamps: Sequence[float]
+    """Seconds from the clip's first frame."""
+    answers: list[list[LabelledBox]]
+    """The full detector's raw result on every original frame."""
+    events: list[ScoredEvent]
+
+
+@dataclass(frozen=True)
+class BoxesScore:
+    f1: float
+    f1_busy: float
+
+
+@dataclass(frozen=True)
+class CountsScore:
+    accuracy: float
+    mae_per_second: float
+
+
+@dataclass(frozen=True)
+class SystemScore:
+    boxes: BoxesScore
+    counts: CountsScore
+    events: EventScore
+
+    def accuracy(self, query: Query) -> float:
+        """The one figure of the query that baselines are tuned to: boxes F1, count accuracy,
+        or for events the F1 of their recall and precision."""
+        if query is Query.BOXES:
+            return self.boxes.f1
+        if query is Query.COUNTS:
+            return self.counts.accuracy
+        recall, precision = self.events.recall, self.events.precision
+        return 2 * recall * precision / (recall + precision) if recall + precision else 0.0
+
+
+def query_reference(
+    timestamps: Sequence[float],
+    detections: Sequence[Sequence[Detection]],
+    tracker: TrackerSettings,
+) -> QueryReference:
+    events = tracked_events(detections, timestamps, range(len(timestamps)), tracker)
+    return QueryReference(timestamps, [_labelled(d) for d in detections], events)
+
+
+def held_answers(analysed: Analysed, frames: int) -> list[list[LabelledBox]]:
+    """Each frame's answer: the result of the last analysed frame at or before it."""
+    answers: list[list[LabelledBox]] = []
+    held: list[LabelledBox] = []
+    for i in range(frames):
+        if i in analysed:
+            held = _labelled(analysed[i])
+        answers.append(held)
+    return answers
+
+
+def score_system(
+    analysed: Analysed, events: Sequence[ScoredEvent], reference: QueryReference
+) -> SystemScore:
+    answers = held_answers(analysed, len(reference.timestamps))
+    clip = score_clip(answers, reference.answers)
+    mae = count_error_per_second(answers, reference.answers, reference.timestamps)
+    return SystemScore(
+        boxes=BoxesScore(clip.f1, clip.f1_busy),
+        counts=CountsScore(clip.count_accuracy, mae),
+        events=score_events(events, reference.events),
+    )
+
+
+def score_replayed(
+    detections: Sequence[Sequence[Detection]],
+    sent: Sequence[int],
+    reference: QueryReference,
+    tracker: TrackerSettings,
+) -> SystemScore:
+    """A set of sent frames whose per-frame results are known (a replayed baseline): the
+    edge's tracker makes their events."""
+    analysed = {i: detections[i] for i in sent}
+    events = tracked_events(detections, reference.timestamps, sorted(sent), tracker)
+    return score_system(analysed, events, reference)
+
+
+def _labelled(detections: Sequence[Detection]) -> list[LabelledBox]:
+    return [LabelledBox(d.label, d.box) for d in detections]
