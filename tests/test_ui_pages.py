@@ -103,6 +103,9 @@ def test_camera_page_shows_the_settings_in_force(app: AppTest, edge: EdgeProcess
     shown = metrics(app)
     threshold = f"{view['in_force']['difference_threshold']:,.4f}"
     assert shown["Difference threshold (adaptive)"] == threshold
+    control = view["in_force"]
+    assert f"Query: events (target {control['accuracy_target']:.2f})" in shown
+    assert shown["Changed frames skipped"] == f"{control['skip_share']:,.2f}"
     assert shown["Uplink budget"] == "unlimited"
     assert shown["Zones"] == "1"
     assert len(app.get("image")) == 1  # the latest annotated frame
@@ -116,15 +119,30 @@ def test_camera_page_edits_go_through_the_api(app: AppTest, edge: EdgeProcess) -
     assert any("zones.0.points" in e.value for e in app.error), [e.value for e in app.error]
     assert api(edge, f"/api/v1/cameras/{IDLE}/settings")["settings"]["zones"] == []
 
+    (query,) = [box for box in app.selectbox if box.label.startswith("Query")]
+    query.set_value("counts")
+    app.number_input[1].set_value(0.8)
+    app.text_area[0].set_value(json.dumps([ZONE]))
+    app.button[0].click().run()
+    assert not app.error, [e.value for e in app.error]
+    view = api(edge, f"/api/v1/cameras/{IDLE}/settings")
+    assert view["settings"]["query"] == "counts" and view["settings"]["accuracy_target"] == 0.8
+    assert "Query: counts (target 0.80)" in metrics(app)
+
     app.checkbox[0].uncheck()
     app.number_input[0].set_value(0.05)
-    app.number_input[1].set_value(20000.0)
-    app.text_area[0].set_value(json.dumps([ZONE]))
+    app.number_input[2].set_value(20000.0)
     app.button[0].click().run()
     assert not app.error, [e.value for e in app.error]
     assert any("Saved" in s.value for s in app.success)
     settings = api(edge, f"/api/v1/cameras/{IDLE}/settings")["settings"]
-    assert settings == {"difference_threshold": 0.05, "zones": [ZONE], "budget_bytes_per_s": 20000}
+    assert settings == {
+        "difference_threshold": 0.05,
+        "query": "counts",
+        "accuracy_target": 0.8,
+        "zones": [ZONE],
+        "budget_bytes_per_s": 20000,
+    }
     assert metrics(app)["Difference threshold (fixed)"] == "0.0500"
     assert metrics(app)["Uplink budget"] == "20.0 kB/s"
 

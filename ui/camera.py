@@ -18,6 +18,9 @@ from ui.viewer import ViewerSettings, live_view
 TICKET_REUSE_S = 240.0
 """A viewer ticket lives 300 s on the edge: reuse it this long, so reruns keep the player."""
 SAVED_KEY = "settings_saved"
+EDGE_DEFAULT = "edge default"
+QUERIES = ("events", "counts", "boxes")
+"""The edge's queries (`filter_control.query`): the UI imports nothing of the edge."""
 
 
 def render(ctx: Context) -> None:
@@ -82,6 +85,13 @@ def _in_force(view: dict[str, Any]) -> None:
     st.subheader("In force")
     in_force = view["in_force"]
     mode = "adaptive" if in_force["adaptive"] else "fixed"
+    if in_force["query"] is not None:
+        st.metric(
+            f"Query: {in_force['query']} (target {fmt.number(in_force['accuracy_target'], 2)})",
+            fmt.number(in_force["estimated_accuracy"], 3),
+            help="Accuracy the edge estimates it holds for this query between frames",
+        )
+        st.metric("Changed frames skipped", fmt.number(in_force["skip_share"], 2))
     st.metric(f"Difference threshold ({mode})", fmt.number(in_force["difference_threshold"], 4))
     st.metric("Uplink budget", fmt.rate(in_force["budget_bytes_per_s"]))
     zones = view["settings"]["zones"]
@@ -97,6 +107,19 @@ def _edit_form(client: EdgeClient, camera: str, settings: dict[str, Any]) -> Non
     with st.form(f"settings_{camera}"):
         adaptive = st.checkbox(
             "Adaptive difference threshold", settings["difference_threshold"] is None
+        )
+        queries = [EDGE_DEFAULT, *QUERIES]
+        query = st.selectbox(
+            "Query (what users ask of this camera)",
+            queries,
+            index=queries.index(settings.get("query") or EDGE_DEFAULT),
+        )
+        target = st.number_input(
+            "Accuracy target (0: the query's default)",
+            min_value=0.0,
+            max_value=1.0,
+            value=float(settings.get("accuracy_target") or 0.0),
+            step=0.01,
         )
         threshold = st.number_input(
             "Fixed difference threshold (0-1)",
@@ -115,22 +138,21 @@ def _edit_form(client: EdgeClient, camera: str, settings: dict[str, Any]) -> Non
             height=120,
         )
         if st.form_submit_button("Save"):
-            _save(client, camera, adaptive, threshold, budget, zones)
+            body = {
+                "difference_threshold": None if adaptive else threshold,
+                "query": None if query == EDGE_DEFAULT else query,
+                "accuracy_target": target or None,
+                "budget_bytes_per_s": budget or None,
+            }
+            _save(client, camera, body, zones)
 
 
-def _save(
-    client: EdgeClient, camera: str, adaptive: bool, threshold: float, budget: float, zones: str
-) -> None:
+def _save(client: EdgeClient, camera: str, body: dict[str, Any], zones: str) -> None:
     try:
-        parsed = json.loads(zones or "[]")
+        body["zones"] = json.loads(zones or "[]")
     except json.JSONDecodeError as exc:
         st.error(f"zones: not JSON ({exc.msg} at character {exc.pos})")
         return
-    body = {
-        "difference_threshold": None if adaptive else threshold,
-        "budget_bytes_per_s": budget or None,
-        "zones": parsed,
-    }
     try:
         client.put_settings(camera, body)
     except EdgeError as exc:

@@ -1,0 +1,106 @@
+"""`appliance bench system`: the shipped node and edge end to end on real footage, per query.
+
+The same 200 frames of vtest (people walking) run through the real camera node and edge box
+once per query: events need fewer frames than boxes, and what each query buys shows in its
+own figure. The reference analysis is computed once and cached for the three runs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from appliance.bench.system import run_system_bench
+from appliance.sample_clips import resolve_video
+from pipelines.feedback import Query
+
+FRAMES = 200
+KEYS = {"frames_sent", "bytes_sent", "boxes", "counts", "events"}
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bench-cache")
+
+
+@pytest.fixture(scope="module")
+def events_run(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Through the CLI, with camera and edge configs as a user writes them."""
+    folder = tmp_path_factory.mktemp("configs")
+    camera = folder / "camera.yaml"
+    camera.write_text(
+        yaml.safe_dump(
+            {"id": "lobby", "source": "unused", "edge_url": "http://unused", "token": "t" * 16}
+        )
+    )
+    edge = folder / "edge.yaml"
+    edge.write_text(
+        yaml.safe_dump(
+            {
+                "filter_control": {"query": "events"},
+                "cameras": [{"id": "lobby", "token": "t" * 16}],
+            }
+        )
+    )
+    command = [sys.executable, "-m", "appliance.cli", "--log-level", "WARNING", "bench", "system"]
+    options = ["--video", "vtest", "--frames", str(FRAMES), "--cache-dir", str(cache_dir)]
+    result = subprocess.run(
+        [*command, *options, "--config", str(camera), str(edge), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+def run(query: Query, cache_dir: Path) -> dict[str, Any]:
+    return run_system_bench(resolve_video("vtest"), FRAMES, None, None, query, cache_dir)
+
+
+@pytest.fixture(scope="module")
+def boxes_run(cache_dir: Path) -> dict[str, Any]:
+    return run(Query.BOXES, cache_dir)
+
+
+def test_the_report_scores_the_system_and_every_baseline(events_run: dict[str, Any]) -> None:
+    assert events_run["frames"] == FRAMES and events_run["query"] == "events"
+    assert events_run.keys() >= KEYS
+    assert events_run["baselines"].keys() == {"all_frames", "uniform", "static_threshold"}
+    for baseline in events_run["baselines"].values():
+        assert baseline.keys() >= KEYS
+    assert events_run["baselines"]["all_frames"]["frames_sent"] == FRAMES
+    assert events_run["events"].keys() >= {"recall", "precision", "p95_delay_s"}
+    assert events_run["boxes"].keys() >= {"f1", "f1_busy"}
+    assert events_run["counts"].keys() >= {"accuracy", "mae_per_second"}
+    # What the edge stored was read back: its events, and frames sent as regions.
+    assert events_run["events"]["reported"] > 0 and events_run["exits"]["regions"] > 0
+    assert events_run["control"]["query"] == "events"
+    assert events_run["control"]["estimated_accuracy"] is not None
+
+
+def test_events_are_found_with_fewer_frames_than_boxes_need(
+    events_run: dict[str, Any], boxes_run: dict[str, Any]
+) -> None:
+    boxes = boxes_run
+    assert boxes["control"]["query"] == "boxes"
+    assert events_run["frames_sent"] < 0.9 * boxes["frames_sent"]
+    assert events_run["frames_sent"] < 0.6 * FRAMES  # people walk all the time on vtest
+    assert events_run["events"]["recall"] >= 0.9  # what the events query is for
+    assert boxes["boxes"]["f1"] > events_run["boxes"]["f1"]  # what the frames bought
+
+
+def test_counts_need_fewer_frames_than_boxes(cache_dir: Path, boxes_run: dict[str, Any]) -> None:
+    counts = run(Query.COUNTS, cache_dir)
+    boxes = boxes_run
+    assert counts["control"]["query"] == "counts"
+    assert counts["frames_sent"] < 0.9 * boxes["frames_sent"]
+    assert counts["counts"]["accuracy"] >= 0.9
