@@ -6,6 +6,7 @@ Run `python -m appliance.config_docs > docs/configuration.md` after changing a m
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel
@@ -46,6 +47,8 @@ def _default(field: FieldInfo) -> str:
     value: Any = field.default
     if value is None:
         return "none"
+    if isinstance(value, Enum):
+        value = value.value  # what a YAML file says
     return f"`{value}`" if value != "" else '`""`'
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipelines.feedback import (
+    Gap,
     HeldAnswer,
     QueryController,
     QueryControlSettings,
@@ -55,7 +56,8 @@ def replay_system(
         if decision.send:
             selector.commit_last()
             _, held = answer.update(tracker, clip.jpeg_detections[i], timestamp)
-            selector.follow(reply_after(tracker, controller, held, i - last_sent))
+            gap = Gap(i - last_sent, timestamp - clip.timestamps[last_sent])
+            selector.follow(reply_after(tracker, controller, held, gap))
             last_sent = i
     sent = tuple(i for i, d in enumerate(decisions) if d.send)
     return SystemReplay(sent, decisions, thresholds)

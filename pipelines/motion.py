@@ -8,6 +8,7 @@ pixel, area and edge features compare the frame with the last one sent (as in Re
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import cv2
@@ -23,6 +24,12 @@ FloatImage = npt.NDArray[np.float32]
 # RELEARN_RATE: of what the global light fit missed, 0.9**10 = 35% is left.
 RELEARN_FRAMES = 10
 RELEARN_RATE = 0.1
+
+
+ARRIVAL_MARGIN = 0.5
+"""A blob near a blob of a frame before (within half its size) is the same object moving."""
+ARRIVAL_MEMORY = 3
+"""Frames a blob is remembered: one that flickers out for a frame or two did not come."""
 
 
 @dataclass(frozen=True)
@@ -228,9 +235,9 @@ class DifferenceFeatures:
     blobs: list[Detection] = field(default_factory=list)
     """The tiny detector's boxes, in original-frame pixels."""
     arrivals: int = 0
-    """Blobs that overlap no blob of the frame before: objects that came (or grew big enough
-    to count). Against the frame before, not the last one sent: after a gap, someone walking
-    has left their old place, yet did not come."""
+    """Blobs near no blob of the last few frames: objects that came (or grew big enough to
+    count). Against the frames just before, not the last one sent: after a gap, someone
+    walking has left their old place, yet did not come."""
     unseen: int = 0
     """Blobs that overlap no blob of the last frame sent: the edge has not looked at them."""
 
@@ -253,7 +260,9 @@ class FeatureExtractor:
         self._reference: _Frame | None = None
         self._last: _Frame | None = None
         self._blobs: list[Detection] = []
-        """The blobs of the frame before."""
+        """The blobs of the latest frame."""
+        self._recent: deque[list[Detection]] = deque(maxlen=ARRIVAL_MEMORY)
+        """The blobs of the frames before."""
         self._sent_blobs: list[Detection] = []
         """The blobs of the last frame sent."""
 
@@ -261,7 +270,9 @@ class FeatureExtractor:
         """Features of this frame; the background then learns it."""
         mask = self.detector.clean(self.background.foreground(signature))
         blobs = self.detector.detect(mask, frame_width, frame_height)
-        previous, self._blobs = self._blobs, blobs
+        previous = [b for frame in self._recent for b in frame]
+        self._blobs = blobs
+        self._recent.append(blobs)
         self.background.update(signature, mask)
         now = self._last = _Frame(signature, _edges(signature), mask)
         foreground = float(np.count_nonzero(mask)) / mask.size
@@ -300,8 +311,9 @@ class FeatureExtractor:
 
 
 def _arrivals(blobs: list[Detection], before: list[Detection]) -> int:
-    """Blobs that intersect none of `before`."""
-    return sum(1 for b in blobs if not any(b.box.intersects(p.box) for p in before))
+    """Blobs that come near none of `before` (a fast cyclist's blob leaps, and splits)."""
+    near = [p.box.grown(ARRIVAL_MARGIN) for p in before]
+    return sum(1 for b in blobs if not any(b.box.intersects(n) for n in near))
 
 
 def _edges(signature: Image) -> Image:

@@ -31,6 +31,11 @@ class Box:
         """Where an object touches the ground: the point zone rules test."""
         return ((self.x1 + self.x2) / 2.0, self.y2)
 
+    def grown(self, margin: float) -> Box:
+        """This box with `margin` times its width and height added on each side."""
+        dx, dy = self.width * margin, self.height * margin
+        return Box(self.x1 - dx, self.y1 - dy, self.x2 + dx, self.y2 + dy)
+
     def intersects(self, other: Box) -> bool:
         return min(self.x2, other.x2) > max(self.x1, other.x1) and min(self.y2, other.y2) > max(
             self.y1, other.y1

@@ -72,7 +72,8 @@ def test_a_camera_node_runs_without_the_edge_packages(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     stats = json.loads(done.stdout.strip().splitlines()[-1])
     assert stats["frames_read"] == 40
-    assert stats["frames_sent"] > 20 and stats["upload_failures"] == 0, stats
+    # People walk all through vtest: the events query takes about a third of the frames.
+    assert stats["frames_sent"] >= 8 and stats["upload_failures"] == 0, stats
     assert 0 < stats["peak_rss_mb"] < 400  # measured and reported by the node itself
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from appliance.edge.box import EdgeBox
 from appliance.edge.config import EdgeCameraConfig, EdgeConfig
 from cameras.protocol import FrameMeta
 from pipelines.feedback import (
+    Gap,
     HeldAccuracy,
     HeldAnswer,
     Query,
@@ -38,7 +40,7 @@ def held(value: float) -> HeldAccuracy:
 def test_stale_answers_lower_the_threshold_and_the_skip_share() -> None:
     controller = QueryController(SETTINGS)
     controller.skip = 0.5
-    advice = [controller.observe(held(0.5), frames_since=4) for _ in range(20)]
+    advice = [controller.observe(held(0.5), Gap(4, 0.4)) for _ in range(20)]
     thresholds = [a.threshold for a in advice]
     assert thresholds == sorted(thresholds, reverse=True)
     assert thresholds[0] < 0.01 and thresholds[-1] == 0.002
@@ -46,13 +48,21 @@ def test_stale_answers_lower_the_threshold_and_the_skip_share() -> None:
 
 
 def test_accurate_answers_skip_more_slowly_until_the_maximum() -> None:
-    controller = QueryController(SETTINGS)
-    first = controller.observe(held(1.0), frames_since=3)
+    controller = QueryController(replace(SETTINGS, query=Query.EVENTS))
+    first = controller.observe(held(1.0), Gap(3, 0.3))
     assert 0.01 < first.threshold < 0.012  # a slow probe, not a jump
     assert 0.0 < first.skip <= 0.05
     for _ in range(100):
-        controller.observe(held(1.0), frames_since=3)
-    assert controller.threshold == 0.05 and controller.skip == SETTINGS.max_skip
+        controller.observe(held(1.0), Gap(3, 0.3))
+    # At 10 fps, skipping two of three changed frames leaves max_gap_s (0.3 s) between frames.
+    assert controller.threshold == 0.05 and controller.skip == pytest.approx(2 / 3)
+
+
+def test_a_faster_camera_may_skip_more_of_its_frames() -> None:
+    controller = QueryController(replace(SETTINGS, query=Query.EVENTS))
+    for _ in range(100):
+        controller.observe(held(1.0), Gap(3, 0.12))  # 25 fps
+    assert controller.skip == pytest.approx(1 - 0.04 / 0.3)
 
 
 def test_the_gap_average_counts_the_fresher_frames_before_the_stalest() -> None:
@@ -61,13 +71,20 @@ def test_the_gap_average_counts_the_fresher_frames_before_the_stalest() -> None:
     assert gap_average(0.6, 100) == pytest.approx(0.802)
 
 
+def test_boxes_and_counts_may_skip_up_to_the_maximum() -> None:
+    controller = QueryController(SETTINGS)
+    for _ in range(100):
+        controller.observe(held(1.0), Gap(3, 0.3))
+    assert controller.skip == SETTINGS.max_skip
+
+
 def test_each_query_follows_its_own_accuracy() -> None:
     mixed = HeldAccuracy(boxes=0.5, counts=1.0, events=1.0)
     boxes = QueryController(SETTINGS)
     counts = QueryController(QueryControlSettings(query=Query.COUNTS, maximum=0.05))
     for _ in range(10):
-        boxes.observe(mixed, frames_since=3)
-        counts.observe(mixed, frames_since=3)
+        boxes.observe(mixed, Gap(3, 0.3))
+        counts.observe(mixed, Gap(3, 0.3))
     assert boxes.skip == 0.0 and counts.skip > 0.3
 
 
@@ -102,13 +119,13 @@ def test_a_track_that_loses_its_object_counts_against_events() -> None:
     assert jumped.events == 0.0
 
 
-def test_a_waiting_track_halves_the_skip_share() -> None:
+def test_the_reply_carries_the_advice_and_the_moving_tracks() -> None:
     tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=2))
     controller = QueryController(SETTINGS)
-    controller.skip = 0.6
-    tracker.update([person(100)], 0.0)
-    reply = reply_after(tracker, controller, held(0.93), frames_since=1)
-    assert reply.skip == 0.5 and controller.skip > 0.6
+    tracker.update([person(100)], 0.0)  # tentative: one more frame confirms it
+    reply = reply_after(tracker, controller, held(1.0))
+    assert reply.moving_tracks == 1 and reply.skip == controller.skip > 0.0
+    assert reply_after(tracker, None, held(1.0)).skip is None
 
 
 def test_the_edge_advises_a_threshold_unless_the_camera_has_a_fixed_one(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from cameras.node import NodeStats
 from cameras.runtime import run_camera_node
 from tests.footage import vtest_path
 
-CAPACITY_MBPS = 1.0  # 125 KB/s for the site; vtest alone sends ~270 KB/s as regions
+CAPACITY_MBPS = 0.5  # 62.5 KB/s for the site; vtest alone sends ~110 KB/s (events query, regions)
 TOKENS = {"street": "street-token-123456", "yard": "yard-token-1234567"}
 
 

@@ -54,6 +54,11 @@ def metrics(app: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in app.metric}
 
 
+def number_input(app: AppTest, label: str) -> Any:
+    (found,) = [n for n in app.number_input if n.label.startswith(label)]
+    return found
+
+
 def go(app: AppTest, page: str) -> None:
     app.sidebar.radio(key="page").set_value(page).run()
     assert not app.exception, app.exception
@@ -121,7 +126,7 @@ def test_camera_page_edits_go_through_the_api(app: AppTest, edge: EdgeProcess) -
 
     (query,) = [box for box in app.selectbox if box.label.startswith("Query")]
     query.set_value("counts")
-    app.number_input[1].set_value(0.8)
+    number_input(app, "Accuracy target").set_value(0.8)
     app.text_area[0].set_value(json.dumps([ZONE]))
     app.button[0].click().run()
     assert not app.error, [e.value for e in app.error]
@@ -130,8 +135,8 @@ def test_camera_page_edits_go_through_the_api(app: AppTest, edge: EdgeProcess) -
     assert "Query: counts (target 0.80)" in metrics(app)
 
     app.checkbox[0].uncheck()
-    app.number_input[0].set_value(0.05)
-    app.number_input[2].set_value(20000.0)
+    number_input(app, "Fixed difference threshold").set_value(0.05)
+    number_input(app, "Fixed uplink budget").set_value(20000.0)
     app.button[0].click().run()
     assert not app.error, [e.value for e in app.error]
     assert any("Saved" in s.value for s in app.success)

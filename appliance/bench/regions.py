@@ -17,7 +17,7 @@ from appliance.edge.detector import build_detector
 from cameras.config import DifferenceFilterConfig, RegionConfig, TinyDetectorConfig
 from cameras.jpeg import JpegSettings
 from cameras.sources import VideoSource
-from pipelines.feedback import HeldAnswer, reply_after
+from pipelines.feedback import Gap, HeldAnswer, reply_after
 from pipelines.frame_difference import Image
 from pipelines.metrics import LabelledBox
 from pipelines.region_uploads import RegionPlanner, composite, mask_outside
@@ -69,7 +69,7 @@ class _System:
         self.tracker = IouTracker(edge.tracker.settings())
         self.held = HeldAnswer()
         self.controller = edge.filter_control.controller(difference.threshold)
-        self.last_sent = 0
+        self.last_sent, self.last_t = 0, 0.0
         self.jpeg = jpeg
         self.canvas: Image | None = None
         self.sent: list[int] = []
@@ -101,8 +101,8 @@ class _System:
         answer = self.cascade.run(decoded, t)
         self.cascade.commit(answer)
         _, held = self.held.update(self.tracker, answer.detections, t)
-        gap = index - self.last_sent
+        gap = Gap(index - self.last_sent, t - self.last_t)
         self.selector.follow(reply_after(self.tracker, self.controller, held, gap))
-        self.last_sent = index
+        self.last_sent, self.last_t = index, t
         self.bytes_sent += int(encoded.size)
         self.region_frames += bool(regions)

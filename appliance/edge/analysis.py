@@ -18,7 +18,7 @@ from appliance.edge.store import DetectionRow, EventRow, FrameRow, Store
 from cameras.protocol import FrameMeta
 from pipelines.cascade import EarlyExitCascade, Exit
 from pipelines.detectors.yolo_decode import FrameSize
-from pipelines.feedback import HeldAnswer, QueryController, reply_after
+from pipelines.feedback import Gap, HeldAnswer, QueryController, reply_after
 from pipelines.region_uploads import composite
 from pipelines.tracker import IouTracker, TrackedObject, TrackerSettings, TrackUpdate
 from pipelines.types import Box, Detection
@@ -196,7 +196,7 @@ class CameraAnalyzer:
             self._tracker, self._held, self._events, self._controller = saved
             raise
         self._forget_except(update.tracks)
-        gap = meta.seq - self._last[0] if self._last is not None else 1
+        gap = Gap() if self._last is None else _gap(self._last, meta)
         self._last = (meta.seq, meta.captured_at)
         reply = reply_after(self._tracker, self._controller, held, gap)  # as every replay does
         active = [t for t in update.tracks if t.confirmed]
@@ -359,6 +359,12 @@ class CameraAnalyzer:
         keep = {t.track_id for t in live}
         for track_id in [i for i in self._events if i not in keep]:
             del self._events[track_id]
+
+
+def _gap(last: tuple[int, float], meta: FrameMeta) -> Gap:
+    """Frames and seconds since the frame analysed before (a restarted camera counts from 0)."""
+    seq, captured_at = last
+    return Gap(max(1, meta.seq - seq), max(0.0, meta.captured_at - captured_at))
 
 
 def _detection_row(detection: Detection, track_id: int | None) -> DetectionRow:

@@ -157,11 +157,17 @@ class FilterControlConfig(_Strict):
     minimum: float = Field(0.002, gt=0.0, le=1.0, description="Lowest threshold it may set.")
     maximum: float = Field(0.05, gt=0.0, le=1.0, description="Highest threshold it may set.")
     max_skip: float = Field(
-        0.67,
+        0.9,
         ge=0.0,
         lt=1.0,
         description="Largest share of changed frames a camera may be told to skip (frames where"
         " objects arrive are never skipped).",
+    )
+    max_gap_s: float = Field(
+        0.3,
+        gt=0.0,
+        description="Events query: skip no more than leaves this long between frames while the"
+        " scene changes (sparser, the tracker loses people walking).",
     )
 
     def settings(
@@ -176,6 +182,7 @@ class FilterControlConfig(_Strict):
             minimum=self.minimum,
             maximum=self.maximum,
             max_skip=self.max_skip,
+            max_gap_s=self.max_gap_s,
         )
 
     def controller(
@@ -371,7 +378,8 @@ class EdgeConfig(_Strict):
         default_factory=SnapshotConfig, description="Event snapshots."
     )
     filter_control: FilterControlConfig = Field(
-        default_factory=FilterControlConfig, description="Adaptive camera thresholds."
+        default_factory=FilterControlConfig,
+        description="Per-camera query control: difference threshold and skip share.",
     )
     result_cache: ResultCacheConfig = Field(
         default_factory=ResultCacheConfig, description="Reuse of results for repeated frames."
