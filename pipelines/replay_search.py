@@ -1,8 +1,9 @@
-"""Parameter searches for the baselines: the fewest frames that reach a target f1.
+"""Parameter searches for the baselines: the fewest frames that reach a target accuracy.
 
 A baseline (a fixed difference threshold, every k-th frame) is worth comparing with the system
 only at equal accuracy, so each is searched over its parameter for the fewest frames sent whose
-f1 reaches the system's (docs/architecture.md: baselines measured in the same run).
+accuracy reaches the system's (docs/architecture.md: baselines measured in the same run;
+`pipelines.query_baselines` runs them).
 """
 
 from __future__ import annotations
@@ -15,34 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipelines.frame_difference import DifferenceSettings
-from pipelines.replay import (
-    ClipAnalysis,
-    Reference,
-    SchemeResult,
-    Sent,
-    evaluate,
-    score_sent,
-    sent_by_filter,
-    sent_uniform,
-)
-from pipelines.tracker import TrackerSettings
+from pipelines.replay import Sent
 
 F1_TOLERANCE = 1e-9
 """Float noise allowed when testing `f1 >= target` (identical answers must count as equal)."""
-REFINE_POINTS = 16
-"""Thresholds tried between the one found on the grid and the next larger grid value."""
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """The scheme with the fewest frames whose f1 reaches the target, or the best f1 found."""
-
-    parameter: float
-    result: SchemeResult
-    target_f1: float
-    reached: bool
-    candidates: int
-    """Distinct sent sets among the parameter values tried."""
 
 
 @dataclass(frozen=True)
@@ -97,63 +74,3 @@ def uniform_grid(frames: int, dense: int = 32, points: int = 24) -> list[int]:
 def static_settings(base: DifferenceSettings, threshold: float) -> DifferenceSettings:
     """The static baseline: `base` with one fixed threshold and no keepalive."""
     return dataclasses.replace(base, threshold=threshold, max_interval_s=0.0)
-
-
-class _Scorer:
-    """f1 of sent sets against the tracked reference, each set scored once."""
-
-    def __init__(self, clip: ClipAnalysis, ref: Reference, tracker: TrackerSettings) -> None:
-        self.clip, self.ref, self.tracker = clip, ref, tracker
-        self._f1: dict[Sent, float] = {}
-
-    def f1(self, sent: Sent) -> float:
-        if sent not in self._f1:
-            self._f1[sent] = score_sent(self.clip, sent, self.ref.tracked, self.tracker).f1
-        return self._f1[sent]
-
-    def result(self, found: Found, target: float) -> SearchResult:
-        scheme = evaluate(self.clip, found.sent, self.ref, self.tracker)
-        return SearchResult(found.parameter, scheme, target, found.reached, found.candidates)
-
-
-def search_static_threshold(
-    clip: ClipAnalysis,
-    ref: Reference,
-    base: DifferenceSettings,
-    tracker: TrackerSettings,
-    target: float,
-    thresholds: Sequence[float] | None = None,
-) -> SearchResult:
-    """The difference filter without keepalive and one fixed threshold: fewest frames to target.
-
-    The default grid holds `base.threshold`; after the grid, thresholds between the one found
-    and the next larger grid value are tried too (more of them may still reach the target).
-    """
-    grid = sorted({*threshold_grid(), base.threshold} if thresholds is None else set(thresholds))
-    scorer = _Scorer(clip, ref, tracker)
-
-    def candidate(t: float) -> tuple[float, Sent]:
-        return t, sent_by_filter(clip.signatures, clip.timestamps, static_settings(base, t))
-
-    candidates = [candidate(t) for t in grid]
-    found = search_fewest(candidates, scorer.f1, target)
-    larger = [t for t in grid if t > found.parameter]
-    if found.reached and larger:
-        fine = np.linspace(found.parameter, larger[0], REFINE_POINTS + 2)[1:-1]
-        candidates += [candidate(float(round(t, 6))) for t in fine]
-        found = search_fewest(candidates, scorer.f1, target)
-    return scorer.result(found, target)
-
-
-def search_uniform(
-    clip: ClipAnalysis,
-    ref: Reference,
-    tracker: TrackerSettings,
-    target: float,
-    ks: Sequence[int] | None = None,
-) -> SearchResult:
-    """Every k-th frame (starting with the first): fewest frames to target."""
-    chosen = uniform_grid(clip.frames) if ks is None else ks
-    candidates = [(float(k), sent_uniform(clip.frames, k)) for k in chosen]
-    scorer = _Scorer(clip, ref, tracker)
-    return scorer.result(search_fewest(candidates, scorer.f1, target), target)

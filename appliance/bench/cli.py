@@ -43,15 +43,22 @@ def _add_system(benchmarks: Any) -> None:
         metavar=("CAMERA_YAML", "EDGE_YAML"),
         help="the camera node's and the edge's configs (default: built-in defaults)",
     )
-    parser.add_argument(
-        "--query",
-        choices=[q.value for q in Query],
-        help="the camera's query, over the edge config's (default: the config's, events)",
-    )
+    _add_query_argument(parser, default=None)
     parser.add_argument("--realtime", action="store_true", help="play the clip at its frame rate")
     _add_cache_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
     parser.set_defaults(handler=_system)
+
+
+def _add_query_argument(parser: argparse.ArgumentParser, default: str | None) -> None:
+    parser.add_argument(
+        "--query",
+        choices=[q.value for q in Query],
+        default=default,
+        help="what users ask of the camera: events, counts or boxes (default: "
+        + (default or "the edge config's, events")
+        + ")",
+    )
 
 
 def _system(args: argparse.Namespace) -> int:
@@ -92,11 +99,7 @@ def _add_filter(benchmarks: Any) -> None:
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
     _add_cache_arguments(parser)
-    parser.add_argument(
-        "--regions",
-        action="store_true",
-        help="also replay the system sending changed regions (decodes and detects again)",
-    )
+    _add_query_argument(parser, default=Query.EVENTS.value)
     parser.set_defaults(handler=_filter)
 
 

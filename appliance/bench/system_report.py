@@ -38,7 +38,7 @@ def format_system_report(report: dict[str, Any]) -> str:
     lines = [
         f"{report['video']}: {report['frames']} frames at {report['fps']:.1f} fps,"
         f" query {report['query']} (target {control['accuracy_target']},"
-        f" estimated {_maybe(control['estimated_accuracy'])})",
+        f" estimated {_maybe(control.get('estimated_accuracy'))})",
         f"{'scheme':<18}{'frames':>8}{'sent':>8}{'bytes':>11}{'box f1':>8}{'busy':>7}"
         f"{'count':>7}{'mae/s':>7}{'recall':>8}{'prec':>7}{'p95 s':>7}",
     ]
@@ -51,10 +51,9 @@ def format_system_report(report: dict[str, Any]) -> str:
             f"{row['counts']['accuracy']:>7.3f}{row['counts']['mae_per_second']:>7.3f}"
             f"{events['recall']:>8.3f}{events['precision']:>7.3f}{_maybe(events['p95_delay_s']):>7}"
         )
-    lines.append(
-        f"baselines tuned to the system's {report['query']} accuracy {report['tuned_to']};"
-        f" edge detector {report['detector_ms_per_input_frame']} ms per input frame"
-    )
+    lines.append(f"baselines tuned to the system's {report['query']} accuracy {report['tuned_to']}")
+    if "detector_ms_per_input_frame" in report:
+        lines.append(f"edge detector {report['detector_ms_per_input_frame']} ms per input frame")
     return "\n".join(lines)
 
 

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from appliance.edge.edgent_config import EdgeEdgentConfig
+from appliance.edge.filter_control import FilterControlConfig
 from appliance.edge.outbox.config import CloudUplinkConfig
 from cameras.config_checks import NAME_PATTERN, require_unique
 from cameras.detector_config import DEFAULT_MODEL_PATH, YoloOnnxConfig
@@ -19,7 +20,7 @@ from pipelines.cascade_regions import ChangeSettings
 from pipelines.detectors import Detector
 from pipelines.detectors.hog import HogSettings
 from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST
-from pipelines.feedback import DEFAULT_TARGETS, Query, QueryController, QueryControlSettings
+from pipelines.feedback import Query
 from pipelines.result_cache import ResultCache, ResultCacheSettings
 from pipelines.tracker import TrackerSettings
 from pipelines.zones import Zone
@@ -131,64 +132,6 @@ class TrackerConfig(_Strict):
             stationary_after_s=self.stationary_after_s,
             stationary_iou=self.stationary_iou,
         )
-
-
-class FilterControlConfig(_Strict):
-    enabled: bool = Field(
-        True,
-        description="Steer each camera's difference threshold and skip share toward the fewest"
-        " frames that answer its query at accuracy_target (cameras with a fixed"
-        " difference_threshold keep theirs and skip nothing).",
-    )
-    query: Query = Field(
-        Query.EVENTS,
-        description="What users ask of the cameras (each camera may name its own): events (who"
-        " came, when, where), counts (how many, over time) or boxes (exact boxes on every"
-        " frame, live overlays).",
-    )
-    accuracy_target: float | None = Field(
-        None,
-        gt=0.0,
-        le=1.0,
-        description="Accuracy of the query's answers to hold, as the edge estimates it between"
-        " frames (events: boxes followed at IoU 0.3; counts: count accuracy; boxes: F1 at IoU"
-        " 0.5); none: the query's default (0.9).",
-    )
-    minimum: float = Field(0.002, gt=0.0, le=1.0, description="Lowest threshold it may set.")
-    maximum: float = Field(0.05, gt=0.0, le=1.0, description="Highest threshold it may set.")
-    max_skip: float = Field(
-        0.9,
-        ge=0.0,
-        lt=1.0,
-        description="Largest share of changed frames a camera may be told to skip (frames where"
-        " objects arrive are never skipped).",
-    )
-    max_gap_s: float = Field(
-        0.3,
-        gt=0.0,
-        description="Events query: skip no more than leaves this long between frames while the"
-        " scene changes (sparser, the tracker loses people walking).",
-    )
-
-    def settings(
-        self, initial: float, query: Query | None = None, target: float | None = None
-    ) -> QueryControlSettings:
-        """The controller's settings; `query` and `target`: a camera's own, over these."""
-        chosen = query or self.query
-        return QueryControlSettings(
-            query=chosen,
-            accuracy_target=target or self.accuracy_target or DEFAULT_TARGETS[chosen],
-            initial=min(max(initial, self.minimum), self.maximum),
-            minimum=self.minimum,
-            maximum=self.maximum,
-            max_skip=self.max_skip,
-            max_gap_s=self.max_gap_s,
-        )
-
-    def controller(
-        self, initial: float, query: Query | None = None, target: float | None = None
-    ) -> QueryController | None:
-        return QueryController(self.settings(initial, query, target)) if self.enabled else None
 
 
 class ResultCacheConfig(_Strict):
