@@ -33,7 +33,9 @@ def _add_system(benchmarks: Any) -> None:
         "system", help="the shipped camera node and edge end to end, scored per query"
     )
     parser.add_argument(
-        "--video", default="vtest", help="sample (vtest, bikes, quiet: built from vtest) or a path"
+        "--video",
+        default="vtest",
+        help="sample (vtest, bikes; quiet, distractors: built from vtest) or a path",
     )
     parser.add_argument("--frames", type=_int_within(1, None), help="use the first N frames")
     parser.add_argument(
@@ -84,7 +86,9 @@ def _add_filter(benchmarks: Any) -> None:
         "filter", help="camera-node frame filter vs every frame, a fixed threshold, every k-th"
     )
     parser.add_argument(
-        "--video", default="vtest", help="sample (vtest, bikes, quiet: built from vtest) or a path"
+        "--video",
+        default="vtest",
+        help="sample (vtest, bikes; quiet, distractors: built from vtest) or a path",
     )
     parser.add_argument("--frames", type=_int_within(1, None), help="use the first N frames")
     parser.add_argument(
@@ -223,7 +227,9 @@ def _add_scale(benchmarks: Any) -> None:
         "scale", help="N real camera nodes in real time against one edge box on this machine"
     )
     parser.add_argument(
-        "--video", default="vtest", help="sample (vtest, bikes, quiet: built from vtest) or a path"
+        "--video",
+        default="vtest",
+        help="sample (vtest, bikes; quiet, distractors: built from vtest) or a path",
     )
     parser.add_argument(
         "--cameras",

@@ -19,13 +19,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from appliance.bench.built_clips import bench_video
 from appliance.bench.clip import AnalysedClip, load_or_analyse
-from appliance.bench.quiet_clip import quiet_clip
 from appliance.bench.system_report import format_system_report, scored
 from appliance.edge.config import DetectorConfig, TrackerConfig
 from appliance.edge.detector import detector_summary
 from appliance.edge.filter_control import FilterControlConfig
-from appliance.sample_clips import FootageError, resolve_video
+from appliance.sample_clips import FootageError
 from cameras.config import DifferenceFilterConfig, TinyDetectorConfig
 from cameras.jpeg import JpegSettings
 from pipelines.closed_loop import replay_system
@@ -38,7 +38,7 @@ from pipelines.system_score import query_reference, score_replayed
 
 
 def run_filter_command(args: argparse.Namespace) -> int:
-    video = quiet_clip(args.cache_dir) if args.video == "quiet" else resolve_video(args.video)
+    video = bench_video(args.video, args.cache_dir)
     jpeg = JpegSettings(args.jpeg_quality, args.jpeg_chroma)
     query = Query(args.query)
     report = run_filter_bench(video, args.frames, jpeg, args.cache_dir, args.no_cache, query)

@@ -17,8 +17,6 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from appliance.sample_clips import resolve_video
-
 Image = npt.NDArray[np.uint8]
 
 
@@ -110,14 +108,3 @@ def _degrade(frame: Image, index: int, spec: QuietClipSpec, rng: np.random.Gener
     drift = spec.drift_amplitude * math.sin(2 * math.pi * t / spec.drift_period_s)
     noise = rng.standard_normal(size=frame.shape, dtype=np.float32) * spec.noise_sigma + drift
     return np.clip(frame.astype(np.float32) + noise, 0, 255).astype(np.uint8)
-
-
-def quiet_clip(cache_dir: Path) -> Path:
-    """The default quiet clip (see appliance.bench.quiet_clip), built once into the cache."""
-    target = cache_dir / "quiet.mp4"
-    if not target.is_file():
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        building = cache_dir / "quiet.partial.mp4"
-        build_quiet_clip(resolve_video("vtest"), building)
-        building.replace(target)
-    return target

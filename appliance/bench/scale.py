@@ -29,10 +29,9 @@ from typing import Any
 import httpx
 import yaml
 
+from appliance.bench.built_clips import bench_video
 from appliance.bench.defaults import DEFAULT_CACHE_DIR
-from appliance.bench.quiet_clip import quiet_clip
 from appliance.edge.server import free_port
-from appliance.sample_clips import resolve_video
 
 MAX_LAG_S = 1.0
 MAX_P95_MS = 1000.0
@@ -180,7 +179,7 @@ def _report(
 
 
 def run_scale_command(args: argparse.Namespace) -> int:
-    video = quiet_clip(DEFAULT_CACHE_DIR) if args.video == "quiet" else resolve_video(args.video)
+    video = bench_video(args.video, DEFAULT_CACHE_DIR)
     edge_config: dict[str, Any] = {}
     if args.no_early_exit:
         edge_config = {"early_exit": {"regions": False}, "result_cache": {"enabled": False}}

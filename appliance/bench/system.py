@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from appliance.bench.built_clips import bench_video
 from appliance.bench.clip import AnalysedClip, load_or_analyse
-from appliance.bench.quiet_clip import quiet_clip
 from appliance.bench.stored_run import StoredRun, read_stored_run
 from appliance.bench.system_report import format_system_report, scored
 from appliance.config_loader import load_config
@@ -29,7 +29,7 @@ from appliance.edge.box import EdgeBox
 from appliance.edge.camera_settings import query_status
 from appliance.edge.config import EdgeCameraConfig, EdgeConfig, ListenConfig
 from appliance.edge.server import EdgeServer, free_port
-from appliance.sample_clips import FootageError, resolve_video
+from appliance.sample_clips import FootageError
 from cameras.config import CameraConfig
 from cameras.jpeg import JpegSettings
 from cameras.node import NodeStats
@@ -53,7 +53,7 @@ class SystemRun:
 
 
 def run_system_command(args: argparse.Namespace) -> int:
-    video = quiet_clip(args.cache_dir) if args.video == "quiet" else resolve_video(args.video)
+    video = bench_video(args.video, args.cache_dir)
     camera, edge = _configs(args.config)
     query = Query(args.query) if args.query else None
     report = run_system_bench(

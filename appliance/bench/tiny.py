@@ -200,15 +200,14 @@ def format_report(report: dict[str, Any]) -> str:
 def run_tiny_command(args: Any) -> int:
     import json
 
+    from appliance.bench.built_clips import bench_video
     from appliance.bench.edge import bench_edge_config
-    from appliance.bench.quiet_clip import quiet_clip
-    from appliance.sample_clips import resolve_video
 
     config = bench_edge_config(args.config)
     labels = args.labels or TinyDetectorConfig().labels
     reference = config.detector.model_copy(update={"labels": labels})
     models = [TinyYolo(args.model, size, tuple(labels), args.threads) for size in args.sizes]
-    video = quiet_clip(args.cache_dir) if args.video == "quiet" else resolve_video(args.video)
+    video = bench_video(args.video, args.cache_dir)
     report = run_tiny_bench(video, args.frames, reference, config.data_dir, models)
     print(json.dumps(report) if args.json else format_report(report))
     return 0
