@@ -110,3 +110,22 @@ def test_settings_are_validated_applied_and_survive_a_restart(tmp_path: Path) ->
         assert back.json()["in_force"]["adaptive"] is True
         assert back.json()["in_force"]["query"] == "events"
         assert back.json()["in_force"]["budget_bytes_per_s"] is None
+
+
+def test_a_cameras_query_is_set_through_the_api_and_shown_in_stats(tmp_path: Path) -> None:
+    api_token = "api-" + secrets.token_hex(8)
+    jpegs = vtest_jpegs(4)
+    with start(tmp_path, api_token) as edge, httpx.Client(base_url=edge.base_url) as client:
+        refused = put(client, edge, {"query": "faces"})
+        assert refused.status_code == 422 and refused.json()["detail"].startswith("query: ")
+        response = put(client, edge, {"query": "boxes", "accuracy_target": 0.95})
+        assert response.status_code == 200, response.text
+        replies = feed(client, edge, CAMERA, jpegs)
+        assert all(r["feedback"]["skip_share"] is not None for r in replies)
+        stats = client.get("/api/v1/stats", headers=edge.read_headers()).json()
+        (camera,) = [c for c in stats["cameras"] if c["id"] == CAMERA]
+        control = camera["control"]
+        assert control["query"] == "boxes" and control["accuracy_target"] == 0.95
+        # The edge has seen frames: it estimates how well it answers the query between them.
+        assert 0.0 <= control["estimated_accuracy"] <= 1.0
+        assert control["skip_share"] == replies[-1]["feedback"]["skip_share"]
