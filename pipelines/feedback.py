@@ -38,9 +38,9 @@ class Query(str, Enum):
     BOXES = "boxes"
 
 
-DEFAULT_TARGETS = {Query.EVENTS: 0.9, Query.COUNTS: 0.9, Query.BOXES: 0.9}
-"""Accuracy each query holds when its camera names no target (the estimate of the gap's
-average, see `QueryController`)."""
+DEFAULT_TARGETS = {Query.EVENTS: 0.9, Query.COUNTS: 0.9, Query.BOXES: 0.93}
+"""Accuracy each query holds when its camera names no target (the edge's estimate, see
+`QueryController`). Boxes at 0.93: box F1 0.95 of every frame's on vtest (at 0.9: 0.92)."""
 
 
 @dataclass(frozen=True)
