@@ -216,7 +216,9 @@ class CameraNode:
         threshold = feedback.difference_threshold
         if threshold is not None and threshold != self.selector.threshold:
             log.debug("edge set difference threshold %.4f", threshold)
-        self.selector.follow(EdgeReply(moving, threshold, feedback.skip_share))
+        self.selector.follow(
+            EdgeReply(moving, threshold, feedback.skip_share, feedback.next_frame_s)
+        )
 
 
 def _wire(detection: Detection) -> WireDetection:

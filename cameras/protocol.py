@@ -195,6 +195,13 @@ class EdgeFeedback(BaseModel):
         description="Share of changed frames to skip (never one where objects arrive): the"
         " camera's query is answered well enough with fewer.",
     )
+    next_frame_s: float | None = Field(
+        default=None,
+        ge=0.0,
+        allow_inf_nan=False,
+        description="Send a frame within this long even if nothing changed: a track the edge"
+        " just started needs a second look to become an event.",
+    )
     budget_bytes_per_s: float | None = Field(
         default=None, description="This camera's share of the site's uplink; None: unlimited."
     )

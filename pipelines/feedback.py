@@ -32,6 +32,10 @@ EVENT_IOU = 0.3
 """Overlap at which a reported and a reference event are the same object on a frame."""
 
 
+MIN_NEXT_FRAME_S = 0.1
+"""Soonest a still scene is asked for another frame."""
+
+
 class Query(str, Enum):
     EVENTS = "events"
     COUNTS = "counts"
@@ -233,6 +237,8 @@ class EdgeReply:
     """The difference threshold to use from now on (None: keep the one in force)."""
     skip: float | None = None
     """The share of changed frames to skip from now on (None: keep the one in force)."""
+    next_frame_s: float | None = None
+    """Send a frame within this long even if nothing changed (None: keepalives as usual)."""
 
 
 def reply_after(
@@ -242,10 +248,19 @@ def reply_after(
     gap: Gap | None = None,
 ) -> EdgeReply:
     """The edge's reply once a frame is analysed and stored (`HeldAnswer.update` gave held).
-    Tracks waiting for confirmation get no denser frames: at 0.2 s apart, detector flicker
-    confirmed as events that every third frame (vtest) does not (event precision 0.86 against
-    0.92)."""
+    A track waiting for confirmation asks for a frame within confirm_s even in a still scene
+    (a car that just parked would wait for the 2 s keepalive); it gets no denser frames of a
+    changing scene: at 0.2 s apart, detector flicker confirmed as events that every third frame
+    (vtest) does not (event precision 0.86 against 0.92)."""
+    next_frame_s = confirm_within(tracker)
     if controller is None:
-        return EdgeReply(tracker.moving, None)
+        return EdgeReply(tracker.moving, None, None, next_frame_s)
     advice = controller.observe(held, gap)
-    return EdgeReply(tracker.moving, advice.threshold, advice.skip)
+    return EdgeReply(tracker.moving, advice.threshold, advice.skip, next_frame_s)
+
+
+def confirm_within(tracker: IouTracker) -> float | None:
+    """How soon a frame should come so that the tracks awaiting confirmation get it."""
+    if not tracker.tentative:
+        return None
+    return max(tracker.settings.confirm_s, MIN_NEXT_FRAME_S)

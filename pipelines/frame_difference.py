@@ -75,6 +75,9 @@ class FrameDifferenceFilter:
         self.tracking = True
         """Whether the edge is tracking objects of this camera (from its replies): keepalive
         frames are only worth sending then, to update or end those tracks."""
+        self.next_frame_s: float | None = None
+        """Sooner than max_interval_s, the edge wants a frame after this long (a track it just
+        started needs a second look to become an event)."""
 
     @property
     def threshold(self) -> float:
@@ -132,6 +135,8 @@ class FrameDifferenceFilter:
         if score >= self.settings.threshold:
             return SendReason.CHANGED
         interval = self.settings.max_interval_s
+        if self.next_frame_s is not None and interval > 0:
+            interval = min(interval, self.next_frame_s)
         # A periodic frame keeps the edge's tracks honest: objects that left get their events
         # ended. With nothing tracked, an unchanged scene has nothing to tell.
         if self.tracking and interval > 0 and timestamp - self._reference_time >= interval:

@@ -120,8 +120,12 @@ class FrameSelector:
         already (swaying leaves, a shadow) and found nothing in are not sent again. While it
         tracks, motion too small for the threshold still updates its tracks."""
         reason = decision.reason
-        if reason in (SendReason.FIRST, SendReason.KEEPALIVE):
+        if reason is SendReason.FIRST:
             return decision
+        moving = features.area >= self.arrival_area
+        if reason is SendReason.KEEPALIVE:
+            # Where things move, a keepalive is motion like any other: the skip share applies.
+            return replace(decision, reason=SendReason.MOVED) if moving else decision
         tracking = self.filter.tracking
         # Tracking, the edge knows where its objects were: only new ones are arrivals. Else
         # anything the last frame sent did not show is new to it.
@@ -129,7 +133,7 @@ class FrameSelector:
             return replace(decision, send=True, reason=SendReason.ARRIVAL)
         if reason is SendReason.CHANGED and not tracking and self.detector is None:
             return replace(decision, send=False, reason=SendReason.NOTHING_OF_INTEREST)
-        if reason is SendReason.UNCHANGED and tracking and features.area >= self.arrival_area:
+        if reason is SendReason.UNCHANGED and tracking and moving:
             return replace(decision, send=True, reason=SendReason.MOVED)
         return decision
 
@@ -150,6 +154,7 @@ class FrameSelector:
             self.filter.set_threshold(reply.threshold)
         if reply.skip is not None:
             self.skip = min(max(reply.skip, 0.0), 0.99)
+        self.filter.next_frame_s = reply.next_frame_s
 
     def set_threshold(self, threshold: float) -> None:
         self.filter.set_threshold(threshold)

@@ -207,6 +207,10 @@ class IouTracker:
         return [t.snapshot() for t in self._tracks if t.confirmed]
 
     @property
+    def settings(self) -> TrackerSettings:
+        return self._settings
+
+    @property
     def tentative(self) -> int:
         """Live tracks not confirmed yet: one more frame makes each an event or drops it."""
         return sum(1 for t in self._tracks if not t.confirmed)

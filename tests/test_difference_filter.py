@@ -96,3 +96,15 @@ def test_keepalive_only_while_the_edge_tracks_something() -> None:
     assert not frame_filter.decide(scene(), 10.0).send
     frame_filter.set_tracking(True)
     assert frame_filter.decide(scene(), 10.1).reason is SendReason.KEEPALIVE
+
+
+def test_a_track_awaiting_confirmation_gets_its_second_look_soon() -> None:
+    # A car parks: the scene is still, but the edge's new track needs one more frame.
+    frame_filter = FrameDifferenceFilter(DifferenceSettings(max_interval_s=2.0))
+    frame_filter.decide(scene(), 0.0)
+    frame_filter.next_frame_s = 0.2
+    assert not frame_filter.decide(scene(), 0.1).send
+    decision = frame_filter.decide(scene(), 0.2)
+    assert decision.send and decision.reason is SendReason.KEEPALIVE
+    frame_filter.next_frame_s = None  # confirmed: back to the usual keepalives
+    assert not frame_filter.decide(scene(), 0.5).send

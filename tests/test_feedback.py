@@ -120,12 +120,15 @@ def test_a_track_that_loses_its_object_counts_against_events() -> None:
 
 
 def test_the_reply_carries_the_advice_and_the_moving_tracks() -> None:
-    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=2))
+    tracker = IouTracker(TrackerSettings(confirm_s=0.2, min_hits=2))
     controller = QueryController(SETTINGS)
     tracker.update([person(100)], 0.0)  # tentative: one more frame confirms it
     reply = reply_after(tracker, controller, held(1.0))
     assert reply.moving_tracks == 1 and reply.skip == controller.skip > 0.0
+    assert reply.next_frame_s == 0.2  # its second look, soon, even in a still scene
     assert reply_after(tracker, None, held(1.0)).skip is None
+    tracker.update([person(101)], 0.2)  # confirmed: no hurry any more
+    assert reply_after(tracker, controller, held(1.0)).next_frame_s is None
 
 
 def test_the_edge_advises_a_threshold_unless_the_camera_has_a_fixed_one(tmp_path: Path) -> None:

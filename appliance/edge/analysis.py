@@ -54,6 +54,8 @@ class AnalysisResult:
     """The threshold the camera should use from now on (None: no advice)."""
     skip_share: float | None = None
     """The share of changed frames the camera should skip from now on (None: no advice)."""
+    next_frame_s: float | None = None
+    """A track awaits confirmation: the camera should send a frame within this long."""
     exit: Exit | None = None
     """The cascade exit that answered (None for a duplicate frame)."""
     detector_s: float = 0.0
@@ -208,6 +210,7 @@ class CameraAnalyzer:
             reply.moving_tracks,
             reply.threshold,
             reply.skip,
+            reply.next_frame_s,
             needs_picture=self._needs_picture(active),
             moving_detections=_moving_detections(update),
         )

@@ -86,6 +86,7 @@ def frame_reply(box: EdgeBox, camera: EdgeCameraConfig, result: AnalysisResult) 
         feedback=EdgeFeedback(
             difference_threshold=result.difference_threshold if fixed is None else fixed,
             skip_share=result.skip_share if fixed is None else 0.0,
+            next_frame_s=result.next_frame_s,
             budget_bytes_per_s=box.site_uplink.budget(camera.id),
             send_picture=result.needs_picture,
         ),
