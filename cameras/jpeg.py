@@ -58,6 +58,44 @@ def decode_jpeg(data: bytes | npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8] | 
     return None if image is None else np.asarray(image, dtype=np.uint8)
 
 
+START_OF_FRAME = frozenset(
+    {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+)
+"""SOFn markers: the frame header, which holds the picture's height and width."""
+STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
+"""Markers without a length field (TEM, RSTn)."""
+
+
+def jpeg_dimensions(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's frame header, without decoding it; None when the file
+    has no readable frame header. Decoding trusts these numbers: a few hundred bytes can
+    declare 20000x20000 pixels, or 1x1."""
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    i = 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in STANDALONE:
+            i += 2
+            continue
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        if marker in START_OF_FRAME:
+            if length < 7 or i + 9 > len(data):
+                return None
+            height = int.from_bytes(data[i + 5 : i + 7], "big")
+            width = int.from_bytes(data[i + 7 : i + 9], "big")
+            return width, height
+        if marker in (0xD9, 0xDA) or length < 2:  # end of image, or scan data before a frame
+            return None
+        i += 2 + length
+    return None
+
+
 @dataclass(frozen=True)
 class JpegSettings:
     """How frames are encoded (the camera defaults unless given)."""

@@ -9,7 +9,14 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from pipelines.detectors.hog_windows import HogWindowScanner, ScanGrid, WindowHit, group_hits
+from pipelines.detectors.hog_windows import (
+    WINDOW_HEIGHT,
+    WINDOW_WIDTH,
+    HogWindowScanner,
+    ScanGrid,
+    WindowHit,
+    group_hits,
+)
 from pipelines.types import Box, Detection
 
 
@@ -51,6 +58,8 @@ class HogPeopleDetector:
 
     def detect(self, frame: npt.NDArray[np.uint8]) -> list[Detection]:
         image, factor = self._resized(frame)
+        if not fits_window(image):
+            return []  # OpenCV 4.14's detectMultiScale corrupts memory on smaller images
         s = self.settings
         rects, margins = self._hog.detectMultiScale(
             image,
@@ -68,6 +77,8 @@ class HogPeopleDetector:
         """What `detect` finds in the whole frame, for the people lying inside `regions`
         (each may stick out by a quarter of its size); costs about the regions' share."""
         image, factor = self._resized(frame)
+        if not fits_window(image):
+            return []
         scaled = [Box(r.x1 / factor, r.y1 / factor, r.x2 / factor, r.y2 / factor) for r in regions]
         return self._detections(group_hits(self._scanner.scan(image, scaled)), factor, frame)
 
@@ -98,6 +109,12 @@ class HogPeopleDetector:
         height = round(frame.shape[0] / factor)
         resized = cv2.resize(frame, (limit, height), interpolation=cv2.INTER_AREA)
         return np.asarray(resized, dtype=np.uint8), factor
+
+
+def fits_window(image: npt.NDArray[np.uint8]) -> bool:
+    """Whether one HOG window (a 64x128 person) fits in the image at all."""
+    height, width = image.shape[:2]
+    return bool(width >= WINDOW_WIDTH and height >= WINDOW_HEIGHT)
 
 
 def suppress_overlaps(detections: list[Detection], iou_threshold: float) -> list[Detection]:

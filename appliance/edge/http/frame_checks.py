@@ -11,9 +11,16 @@ from pydantic import BaseModel, ValidationError
 
 from cameras.config_checks import describe_validation_error
 from cameras.jpeg import decode_jpeg as decode_camera_jpeg
+from cameras.jpeg import jpeg_dimensions
 from cameras.protocol import META_HEADER, FrameMeta
 
 JPEG_MAGIC = b"\xff\xd8\xff"
+MIN_FRAME_SIDE = 32
+"""Smaller frames are no camera's picture; detectors have windows larger than that (HOG's is
+64x128, and OpenCV 4.14's HOG corrupted memory on a 1x1 frame)."""
+MAX_FRAME_SIDE = 8192
+MAX_FRAME_PIXELS = 7680 * 4320
+"""8K UHD: decoding trusts the header, and 629 bytes can declare 20000x20000 pixels (1.2 GB)."""
 Meta = TypeVar("Meta", bound=BaseModel)
 
 
@@ -70,9 +77,32 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def decode_jpeg(body: bytes) -> npt.NDArray[np.uint8]:
+    """The frame's pixels, once its header says a size worth decoding."""
     if not body.startswith(JPEG_MAGIC):
         raise RejectedFrame(415, "not_jpeg", "body is not a JPEG image")
+    check_dimensions(jpeg_dimensions(body))
     image = decode_camera_jpeg(body)
     if image is None:
         raise RejectedFrame(415, "not_jpeg", "body is a damaged JPEG image that cannot be decoded")
     return image
+
+
+def check_dimensions(size: tuple[int, int] | None) -> None:
+    """Refuse, before decoding, a JPEG whose header is missing or declares a size no camera
+    sends: too small for a detector, or too large to decode safely."""
+    if size is None:
+        raise RejectedFrame(415, "not_jpeg", "body is a JPEG without a readable frame header")
+    width, height = size
+    if min(width, height) < MIN_FRAME_SIDE:
+        raise RejectedFrame(
+            422,
+            "frame_too_small",
+            f"frame of {width}x{height} pixels: at least {MIN_FRAME_SIDE} pixels each way",
+        )
+    if max(width, height) > MAX_FRAME_SIDE or width * height > MAX_FRAME_PIXELS:
+        raise RejectedFrame(
+            413,
+            "frame_too_big",
+            f"frame of {width}x{height} pixels: at most {MAX_FRAME_SIDE} pixels each way and"
+            f" {MAX_FRAME_PIXELS} in all",
+        )
