@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from appliance.edge.box import EdgeBox
 from appliance.edge.http.auth import reader_check
 from appliance.edge.http.frame_checks import RejectedFrame
 from appliance.edge.http.frames import add_frame_ingest, add_status
+from appliance.edge.http.limits import BodyLimit
 from appliance.edge.http.live_view import add_live_view
 from appliance.edge.http.reads import add_reads
 from appliance.edge.http.settings import add_camera_settings
@@ -32,6 +34,16 @@ def create_app(box: EdgeBox, close_on_shutdown: bool = True) -> FastAPI:
     async def _rejected(_: Request, exc: RejectedFrame) -> JSONResponse:
         box.stats.reject(exc.reason)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # Where and why, never the input itself: a request must not get its bytes echoed.
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()[:10]]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    tails = box.tails.max_bytes if box.tails is not None else 0
+    upload_bytes = max(box.config.max_frame_bytes, tails)
+    app.add_middleware(BodyLimit, upload_bytes=upload_bytes, refused=box.stats.reject)
 
     add_frame_ingest(app, box)
     add_tensor_ingest(app, box)

@@ -19,12 +19,17 @@ def bearer(authorization: str | None) -> str | None:
     return None
 
 
+def shown(camera_id: str) -> str:
+    """A camera id as error messages quote it: never more than 64 characters of what came."""
+    return repr(camera_id if len(camera_id) <= 64 else camera_id[:64] + "...")
+
+
 def authenticate_camera(
     box: EdgeBox, camera_id: str, authorization: str | None
 ) -> EdgeCameraConfig:
     camera = box.camera(camera_id)
     if camera is None:
-        raise RejectedFrame(404, "unknown_camera", f"unknown camera {camera_id!r}")
+        raise RejectedFrame(404, "unknown_camera", f"unknown camera {shown(camera_id)}")
     if not box.token_matches(camera.token.get_secret_value(), bearer(authorization)):
         raise RejectedFrame(401, "unauthorised", "missing or wrong camera token")
     return camera

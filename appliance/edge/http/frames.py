@@ -8,12 +8,15 @@ import time
 from functools import partial
 
 from fastapi import FastAPI, Header, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from appliance.edge.analysis import AnalysisResult
 from appliance.edge.box import EdgeBox
 from appliance.edge.http.auth import authenticate_camera
 from appliance.edge.http.frame_checks import (
+    RejectedFrame,
     check_capture_time,
     decode_jpeg,
     parse_meta,
@@ -29,6 +32,7 @@ from appliance.edge.http.uploads import (
 )
 from appliance.edge.scheduler import FrameWork, usefulness
 from appliance.edge.store import CameraState, StoreError
+from cameras.config_checks import describe_validation_error
 from cameras.edge_client import EDGE_TIME_HEADER
 from cameras.protocol import META_HEADER, CameraStatus, FrameMeta, FrameReply
 
@@ -60,17 +64,32 @@ def add_frame_ingest(app: FastAPI, box: EdgeBox) -> None:
 
 def add_status(app: FastAPI, box: EdgeBox) -> None:
     @app.post("/api/v1/cameras/{camera_id}/status")
-    def post_status(
-        camera_id: str, status: CameraStatus, authorization: str | None = Header(None)
+    async def post_status(
+        camera_id: str, request: Request, authorization: str | None = Header(None)
     ) -> dict[str, bool]:
+        # The camera's token first, then its (capped) body: nobody else makes the box parse.
         authenticate_camera(box, camera_id, authorization)
-        report = CameraState(camera_id, status.state, status.since, status.detail)
-        try:
-            applied = box.store.set_camera_state(report)
-        except StoreError as exc:
-            raise HTTPException(503, f"state not stored: {exc}") from None
-        log.info("camera %s is %s (%s)", camera_id, status.state, status.detail or "no detail")
-        return {"applied": applied}
+        status = parse_status(await request.body())
+        return await run_in_threadpool(_store_status, box, camera_id, status)
+
+
+def parse_status(body: bytes) -> CameraStatus:
+    try:
+        return CameraStatus.model_validate_json(body)
+    except ValidationError as exc:
+        raise RejectedFrame(
+            422, "bad_status", f"bad status report: {describe_validation_error(exc)}"
+        ) from None
+
+
+def _store_status(box: EdgeBox, camera_id: str, status: CameraStatus) -> dict[str, bool]:
+    report = CameraState(camera_id, status.state, status.since, status.detail)
+    try:
+        applied = box.store.set_camera_state(report)
+    except StoreError as exc:
+        raise HTTPException(503, f"state not stored: {exc}") from None
+    log.info("camera %s is %s (%s)", camera_id, status.state, status.detail or "no detail")
+    return {"applied": applied}
 
 
 def _analyse(box: EdgeBox, camera_id: str, body: bytes, meta: FrameMeta) -> AnalysisResult:

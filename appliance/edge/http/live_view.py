@@ -21,7 +21,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import StreamingResponse
 
 from appliance.edge.box import EdgeBox
-from appliance.edge.http.auth import bearer
+from appliance.edge.http.auth import bearer, shown
 from appliance.edge.http.webrtc import add_webrtc
 from appliance.edge.live_frames import LiveFrames
 
@@ -49,7 +49,7 @@ def viewer_check(box: EdgeBox) -> Callable[..., None]:
         camera_id: str, ticket: str | None = Query(None), authorization: str | None = Header(None)
     ) -> None:
         if box.camera(camera_id) is None:
-            raise HTTPException(404, f"unknown camera {camera_id!r}")
+            raise HTTPException(404, f"unknown camera {shown(camera_id)}")
         token = box.config.api_token
         if token is None:
             return
@@ -80,7 +80,7 @@ def add_live_view(app: FastAPI, box: EdgeBox, reader: Callable[..., None]) -> Li
     @app.post("/api/v1/cameras/{camera_id}/viewer-ticket", dependencies=[Depends(reader)])
     def viewer_ticket(camera_id: str) -> dict[str, str | float | None]:
         if box.camera(camera_id) is None:
-            raise HTTPException(404, f"unknown camera {camera_id!r}")
+            raise HTTPException(404, f"unknown camera {shown(camera_id)}")
         token = box.config.api_token
         expires = time.time() + TICKET_TTL_S
         ticket = (
@@ -92,7 +92,7 @@ def add_live_view(app: FastAPI, box: EdgeBox, reader: Callable[..., None]) -> Li
     async def frame_jpg(camera_id: str) -> Response:
         latest = await asyncio.to_thread(frames.jpeg, camera_id)
         if latest is None:
-            raise HTTPException(404, f"no frame of camera {camera_id!r} yet")
+            raise HTTPException(404, f"no frame of camera {shown(camera_id)} yet")
         headers = {"Cache-Control": "no-store", "X-Frame-Version": str(latest[0])}
         return Response(latest[1], media_type="image/jpeg", headers=headers)
 

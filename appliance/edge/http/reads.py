@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse
 
 from appliance.edge.box import EdgeBox
 from appliance.edge.camera_settings import query_status
+from appliance.edge.http.auth import shown
 from cameras.process_memory import memory_snapshot
 
 
@@ -55,7 +56,7 @@ def add_reads(app: FastAPI, box: EdgeBox, reader: Callable[[str | None], None]) 
     ) -> list[dict[str, Any]]:
         """Objects per analysed frame over time (default: the last hour, by minute)."""
         if box.camera(camera_id) is None:
-            raise HTTPException(404, f"unknown camera {camera_id!r}")
+            raise HTTPException(404, f"unknown camera {shown(camera_id)}")
         end = time.time() if until is None else until
         start = end - 3600 if since is None else since
         rows = box.store.counts(camera_id, start, end, bucket_s)

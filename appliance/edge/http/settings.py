@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Body, Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from appliance.edge.box import EdgeBox
 from appliance.edge.camera_settings import apply_settings, query_status, save_settings
 from appliance.edge.config import CameraSettingsConfig
+from appliance.edge.http.auth import shown
 from appliance.edge.store import StoreError
 from cameras.config_checks import describe_validation_error
 
@@ -30,12 +32,17 @@ def add_camera_settings(app: FastAPI, box: EdgeBox, reader: Callable[..., None])
         return settings_view(box, camera_id)
 
     @app.put("/api/v1/cameras/{camera_id}/settings", dependencies=guarded)
-    def put_settings(camera_id: str, body: Annotated[Any, Body()]) -> dict[str, Any]:
+    async def put_settings(camera_id: str, request: Request) -> dict[str, Any]:
+        # The body is read only once the token passed (no Body parameter: FastAPI would parse
+        # it before the dependency), and is capped by BodyLimit.
         _known(box, camera_id)
         try:
-            settings = CameraSettingsConfig.model_validate(body)
+            settings = CameraSettingsConfig.model_validate_json(await request.body())
         except ValidationError as exc:
             raise HTTPException(422, describe_validation_error(exc)) from None
+        return await run_in_threadpool(_apply, camera_id, settings)
+
+    def _apply(camera_id: str, settings: CameraSettingsConfig) -> dict[str, Any]:
         try:
             save_settings(box, camera_id, settings)
         except StoreError as exc:
@@ -47,7 +54,7 @@ def add_camera_settings(app: FastAPI, box: EdgeBox, reader: Callable[..., None])
 
 def _known(box: EdgeBox, camera_id: str) -> None:
     if box.camera(camera_id) is None:
-        raise HTTPException(404, f"unknown camera {camera_id!r}")
+        raise HTTPException(404, f"unknown camera {shown(camera_id)}")
 
 
 def settings_view(box: EdgeBox, camera_id: str) -> dict[str, Any]:

@@ -1,0 +1,71 @@
+"""Requests an attacker on the LAN sends: huge bodies without a token, junk that asks to be
+echoed, camera ids of 70,000 characters. The box answers each with a short, clear refusal,
+reads no more than it must, and goes on serving."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.edge_process import EdgeProcess, running_edge
+
+CAMERA = "gate"
+TOKEN = "gate-token-12345"
+API_TOKEN = "api-token-123456"
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    with running_edge(tmp_path_factory.mktemp("edge"), {CAMERA: TOKEN}, api_token=API_TOKEN) as e:
+        yield e
+
+
+def client(edge: EdgeProcess) -> httpx.Client:
+    return httpx.Client(base_url=edge.base_url, timeout=30)
+
+
+def test_a_huge_body_is_refused_before_it_is_read(edge: EdgeProcess) -> None:
+    huge = b"[" + b"1," * (10 * 1024 * 1024) + b"1]"  # 20 MB of JSON, no token
+    with client(edge) as http:
+        for path, method in (
+            (f"/api/v1/cameras/{CAMERA}/status", "POST"),
+            ("/api/v1/cameras/nosuch/status", "POST"),
+            (f"/api/v1/cameras/{CAMERA}/settings", "PUT"),
+        ):
+            refused = http.request(method, path, content=huge)
+            assert refused.status_code == 413, (path, refused.text[:200])
+            assert len(refused.content) < 200  # nothing of the input comes back
+        started = time.monotonic()
+        assert http.get("/api/v1/health").status_code == 200
+        assert time.monotonic() - started < 5.0  # still serving, not parsing
+
+
+def test_the_token_is_checked_before_the_body(edge: EdgeProcess) -> None:
+    with client(edge) as http:
+        status = http.post(f"/api/v1/cameras/{CAMERA}/status", content=b"{not json")
+        assert status.status_code == 401  # no token: the body is never parsed
+        settings = http.put(f"/api/v1/cameras/{CAMERA}/settings", content=b"{not json")
+        assert settings.status_code == 401
+        camera = {"Authorization": f"Bearer {TOKEN}"}
+        bad = http.post(f"/api/v1/cameras/{CAMERA}/status", content=b"{not json", headers=camera)
+        assert bad.status_code == 422 and bad.json()["detail"].startswith("bad status report")
+
+
+def test_errors_never_echo_the_input(edge: EdgeProcess) -> None:
+    marker = "ECHO" * 2000
+    camera = {"Authorization": f"Bearer {TOKEN}"}
+    report = {"state": "connected", "since": time.time(), "detail": marker}
+    with client(edge) as http:
+        refused = http.post(f"/api/v1/cameras/{CAMERA}/status", json=report, headers=camera)
+        assert refused.status_code == 422 and "ECHOECHO" not in refused.text
+        long_id = "x" * 10_000  # (70,000 passes no HTTP client: the server echoes none of it)
+        unknown = http.post(f"/api/v1/cameras/{long_id}/status", json=report)
+        assert unknown.status_code == 404 and len(unknown.text) < 300
+        readers = {"Authorization": f"Bearer {API_TOKEN}"}
+        counts = http.get(f"/api/v1/cameras/{long_id}/counts", headers=readers)
+        assert counts.status_code == 404 and len(counts.text) < 300
+        typed = http.get("/api/v1/events", params={"limit": marker}, headers=readers)
+        assert typed.status_code == 422 and "ECHOECHO" not in typed.text
