@@ -69,3 +69,36 @@ def test_errors_never_echo_the_input(edge: EdgeProcess) -> None:
         assert counts.status_code == 404 and len(counts.text) < 300
         typed = http.get("/api/v1/events", params={"limit": marker}, headers=readers)
         assert typed.status_code == 422 and "ECHOECHO" not in typed.text
+
+
+def test_stored_settings_cannot_break_the_box(edge: EdgeProcess) -> None:
+    readers = {"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"}
+    square = [[0, 0], [100, 0], [100, 100], [0, 100]]
+    url = f"/api/v1/cameras/{CAMERA}/settings"
+    with client(edge) as http:
+        for points in (
+            "[[0, 0], [NaN, 0], [100, 100]]",
+            "[[0, 0], [1e308, 0], [100, 100]]",
+            "[[0, 0], [-5, 0], [100, 100]]",
+            str([[i, i] for i in range(65)]),
+        ):
+            body = '{"zones": [{"name": "bad", "points": ' + points + "}]}"
+            refused = http.put(url, content=body, headers=readers)
+            assert refused.status_code == 422, (points[:40], refused.text)
+            assert refused.json()["detail"].startswith("zones.0.points")
+        many = {"zones": [{"name": f"z{i}", "points": square} for i in range(33)]}
+        too_many = http.put(url, json=many, headers=readers)
+        assert too_many.status_code == 422 and too_many.json()["detail"].startswith("zones:")
+        settings = http.get(url, headers=readers).json()["settings"]
+        assert settings["zones"] == []  # nothing refused was stored
+        assert http.get(f"/api/v1/cameras/{CAMERA}/frame.jpg", headers=readers).status_code in (
+            200,
+            404,  # no frame analysed yet: a clear answer either way, never 500
+        )
+
+
+@pytest.mark.parametrize("ticket", ["%C2%B2", "1.%C3%A9", "9999999999.x", ".", "abc"])
+def test_a_bad_viewer_ticket_is_refused_not_a_server_error(edge: EdgeProcess, ticket: str) -> None:
+    with client(edge) as http:
+        response = http.get(f"/api/v1/cameras/{CAMERA}/frame.jpg?ticket={ticket}")
+        assert response.status_code == 401, response.text

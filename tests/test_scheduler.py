@@ -180,3 +180,18 @@ def test_why_the_camera_sent_a_frame_sets_its_class() -> None:
     assert usefulness(meta("arrival")) == usefulness(meta("first")) == 0
     assert usefulness(meta("changed")) == 1
     assert usefulness(meta("keepalive")) == usefulness(meta("nothing_of_interest")) == 2
+
+
+def test_a_request_that_gave_up_does_not_break_the_scheduler(
+    make: Callable[..., FrameScheduler[str]], drops: Counter[tuple[str, str]]
+) -> None:
+    scheduler = make(workers=1)
+    order: list[str] = []
+    release, _ = blocker(scheduler)
+    abandoned = scheduler.submit(work("cam", "1", order))
+    assert abandoned.cancel()  # the client went away while its frame waited
+    newer = scheduler.submit(work("cam", "2", order))  # supersedes the cancelled one
+    other = scheduler.submit(work("other", "3", order))
+    release.set()
+    assert newer.result(10) == "2" and other.result(10) == "3"
+    assert drops[("cam", "superseded")] == 1

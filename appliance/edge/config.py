@@ -6,7 +6,7 @@ Every field carries its description once; validation errors quote the field path
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -229,12 +229,17 @@ class SnapshotConfig(_Strict):
     )
 
 
+Coordinate = Annotated[float, Field(ge=0.0, le=16384.0, allow_inf_nan=False)]
+"""A pixel coordinate: finite, inside the largest frame the edge accepts (with room)."""
+
+
 class ZoneConfig(_Strict):
     name: str = Field(pattern=NAME_PATTERN, description="Zone name used in events.")
-    points: list[tuple[float, float]] = Field(
+    points: list[tuple[Coordinate, Coordinate]] = Field(
         min_length=3,
-        description="Polygon corners [x, y] in frame pixels; an object is in the zone when the"
-        " bottom centre of its box is inside.",
+        max_length=64,
+        description="Polygon corners [x, y] in frame pixels (3 to 64, each 0 to 16384); an"
+        " object is in the zone when the bottom centre of its box is inside.",
     )
 
     def zone(self) -> Zone:
@@ -262,7 +267,9 @@ class CameraSettingsConfig(_Strict):
         description="Accuracy of this camera's query to hold; none: filter_control's.",
     )
     zones: list[ZoneConfig] = Field(
-        default_factory=list, description="Named areas events record when objects enter them."
+        default_factory=list,
+        max_length=32,
+        description="Named areas events record when objects enter them (at most 32).",
     )
     budget_bytes_per_s: float | None = Field(
         None,

@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -145,7 +145,7 @@ class FrameScheduler(Generic[T]):
     def _drop(self, job: _Job[T], reason: str, detail: str) -> None:
         job.live = False
         self._on_drop(job.work.camera_id, reason)
-        job.future.set_exception(ShedError(reason, detail))
+        _fail(job.future, ShedError(reason, detail))
 
     def _next(self) -> _Job[T] | None:
         """The best waiting job whose camera is not being analysed (None when closed)."""
@@ -194,9 +194,18 @@ class FrameScheduler(Generic[T]):
         if not job.future.set_running_or_notify_cancel():
             return
         try:
-            job.future.set_result(job.work.run())
+            job.future.set_result(job.work.run())  # running: it can no longer be cancelled
         except BaseException as exc:  # handed to the waiting request, which reports it
-            job.future.set_exception(exc)
+            _fail(job.future, exc)
+
+
+def _fail(future: Future[T], error: BaseException) -> None:
+    """Hand `error` to the request waiting on `future`, unless it gave up (cancelled it):
+    setting a cancelled future raises, which killed a worker or aborted close()."""
+    try:
+        future.set_exception(error)
+    except InvalidStateError:
+        log.debug("a request gave up before its frame was answered: %s", error)
 
 
 _MOST_USEFUL = frozenset({SendReason.FIRST.value, SendReason.ARRIVAL.value})

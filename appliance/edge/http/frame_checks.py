@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TypeVar
 
 import numpy as np
@@ -13,6 +14,8 @@ from cameras.config_checks import describe_validation_error
 from cameras.jpeg import decode_jpeg as decode_camera_jpeg
 from cameras.jpeg import jpeg_dimensions
 from cameras.protocol import META_HEADER, FrameMeta
+
+log = logging.getLogger(__name__)
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 MIN_FRAME_SIDE = 32
@@ -30,6 +33,14 @@ class RejectedFrame(HTTPException):
     def __init__(self, status: int, reason: str, detail: str) -> None:
         super().__init__(status_code=status, detail=detail)
         self.reason = reason
+
+
+def store_refusal(what: str, exc: Exception) -> RejectedFrame:
+    """503 for a store that failed: the driver's words go to the edge's log, not to clients."""
+    log.warning("%s not stored: %s", what, exc)
+    return RejectedFrame(
+        503, "store_error", f"{what} not stored: the edge's database failed (see the edge's log)"
+    )
 
 
 def check_capture_time(meta: FrameMeta, now: float, max_ahead_s: float) -> None:

@@ -7,7 +7,7 @@ import logging
 import time
 from functools import partial
 
-from fastapi import FastAPI, Header, HTTPException, Request, Response
+from fastapi import FastAPI, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -21,6 +21,7 @@ from appliance.edge.http.frame_checks import (
     decode_jpeg,
     parse_meta,
     read_body,
+    store_refusal,
 )
 from appliance.edge.http.uploads import (
     analysis_refusals,
@@ -87,7 +88,7 @@ def _store_status(box: EdgeBox, camera_id: str, status: CameraStatus) -> dict[st
     try:
         applied = box.store.set_camera_state(report)
     except StoreError as exc:
-        raise HTTPException(503, f"state not stored: {exc}") from None
+        raise store_refusal("camera state", exc) from None
     log.info("camera %s is %s (%s)", camera_id, status.state, status.detail or "no detail")
     return {"applied": applied}
 

@@ -36,10 +36,13 @@ def make_ticket(token: str, camera_id: str, expires_at: float) -> str:
 
 
 def ticket_valid(token: str, camera_id: str, ticket: str, now: float) -> bool:
+    """Whether `ticket` is this camera's and unexpired; any string is a fair question (a ticket
+    of "²" or of non-ASCII text is simply not valid)."""
     expiry, _, _ = ticket.partition(".")
-    if not expiry.isdigit() or int(expiry) < now:
+    if not (expiry.isascii() and expiry.isdigit()) or int(expiry) < now:
         return False
-    return hmac.compare_digest(make_ticket(token, camera_id, int(expiry)), ticket)
+    expected = make_ticket(token, camera_id, int(expiry)).encode()
+    return hmac.compare_digest(expected, ticket.encode("utf-8", "surrogateescape"))
 
 
 def viewer_check(box: EdgeBox) -> Callable[..., None]:

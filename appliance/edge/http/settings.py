@@ -18,6 +18,7 @@ from appliance.edge.box import EdgeBox
 from appliance.edge.camera_settings import apply_settings, query_status, save_settings
 from appliance.edge.config import CameraSettingsConfig
 from appliance.edge.http.auth import shown
+from appliance.edge.http.frame_checks import store_refusal
 from appliance.edge.store import StoreError
 from cameras.config_checks import describe_validation_error
 
@@ -46,7 +47,7 @@ def add_camera_settings(app: FastAPI, box: EdgeBox, reader: Callable[..., None])
         try:
             save_settings(box, camera_id, settings)
         except StoreError as exc:
-            raise HTTPException(503, f"settings not stored: {exc}") from None
+            raise store_refusal("settings", exc) from None
         apply_settings(box, camera_id, settings)
         log.info("camera %s: settings changed through the API", camera_id)
         return settings_view(box, camera_id)

@@ -20,7 +20,7 @@ from appliance.edge.analysis import (
 )
 from appliance.edge.box import EdgeBox
 from appliance.edge.config import EdgeCameraConfig
-from appliance.edge.http.frame_checks import RejectedFrame
+from appliance.edge.http.frame_checks import RejectedFrame, store_refusal
 from appliance.edge.scheduler import FrameWork, ShedError
 from appliance.edge.store import StoreError
 from cameras.protocol import EdgeFeedback, FrameMeta, FrameReply, WireBox, WireDetection
@@ -50,7 +50,7 @@ def analysis_refusals(camera_id: str, meta: FrameMeta) -> Iterator[None]:
         raise RejectedFrame(422, "bad_regions", str(exc)) from None
     except StoreError as exc:
         log.error("frame %d of camera %s not stored: %s", meta.seq, camera_id, exc)
-        raise RejectedFrame(503, "store_error", f"frame not stored: {exc}") from None
+        raise store_refusal("frame", exc) from None
 
 
 def count_outcome(
