@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -63,6 +64,7 @@ class EdgeUplink:
         self.backoff_s = backoff_s
         self.bytes_sent = 0
         self.failures = 0
+        self._counts_lock = threading.Lock()
         camera_url = f"{edge_url.rstrip('/')}/api/v1/cameras/{camera_id}"
         self._url = f"{camera_url}/frames"
         self._tensors_url = f"{camera_url}/tensors"
@@ -94,14 +96,14 @@ class EdgeUplink:
             try:
                 response = self._client.post(url, content=body, headers=headers)
             except httpx.TransportError as exc:
-                self.failures += 1
+                self._count(failures=1)
                 if attempt == self.attempts:
                     raise UplinkError(f"edge box unreachable at {url}: {exc}") from exc
                 log.warning("upload of frame %d failed (%s); retrying", seq, exc)
                 time.sleep(self.backoff_s * 2 ** (attempt - 1))
                 continue
             seconds = time.perf_counter() - start
-            self.bytes_sent += len(body)
+            self._count(sent=len(body))
             return Posted(self._reply(response), seconds, _edge_seconds(response))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -123,7 +125,7 @@ class EdgeUplink:
 
     def _reply(self, response: httpx.Response) -> FrameReply:
         if response.status_code >= 400:
-            self.failures += 1
+            self._count(failures=1)
             raise UplinkError(
                 f"edge box refused the frame: {response.status_code} {_detail(response)}",
                 response.status_code,
@@ -133,6 +135,12 @@ class EdgeUplink:
             return FrameReply.model_validate_json(response.content)
         except ValidationError as exc:
             raise UplinkError(f"edge box sent an unreadable reply: {exc}") from exc
+
+    def _count(self, sent: int = 0, failures: int = 0) -> None:
+        """Counters shared by the sender's upload threads."""
+        with self._counts_lock:
+            self.bytes_sent += sent
+            self.failures += failures
 
     def close(self) -> None:
         self._client.close()

@@ -11,6 +11,7 @@ node's own thread, as the frames complete.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from cameras.protocol import FrameReply
 from cameras.uploaders import FrameUploader, JpegUploader, Outgoing
 
 __all__ = ["Delivery", "FrameSender", "Outgoing"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -95,3 +98,7 @@ class FrameSender:
                 self._done.put(Delivery(frame, reply=sent.reply, sent_bytes=sent.sent_bytes))
             except UplinkError as exc:
                 self._done.put(Delivery(frame, error=exc))
+            except Exception as exc:  # a worker that died would leave a file replay blocked
+                log.exception("upload of frame %d failed unexpectedly", frame.index)
+                error = UplinkError(f"upload failed: {type(exc).__name__}: {exc}")
+                self._done.put(Delivery(frame, error=error))

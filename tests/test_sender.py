@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from cameras.edge_client import EdgeUplink
-from cameras.frame_sender import FrameSender, Outgoing
+from cameras.frame_sender import Delivery, FrameSender, Outgoing
 from cameras.protocol import FrameMeta
 
 ANALYSIS_S = 0.2
@@ -71,3 +71,28 @@ def test_a_file_replay_sends_every_frame(edge_url: str) -> None:
         sender.offer(frame(i))
     deliveries = sender.close()
     assert sorted(d.frame.index for d in deliveries if d.reply is not None) == list(range(6))
+
+
+class BrokenUploader:
+    """An uploader whose every upload fails with something other than an `UplinkError`."""
+
+    def __init__(self, uplink: EdgeUplink) -> None:
+        self.uplink = uplink
+
+    def upload(self, frame: Outgoing) -> object:
+        raise RuntimeError(f"codec exploded on frame {frame.index}")
+
+
+def test_an_unexpected_upload_failure_is_reported_and_the_replay_goes_on(edge_url: str) -> None:
+    uplink = EdgeUplink(edge_url, "cam", "token-123")
+    sender = FrameSender(uplink, in_flight=1, block=True, uploader=BrokenUploader(uplink))  # type: ignore[arg-type]
+    for i in range(3):  # a file replay: offer blocks until a worker takes the frame
+        sender.offer(frame(i))
+    closed: list[list[Delivery]] = []
+    closer = threading.Thread(target=lambda: closed.append(list(sender.close())))
+    closer.start()
+    closer.join(10)
+    assert closed, "a worker died and the replay blocked"
+    deliveries = sender.drain() + closed[0]
+    assert len(deliveries) == 3
+    assert all(d.error is not None and "codec exploded" in str(d.error) for d in deliveries)
