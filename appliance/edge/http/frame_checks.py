@@ -62,12 +62,15 @@ def parse_header(header: str | None, model: type[Meta], name: str) -> Meta:
     """The JSON header `name` as `model`: 400 when missing, 422 naming the bad field."""
     if not header:
         raise RejectedFrame(400, "no_metadata", f"missing {name} header")
+    return parse_json(header, model, name, "bad_metadata")
+
+
+def parse_json(text: str | bytes, model: type[Meta], what: str, reason: str) -> Meta:
+    """`text` as `model`, or 422 naming the bad field (never echoing the input)."""
     try:
-        return model.model_validate_json(header)
+        return model.model_validate_json(text)
     except ValidationError as exc:
-        raise RejectedFrame(
-            422, "bad_metadata", f"bad {name}: {describe_validation_error(exc)}"
-        ) from None
+        raise RejectedFrame(422, reason, f"bad {what}: {describe_validation_error(exc)}") from None
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -10,15 +10,14 @@ from functools import partial
 from fastapi import FastAPI, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 
 from appliance.edge.analysis import AnalysisResult
 from appliance.edge.box import EdgeBox
 from appliance.edge.http.auth import authenticate_camera
 from appliance.edge.http.frame_checks import (
-    RejectedFrame,
     check_capture_time,
     decode_jpeg,
+    parse_json,
     parse_meta,
     read_body,
     store_refusal,
@@ -33,7 +32,6 @@ from appliance.edge.http.uploads import (
 )
 from appliance.edge.scheduler import FrameWork, usefulness
 from appliance.edge.store import CameraState, StoreError
-from cameras.config_checks import describe_validation_error
 from cameras.edge_client import EDGE_TIME_HEADER
 from cameras.protocol import META_HEADER, CameraStatus, FrameMeta, FrameReply
 
@@ -70,17 +68,9 @@ def add_status(app: FastAPI, box: EdgeBox) -> None:
     ) -> dict[str, bool]:
         # The camera's token first, then its (capped) body: nobody else makes the box parse.
         authenticate_camera(box, camera_id, authorization)
-        status = parse_status(await request.body())
+        body = await request.body()
+        status = parse_json(body, CameraStatus, "status report", "bad_status")
         return await run_in_threadpool(_store_status, box, camera_id, status)
-
-
-def parse_status(body: bytes) -> CameraStatus:
-    try:
-        return CameraStatus.model_validate_json(body)
-    except ValidationError as exc:
-        raise RejectedFrame(
-            422, "bad_status", f"bad status report: {describe_validation_error(exc)}"
-        ) from None
 
 
 def _store_status(box: EdgeBox, camera_id: str, status: CameraStatus) -> dict[str, bool]:
