@@ -177,6 +177,8 @@ CONFIG_CASES = [
                change={"tracker": {"min_hitz": 3}}),
     ConfigCase("edge", "port-too-big", ("listen.port", "65535"),
                change={"listen": {"port": 70000}}),
+    ConfigCase("edge", "network-without-api-token", ("listen.host 0.0.0.0", "api_token"),
+               change={"listen": {"host": "0.0.0.0", "port": 18080}}),
     ConfigCase("edge", "camera-without-token", ("cameras.0.token", "required"),
                change={"cameras": [{"id": "door"}]}),
     ConfigCase("edge", "duplicate-camera-ids", ("cameras", "unique", "door"),

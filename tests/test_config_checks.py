@@ -1,12 +1,12 @@
-"""Names that identify things in a config (zones, Edgent exits) must be unique, and a repeat is
-named in the error, in both roles' config models."""
+"""Config rules beyond single fields: names that identify things (zones, Edgent exits) are unique,
+and an edge box listening on the network has an API token."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
 
-from appliance.edge.config import CameraSettingsConfig
+from appliance.edge.config import CameraSettingsConfig, EdgeConfig
 from appliance.edge.edgent_config import EdgeEdgentConfig
 from cameras.edgent_config import CameraEdgentConfig
 
@@ -27,3 +27,14 @@ def test_repeated_exit_names_are_named(model: type[EdgeEdgentConfig | CameraEdge
         exits = [{"name": e["name"], "model_path": e["model_path"]} for e in exits]
     with pytest.raises(ValidationError, match="exit names must be unique; repeated: a"):
         model.model_validate({"exits": exits})
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "::", "edge.local"])
+def test_an_edge_on_the_network_needs_an_api_token(host: str) -> None:
+    cameras = [{"id": "door", "token": "door-token-123"}]
+    with pytest.raises(ValidationError, match=f"listen.host {host} serves the network"):
+        EdgeConfig.model_validate({"listen": {"host": host}, "cameras": cameras})
+    guarded = {"listen": {"host": host}, "api_token": "api-token-123456", "cameras": cameras}
+    assert EdgeConfig.model_validate(guarded).listen.host == host
+    for loopback in ("127.0.0.1", "::1", "localhost"):
+        assert EdgeConfig.model_validate({"listen": {"host": loopback}, "cameras": cameras})

@@ -5,6 +5,7 @@ Every field carries its description once; validation errors quote the field path
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -28,6 +29,16 @@ from pipelines.zones import Zone
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to any interface
 
 
 class ListenConfig(_Strict):
@@ -305,7 +316,9 @@ class EdgeConfig(_Strict):
         None, description="SQLAlchemy URL; default SQLite (WAL) file in data_dir."
     )
     api_token: SecretStr | None = Field(
-        None, description="Token required to read the API (stats, events); none: open on localhost."
+        None,
+        description="Token required to read the API (stats, events, settings, live view);"
+        " none: open, and then only on a loopback listen.host.",
     )
     max_frame_bytes: int = Field(
         8_000_000, ge=1024, description="Largest JPEG accepted from a camera, bytes."
@@ -358,6 +371,17 @@ class EdgeConfig(_Strict):
         if duplicates:
             raise ValueError(f"camera ids must be unique; repeated: {', '.join(duplicates)}")
         return cameras
+
+    @model_validator(mode="after")
+    def _network_needs_a_token(self) -> EdgeConfig:
+        # Reachable from the LAN, an open API would hand events, snapshots and live video to
+        # any device there (and to any web page a browser there opens).
+        if self.api_token is None and not is_loopback(self.listen.host):
+            raise ValueError(
+                f"listen.host {self.listen.host} serves the network: set api_token (readers and"
+                " the UI then present it) or listen on 127.0.0.1"
+            )
+        return self
 
     def cascade(self, detector: Detector) -> EarlyExitCascade:
         """One camera's early-exit cascade as the edge box runs it (benchmarks build theirs
