@@ -102,3 +102,12 @@ def test_a_bad_viewer_ticket_is_refused_not_a_server_error(edge: EdgeProcess, ti
     with client(edge) as http:
         response = http.get(f"/api/v1/cameras/{CAMERA}/frame.jpg?ticket={ticket}")
         assert response.status_code == 401, response.text
+
+
+def test_the_api_schema_needs_the_token(edge: EdgeProcess) -> None:
+    with client(edge) as http:
+        assert http.get("/openapi.json").status_code == 401
+        assert http.get("/docs").status_code == 404
+        schema = http.get("/openapi.json", headers={"Authorization": f"Bearer {API_TOKEN}"})
+        assert schema.status_code == 200
+        assert "/api/v1/cameras/{camera_id}/frames" in schema.json()["paths"]

@@ -3,10 +3,10 @@ tools, camera settings and the live view, each in its own module of this package
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -28,7 +28,15 @@ def create_app(box: EdgeBox, close_on_shutdown: bool = True) -> FastAPI:
         if close_on_shutdown:
             box.close()
 
-    app = FastAPI(title="Smart-camera edge appliance", version="0.1.0", lifespan=lifespan)
+    # The schema is served below, behind the readers' token like every read.
+    app = FastAPI(
+        title="Smart-camera edge appliance",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
 
     @app.exception_handler(RejectedFrame)
     async def _rejected(_: Request, exc: RejectedFrame) -> JSONResponse:
@@ -51,4 +59,14 @@ def create_app(box: EdgeBox, close_on_shutdown: bool = True) -> FastAPI:
     add_reads(app, box, reader_check(box))
     add_camera_settings(app, box, reader_check(box))
     add_live_view(app, box, reader_check(box))
+    add_api_docs(app, reader_check(box))
     return app
+
+
+def add_api_docs(app: FastAPI, reader: Callable[..., None]) -> None:
+    """`/openapi.json` for whoever holds the API token. No `/docs` page: a browser would fetch
+    the schema without the token (and the page's scripts from a CDN the LAN may not reach)."""
+
+    @app.get("/openapi.json", dependencies=[Depends(reader)], include_in_schema=False)
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
