@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from pipelines.metrics import LabelledBox, score_frame
+from pipelines.metrics import labelled, score_frame
 from pipelines.tracker import IouTracker, TrackedObject, TrackUpdate
 from pipelines.types import Detection
 
@@ -61,9 +61,6 @@ class HeldAccuracy:
         ]
 
 
-PERFECT = HeldAccuracy(1.0, 1.0, 1.0)
-
-
 def held_accuracy(
     held: Sequence[Detection],
     now: Sequence[Detection],
@@ -73,7 +70,7 @@ def held_accuracy(
     """`held`: the last analysed frame's detections; `now`: this frame's; `tracks`: the
     confirmed tracks predicted to this frame before it was seen; `update`: the tracker's
     update with it."""
-    score = score_frame(_boxes(held), _boxes(now))
+    score = score_frame(labelled(held), labelled(now))
     return HeldAccuracy(score.f1, score.count_accuracy, _followed(tracks, update))
 
 
@@ -219,10 +216,6 @@ class HeldAnswer:
         accuracy = held_accuracy(self.detections, detections, tracks, update)
         self.detections = list(detections)
         return update, accuracy
-
-
-def _boxes(detections: Sequence[Detection]) -> list[LabelledBox]:
-    return [LabelledBox(d.label, d.box) for d in detections]
 
 
 @dataclass(frozen=True)

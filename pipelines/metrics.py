@@ -13,13 +13,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipelines.types import Box
+from pipelines.types import Box, Detection
 
 
 @dataclass(frozen=True)
 class LabelledBox:
     label: str
     box: Box
+
+
+def labelled(detections: Sequence[Detection]) -> list[LabelledBox]:
+    """Detections as the scorer compares them: label and box."""
+    return [LabelledBox(d.label, d.box) for d in detections]
 
 
 @dataclass(frozen=True)

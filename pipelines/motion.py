@@ -259,10 +259,8 @@ class FeatureExtractor:
         self._near = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
         self._reference: _Frame | None = None
         self._last: _Frame | None = None
-        self._blobs: list[Detection] = []
-        """The blobs of the latest frame."""
         self._recent: deque[list[Detection]] = deque(maxlen=ARRIVAL_MEMORY)
-        """The blobs of the frames before."""
+        """The blobs of the latest frames, newest last."""
         self._sent_blobs: list[Detection] = []
         """The blobs of the last frame sent."""
 
@@ -271,13 +269,12 @@ class FeatureExtractor:
         mask = self.detector.clean(self.background.foreground(signature))
         blobs = self.detector.detect(mask, frame_width, frame_height)
         previous = [b for frame in self._recent for b in frame]
-        self._blobs = blobs
         self._recent.append(blobs)
         self.background.update(signature, mask)
         now = self._last = _Frame(signature, _edges(signature), mask)
         foreground = float(np.count_nonzero(mask)) / mask.size
         ref = self._reference
-        arrivals = _arrivals(blobs, previous)
+        arrivals = _count_new(blobs, previous)
         if ref is None or ref.signature.shape != signature.shape:
             return DifferenceFeatures(1.0, 1.0, 1.0, foreground, blobs, arrivals, len(blobs))
         changed = cv2.absdiff(signature, ref.signature) > self.settings.pixel_delta
@@ -288,17 +285,20 @@ class FeatureExtractor:
             foreground=foreground,
             blobs=blobs,
             arrivals=arrivals,
-            unseen=_arrivals(blobs, self._sent_blobs),
+            unseen=_count_new(blobs, self._sent_blobs),
         )
 
     def mark_sent(self, signature: Image) -> None:
         """Make this frame the reference (cheapest right after `extract` of the same array)."""
         if self._last is not None and self._last.signature is signature:
-            self._reference, self._sent_blobs = self._last, self._blobs
+            self._reference, self._sent_blobs = self._last, self._latest_blobs()
             return
         mask = self.detector.clean(self.background.foreground(signature))
         self._reference = _Frame(signature, _edges(signature), mask)
-        self._sent_blobs = self._blobs  # the latest blobs known, in frame pixels
+        self._sent_blobs = self._latest_blobs()  # the latest known, in frame pixels
+
+    def _latest_blobs(self) -> list[Detection]:
+        return self._recent[-1] if self._recent else []
 
     def _edge_change(self, edges: Image, reference: Image) -> float:
         total = np.count_nonzero(edges) + np.count_nonzero(reference)
@@ -310,7 +310,7 @@ class FeatureExtractor:
         return float(np.count_nonzero(new) + np.count_nonzero(gone)) / float(total)
 
 
-def _arrivals(blobs: list[Detection], before: list[Detection]) -> int:
+def _count_new(blobs: list[Detection], before: list[Detection]) -> int:
     """Blobs that come near none of `before` (a fast cyclist's blob leaps, and splits)."""
     near = [p.box.grown(ARRIVAL_MARGIN) for p in before]
     return sum(1 for b in blobs if not any(b.box.intersects(n) for n in near))

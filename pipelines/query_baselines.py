@@ -53,6 +53,14 @@ class BaselineSearch:
             self._scores[sent] = score_replayed(detections, sent, self.reference, self.tracker)
         return self._scores[sent]
 
+    def tuned(self, difference: DifferenceSettings, target: float) -> dict[str, Baseline]:
+        """Every baseline, the searched ones tuned to `target`, by the name reports use."""
+        return {
+            "all_frames": self.all_frames(),
+            "uniform": self.uniform(target),
+            "static_threshold": self.static_threshold(difference, target),
+        }
+
     def all_frames(self) -> Baseline:
         sent = tuple(range(self.clip.frames))
         return Baseline(0.0, sent, self.score(sent), True)

@@ -56,6 +56,10 @@ class ClipAnalysis:
     def frames(self) -> int:
         return len(self.timestamps)
 
+    def sent_bytes(self, sent: Sequence[int]) -> int:
+        """What the `sent` frames' JPEGs weigh together."""
+        return sum(self.jpeg_sizes[i] for i in sent)
+
 
 def filter_decisions(
     signatures: Sequence[Image], timestamps: Sequence[float], settings: DifferenceSettings

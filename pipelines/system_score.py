@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pipelines.event_scoring import EventScore, ScoredEvent, score_events, tracked_events
 from pipelines.feedback import Query
-from pipelines.metrics import LabelledBox, count_error_per_second, score_clip
+from pipelines.metrics import LabelledBox, count_error_per_second, labelled, score_clip
 from pipelines.tracker import TrackerSettings
 from pipelines.types import Detection
 
@@ -65,7 +65,7 @@ def query_reference(
     tracker: TrackerSettings,
 ) -> QueryReference:
     events = tracked_events(detections, timestamps, range(len(timestamps)), tracker)
-    return QueryReference(timestamps, [_labelled(d) for d in detections], events)
+    return QueryReference(timestamps, [labelled(d) for d in detections], events)
 
 
 def held_answers(analysed: Analysed, frames: int) -> list[list[LabelledBox]]:
@@ -74,7 +74,7 @@ def held_answers(analysed: Analysed, frames: int) -> list[list[LabelledBox]]:
     held: list[LabelledBox] = []
     for i in range(frames):
         if i in analysed:
-            held = _labelled(analysed[i])
+            held = labelled(analysed[i])
         answers.append(held)
     return answers
 
@@ -103,7 +103,3 @@ def score_replayed(
     analysed = {i: detections[i] for i in sent}
     events = tracked_events(detections, reference.timestamps, sorted(sent), tracker)
     return score_system(analysed, events, reference)
-
-
-def _labelled(detections: Sequence[Detection]) -> list[LabelledBox]:
-    return [LabelledBox(d.label, d.box) for d in detections]

@@ -23,7 +23,7 @@ from appliance.edge.detector import build_edge_detector
 from cameras.sources import VideoSource
 from pipelines.detectors import Detector
 from pipelines.frame_difference import Image
-from pipelines.metrics import LabelledBox, score_frame
+from pipelines.metrics import LabelledBox, labelled, score_frame
 from pipelines.types import Detection
 
 HOG_CONFIG = DetectorConfig(kind="hog")
@@ -48,7 +48,7 @@ class _Tally:
         found = self.detector.detect(image)
         self.seconds += time.perf_counter() - started
         self.labels.update(d.label for d in found)
-        boxes = [LabelledBox(d.label, d.box) for d in found]
+        boxes = labelled(found)
         if self.current is not None:
             self.steadiness.append(score_frame(boxes, self.current).f1)
         self.current = boxes

@@ -28,7 +28,7 @@ from appliance.edge.detector import build_detector
 from appliance.sample_clips import resolve_video
 from cameras.jpeg import DEFAULT_JPEG_CHROMA, JpegSettings
 from cameras.sources import VideoSource
-from pipelines.metrics import LabelledBox, score_clip
+from pipelines.metrics import labelled, score_clip
 from pipelines.replay import tracked_answers
 from pipelines.tracker import TrackerSettings
 from pipelines.types import Detection
@@ -46,10 +46,6 @@ class _Run:
     seconds: float = 0.0
     exits: Counter[str] = field(default_factory=Counter)
     scanned: float = 0.0
-
-
-def _boxes(detections: list[Detection]) -> list[LabelledBox]:
-    return [LabelledBox(d.label, d.box) for d in detections]
 
 
 def replay(
@@ -94,7 +90,7 @@ def _summary(
         tracked_answers(run.answers, times, every, settings),
         tracked_answers(reference.answers, times, every, settings),
     )
-    raw = score_clip([_boxes(a) for a in run.answers], [_boxes(a) for a in reference.answers])
+    raw = score_clip([labelled(a) for a in run.answers], [labelled(a) for a in reference.answers])
     return {
         "frames": n,
         "detector_calls": run.exits["full"],

@@ -24,8 +24,7 @@ from appliance.sample_clips import FootageError, resolve_video
 from cameras.jpeg import JpegChroma, JpegSettings
 from cameras.sources import VideoSource
 from pipelines.detectors import Detector
-from pipelines.metrics import LabelledBox, match_count
-from pipelines.types import Detection
+from pipelines.metrics import labelled, match_count
 
 
 @dataclass
@@ -48,10 +47,6 @@ class EncodingResult:
     """Bytes against the camera node's default setting."""
 
 
-def _labelled(detections: list[Detection]) -> list[LabelledBox]:
-    return [LabelledBox(d.label, d.box) for d in detections]
-
-
 def measure(
     video: Path,
     detector: Detector,
@@ -72,10 +67,10 @@ def measure(
             if index % every:
                 continue
             measured += 1
-            reference = _labelled(detector.detect(captured.image))
+            reference = labelled(detector.detect(captured.image))
             for setting, tally in tallies.items():
                 encoded, decoded = setting.round_trip(captured.image)
-                found = _labelled(detector.detect(decoded))
+                found = labelled(detector.detect(decoded))
                 tally.matched += match_count(found, reference, 0.5)
                 tally.found += len(found)
                 tally.expected += len(reference)

@@ -21,7 +21,7 @@ from typing import Any
 
 from appliance.bench.built_clips import bench_video
 from appliance.bench.clip import AnalysedClip, load_or_analyse
-from appliance.bench.system_report import format_system_report, scored
+from appliance.bench.system_report import baseline_rows, format_system_report, scored
 from appliance.edge.config import DetectorConfig, TrackerConfig
 from appliance.edge.detector import detector_summary
 from appliance.edge.filter_control import FilterControlConfig
@@ -69,11 +69,7 @@ def run_filter_bench(
     system = score_replayed(clip.jpeg_detections, replayed.sent, reference, tracker)
     search = BaselineSearch(clip, reference, tracker, query)
     target = system.accuracy(query)
-    baselines = {
-        "all_frames": search.all_frames(),
-        "uniform": search.uniform(target),
-        "static_threshold": search.static_threshold(difference, target),
-    }
+    baselines = search.tuned(difference, target)
     score_ms = _selection_ms_per_frame(clip, difference, tiny)
     return {
         "video": str(video),
@@ -81,17 +77,10 @@ def run_filter_bench(
         "fps": analysed.fps,
         "query": query.value,
         "control": dataclasses.asdict(control),
-        **scored(len(replayed.sent), _bytes(clip, replayed.sent), clip.frames, system),
+        **scored(len(replayed.sent), clip.sent_bytes(replayed.sent), clip.frames, system),
         "median_threshold": round(statistics.median(replayed.thresholds), 4),
         "reasons": reason_counts(replayed.decisions),
-        "baselines": {
-            name: {
-                **scored(len(b.sent), _bytes(clip, b.sent), clip.frames, b.score),
-                "parameter": b.parameter,
-                "reached": b.reached,
-            }
-            for name, b in baselines.items()
-        },
+        "baselines": baseline_rows(baselines, clip),
         "tuned_to": round(target, 4),
         "jpeg_quality": jpeg.quality,
         "jpeg_chroma": jpeg.chroma,
@@ -99,10 +88,6 @@ def run_filter_bench(
         "detector": detector_summary(detector),
         "elapsed_s": round(time.perf_counter() - started, 2),
     }
-
-
-def _bytes(clip: ClipAnalysis, sent: tuple[int, ...]) -> int:
-    return sum(clip.jpeg_sizes[i] for i in sent)
 
 
 def _timings(analysed: AnalysedClip, score_ms: float) -> dict[str, Any]:

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from appliance.bench.built_clips import bench_video
-from appliance.bench.clip import AnalysedClip, load_or_analyse
+from appliance.bench.clip import load_or_analyse
 from appliance.bench.stored_run import StoredRun, read_stored_run
-from appliance.bench.system_report import format_system_report, scored
+from appliance.bench.system_report import baseline_rows, format_system_report, scored
 from appliance.config_loader import load_config
 from appliance.edge.box import EdgeBox
 from appliance.edge.camera_settings import query_status
@@ -93,18 +93,15 @@ def run_system_bench(
     tracker = edge.tracker.settings()
     reference = query_reference(analysed.clip.timestamps, analysed.clip.raw_detections, tracker)
     with tempfile.TemporaryDirectory(prefix="bench-system-") as data_dir:
-        run = _run_system(video, frames, camera, edge, query, Path(data_dir), analysed, realtime)
+        run = _run_system(
+            video, frames, camera, edge, query, Path(data_dir), analysed.fps, realtime
+        )
     chosen = Query(run.control["query"]) if run.control["query"] else Query.EVENTS
     system = score_system(run.stored.analysed, run.stored.events, reference)
     search = BaselineSearch(analysed.clip, reference, tracker, chosen)
     target = system.accuracy(chosen)
-    baselines = {
-        "all_frames": search.all_frames(),
-        "uniform": search.uniform(target),
-        "static_threshold": search.static_threshold(difference, target),
-    }
+    baselines = search.tuned(difference, target)
     clip = analysed.clip
-    detect_ms = analysed.timings.detect_ms_per_frame
     return {
         "video": str(video),
         "frames": clip.frames,
@@ -120,17 +117,7 @@ def run_system_bench(
             "upload_failures": run.node.upload_failures,
         },
         "exits": run.edge.get("exits"),
-        "baselines": {
-            name: {
-                **scored(
-                    len(b.sent), sum(clip.jpeg_sizes[i] for i in b.sent), clip.frames, b.score
-                ),
-                "parameter": b.parameter,
-                "reached": b.reached,
-                "detector_ms_per_input_frame": round(detect_ms * len(b.sent) / clip.frames, 2),
-            }
-            for name, b in baselines.items()
-        },
+        "baselines": baseline_rows(baselines, clip, analysed.timings.detect_ms_per_frame),
         "tuned_to": round(target, 4),
         "cached_reference": analysed.cached,
         "run_s": round(run.elapsed_s, 2),
@@ -145,7 +132,7 @@ def _run_system(
     edge: EdgeConfig,
     query: Query | None,
     data_dir: Path,
-    analysed: AnalysedClip,
+    fps: float,
     realtime: bool,
 ) -> SystemRun:
     """The node and the edge with the given configs, on `video`, into a fresh store."""
@@ -177,7 +164,7 @@ def _run_system(
             )
             stats = run_camera_node(node_config, max_frames=frames)
         control = query_status(box, camera.id)
-        stored = read_stored_run(box.database, camera.id, analysed.fps, edge.tracker.settings())
+        stored = read_stored_run(box.database, camera.id, fps, edge.tracker.settings())
         edge_stats = box.stats.snapshot()["cameras"].get(camera.id, {})
     finally:
         box.close()

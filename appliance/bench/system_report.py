@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipelines.query_baselines import Baseline
+from pipelines.replay import ClipAnalysis
 from pipelines.system_score import SystemScore
 
 
@@ -27,6 +29,24 @@ def scored(frames_sent: int, bytes_sent: int, frames: int, score: SystemScore) -
             "reported": events.reported_events,
         },
     }
+
+
+def baseline_rows(
+    baselines: dict[str, Baseline], clip: ClipAnalysis, detect_ms: float | None = None
+) -> dict[str, Any]:
+    """Each baseline's figures; `detect_ms`: the full detector's time per frame, to report
+    its time per input frame."""
+    rows = {}
+    for name, b in baselines.items():
+        row = {
+            **scored(len(b.sent), clip.sent_bytes(b.sent), clip.frames, b.score),
+            "parameter": b.parameter,
+            "reached": b.reached,
+        }
+        if detect_ms is not None:
+            row["detector_ms_per_input_frame"] = round(detect_ms * len(b.sent) / clip.frames, 2)
+        rows[name] = row
+    return rows
 
 
 def _r(value: float) -> float:

@@ -19,8 +19,7 @@ import numpy.typing as npt
 from appliance.sample_clips import resolve_video
 from pipelines.detectors.onnx_yolo import YoloOnnxDetector
 from pipelines.detectors.yolo_settings import YoloOnnxSettings
-from pipelines.metrics import LabelledBox, score_clip
-from pipelines.types import Detection
+from pipelines.metrics import LabelledBox, labelled, score_clip
 
 
 @dataclass(frozen=True)
@@ -49,10 +48,6 @@ def frames_of(video: str, count: int, step: int = 1) -> Iterator[npt.NDArray[np.
         capture.release()
 
 
-def boxes(found: list[Detection]) -> list[LabelledBox]:
-    return [LabelledBox(d.label, d.box) for d in found]
-
-
 def _detector(path: Path) -> YoloOnnxDetector:
     return YoloOnnxDetector(YoloOnnxSettings(model_path=str(path)))
 
@@ -70,11 +65,11 @@ def exit_accuracy(
     expected: list[list[LabelledBox]] = []
     reported: dict[str, list[list[LabelledBox]]] = {name: [] for name in exits}
     for frame in frames_of(video, frames, step):
-        truth = boxes(reference.detect(frame))
+        truth = labelled(reference.detect(frame))
         expected.append(truth)
         for name in exits:
             detector = detectors.get(name)
-            reported[name].append(truth if detector is None else boxes(detector.detect(frame)))
+            reported[name].append(truth if detector is None else labelled(detector.detect(frame)))
     results = []
     for name in exits:
         score = score_clip(reported[name], expected)
