@@ -1,20 +1,15 @@
 """The edge API as a camera node and an operator see it: a real `appliance edge` subprocess,
 real JPEG frames of the vtest pedestrian clip, plain HTTP.
 
-The edge starts once for the module. Tests run in file order; the last two stop the edge
-(SIGTERM) and then inspect its database and its output.
+Bad uploads are in test_api_refusals.py. The edge starts once for the module. Tests run in
+file order; the last two stop the edge (SIGTERM) and then inspect its database and output.
 """
 
 from __future__ import annotations
 
-import itertools
-import json
-import secrets
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -23,59 +18,26 @@ import numpy as np
 import pytest
 
 from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST
-from tests.edge_process import EdgeProcess, camera_stats, running_edge, stats, store_totals
-from tests.footage import vtest_frames
-
-FRAME_WIDTH, FRAME_HEIGHT = 768, 576
-MAX_FRAME_BYTES = 200_000
-DOOR, YARD = "door", "yard"
-EVENT_RUN_FRAMES = 40
-
-# Capture times only move forward across the whole module (the edge refuses older frames),
-# so any test may post to any camera whatever ran before it.
-_T0 = 1_700_000_000.0
-_ticks = itertools.count(1)
-_seqs = itertools.count(1)
-
-
-def next_time() -> float:
-    return _T0 + 0.1 * next(_ticks)
-
-
-def meta(seq: int | None = None, captured_at: float | None = None, **extra: Any) -> str:
-    return json.dumps(
-        {
-            "seq": next(_seqs) if seq is None else seq,
-            "captured_at": next_time() if captured_at is None else captured_at,
-            "filter_score": 0.2,
-            **extra,
-        }
-    )
+from tests.api_edge import (
+    DOOR,
+    YARD,
+    api_edge,
+    assert_detections_inside_frame,
+    first_vtest_jpegs,
+    meta,
+    post_frame,
+)
+from tests.edge_process import EdgeProcess, camera_stats, stats, store_totals
 
 
 @pytest.fixture(scope="module")
 def vtest_jpegs() -> list[bytes]:
-    """The first frames of vtest.avi as real JPEGs (each well under MAX_FRAME_BYTES)."""
-    jpegs = []
-    for image in vtest_frames(0, 60):
-        ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
-        assert ok
-        jpegs.append(encoded.tobytes())
-    assert all(len(j) < MAX_FRAME_BYTES for j in jpegs)
-    return jpegs
+    return first_vtest_jpegs()
 
 
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeProcess]:
-    tokens = {DOOR: "door-" + secrets.token_hex(12), YARD: "yard-" + secrets.token_hex(12)}
-    with running_edge(
-        tmp_path_factory.mktemp("edge"),
-        tokens,
-        api_token="api-" + secrets.token_hex(12),
-        extra={"max_frame_bytes": MAX_FRAME_BYTES},
-        # INFO rather than WARNING: more of the edge's output is checked for secrets.
-        log_level="INFO",
-    ) as box:
+    with api_edge(tmp_path_factory) as box:
         yield box
 
 
@@ -85,38 +47,7 @@ def client(edge: EdgeProcess) -> Iterator[httpx.Client]:
         yield http
 
 
-def camera_headers(edge: EdgeProcess, camera: str, frame_meta: str | None) -> dict[str, str]:
-    headers = {"Authorization": f"Bearer {edge.tokens[camera]}", "Content-Type": "image/jpeg"}
-    if frame_meta is not None:
-        headers["X-Frame-Meta"] = frame_meta
-    return headers
-
-
-def post_frame(
-    client: httpx.Client,
-    edge: EdgeProcess,
-    body: bytes,
-    camera: str = DOOR,
-    frame_meta: str | None = None,
-) -> httpx.Response:
-    return client.post(
-        f"/api/v1/cameras/{camera}/frames",
-        content=body,
-        headers=camera_headers(edge, camera, meta() if frame_meta is None else frame_meta),
-    )
-
-
-def assert_detections_inside_frame(detections: list[dict[str, Any]]) -> None:
-    """Objects of the default labels of interest, confident enough, boxes inside the frame."""
-    for detection in detections:
-        assert detection["label"] in DEFAULT_LABELS_OF_INTEREST
-        assert 0.25 <= detection["confidence"] <= 1.0
-        box = detection["box"]
-        assert 0 <= box["x1"] < box["x2"] <= FRAME_WIDTH, box
-        assert 0 <= box["y1"] < box["y2"] <= FRAME_HEIGHT, box
-
-
-# --- a valid frame ------------------------------------------------------------------------
+EVENT_RUN_FRAMES = 40
 
 
 def test_health_is_open(client: httpx.Client) -> None:
@@ -166,154 +97,6 @@ def test_resent_frame_is_stored_once(
     assert again.json()["frame_id"] is None
     assert store_totals(client, edge) == before
     assert stats(client, edge)["edge"]["frames_duplicate"] >= 1
-
-
-# --- bad input: a clear 4xx, nothing stored -------------------------------------------------
-
-
-def _png(jpegs: list[bytes]) -> bytes:
-    """A real image, but a PNG (a quarter-size vtest frame, so it stays under the size limit)."""
-    image = cv2.imdecode(np.frombuffer(jpegs[0], dtype=np.uint8), cv2.IMREAD_COLOR)
-    ok, encoded = cv2.imencode(".png", cv2.resize(image, (FRAME_WIDTH // 4, FRAME_HEIGHT // 4)))
-    assert ok
-    return encoded.tobytes()
-
-
-def _door_token(edge: EdgeProcess) -> str | None:
-    return f"Bearer {edge.tokens[DOOR]}"
-
-
-@dataclass(frozen=True)
-class BadFrame:
-    """One bad upload: by default a valid door frame, with one thing changed."""
-
-    status: int
-    word: str
-    """Must appear (case-insensitively) in the error's detail."""
-    body: Callable[[list[bytes]], bytes] = lambda jpegs: jpegs[10]
-    chunked: bool = False
-    camera: str = DOOR
-    auth: Callable[[EdgeProcess], str | None] = _door_token
-    frame_meta: Callable[[], str | None] = meta
-
-
-BAD_FRAMES = {
-    "png": BadFrame(415, "jpeg", body=_png),
-    "text": BadFrame(415, "jpeg", body=lambda _: b"hello, this is not an image\n"),
-    "truncated jpeg": BadFrame(415, "jpeg", body=lambda j: j[10][:200]),
-    "jpeg magic then garbage": BadFrame(415, "jpeg", body=lambda j: j[10][:3] + b"\0" * 5000),
-    "empty body": BadFrame(400, "empty", body=lambda _: b""),
-    "oversized": BadFrame(413, "exceeds", body=lambda j: j[10] + b"\0" * MAX_FRAME_BYTES),
-    "oversized chunked": BadFrame(
-        413, "exceeds", body=lambda j: j[10] + b"\0" * MAX_FRAME_BYTES, chunked=True
-    ),
-    "unknown camera": BadFrame(404, "unknown camera", camera="garage"),
-    "wrong token": BadFrame(401, "token", auth=lambda _: "Bearer not-the-door-token"),
-    "other camera's token": BadFrame(401, "token", auth=lambda e: f"Bearer {e.tokens[YARD]}"),
-    "token without Bearer": BadFrame(401, "token", auth=lambda e: e.tokens[DOOR]),
-    "missing token": BadFrame(401, "token", auth=lambda _: None),
-    "missing meta": BadFrame(400, "x-frame-meta", frame_meta=lambda: None),
-    "meta not JSON": BadFrame(422, "x-frame-meta", frame_meta=lambda: "{seq: 1"),
-    "meta not an object": BadFrame(422, "x-frame-meta", frame_meta=lambda: "[1, 2]"),
-    "negative seq": BadFrame(422, "seq", frame_meta=lambda: meta(seq=-1)),
-    "zero captured_at": BadFrame(422, "captured_at", frame_meta=lambda: meta(captured_at=0.0)),
-    "infinite captured_at": BadFrame(
-        422, "captured_at", frame_meta=lambda: meta(captured_at=float("inf"))
-    ),
-    "seq beyond 64 bits": BadFrame(422, "seq", frame_meta=lambda: meta(seq=2**70)),
-    "camera clock a day ahead": BadFrame(
-        422, "clock", frame_meta=lambda: meta(captured_at=time.time() + 86400)
-    ),
-    "filter_score above 1": BadFrame(
-        422, "filter_score", frame_meta=lambda: meta(filter_score=2.0)
-    ),
-    "unknown meta field": BadFrame(422, "camera", frame_meta=lambda: meta(camera=DOOR)),
-}
-
-
-def send_bad_frame(
-    client: httpx.Client, edge: EdgeProcess, bad: BadFrame, jpegs: list[bytes]
-) -> httpx.Response:
-    headers = {"Content-Type": "image/jpeg"}
-    auth, frame_meta = bad.auth(edge), bad.frame_meta()
-    if auth is not None:
-        headers["Authorization"] = auth
-    if frame_meta is not None:
-        headers["X-Frame-Meta"] = frame_meta
-    body = bad.body(jpegs)
-    return client.post(
-        f"/api/v1/cameras/{bad.camera}/frames",
-        content=iter([body[:65536], body[65536:]]) if bad.chunked else body,
-        headers=headers,
-    )
-
-
-@pytest.mark.parametrize("case", BAD_FRAMES)
-def test_bad_frame_is_refused_and_nothing_stored(
-    client: httpx.Client, edge: EdgeProcess, vtest_jpegs: list[bytes], case: str
-) -> None:
-    bad = BAD_FRAMES[case]
-    before = store_totals(client, edge)
-
-    response = send_bad_frame(client, edge, bad, vtest_jpegs)
-
-    assert response.status_code == bad.status, response.text
-    detail = response.json()["detail"]
-    assert isinstance(detail, str)
-    assert bad.word in detail.lower(), detail
-    assert store_totals(client, edge) == before
-
-
-def test_frame_older_than_last_analysed_is_refused(
-    client: httpx.Client, edge: EdgeProcess, vtest_jpegs: list[bytes]
-) -> None:
-    latest = next_time()
-    ok = post_frame(client, edge, vtest_jpegs[12], frame_meta=meta(captured_at=latest))
-    assert ok.status_code == 200, ok.text
-    before = store_totals(client, edge)
-
-    stale = post_frame(client, edge, vtest_jpegs[11], frame_meta=meta(captured_at=latest - 1.0))
-
-    assert stale.status_code == 409, stale.text
-    assert "before" in stale.json()["detail"]
-    assert store_totals(client, edge) == before
-    # Another camera has its own timeline: the same old capture time is fine there.
-    other = post_frame(client, edge, vtest_jpegs[11], camera=YARD, frame_meta=meta())
-    assert other.status_code == 200, other.text
-
-
-REFUSAL_REASONS = {
-    "png": "not_jpeg",
-    "empty body": "empty",
-    "oversized": "too_large",
-    "unknown camera": "unknown_camera",
-    "wrong token": "unauthorised",
-    "missing meta": "no_metadata",
-    "negative seq": "bad_metadata",
-}
-
-
-def test_refusals_are_counted_in_edge_stats(
-    client: httpx.Client, edge: EdgeProcess, vtest_jpegs: list[bytes]
-) -> None:
-    before = stats(client, edge)["edge"]
-    for case in REFUSAL_REASONS:
-        assert send_bad_frame(client, edge, BAD_FRAMES[case], vtest_jpegs).status_code >= 400
-
-    after = stats(client, edge)["edge"]
-    for reason in REFUSAL_REASONS.values():
-        assert after["rejected"].get(reason, 0) == before["rejected"].get(reason, 0) + 1, reason
-    assert after["frames_analysed"] == before["frames_analysed"]
-
-
-def test_edge_keeps_serving_after_bad_input(
-    client: httpx.Client, edge: EdgeProcess, vtest_jpegs: list[bytes]
-) -> None:
-    before = store_totals(client, edge)
-    response = post_frame(client, edge, vtest_jpegs[20])
-    assert response.status_code == 200, response.text
-    assert_detections_inside_frame(response.json()["detections"])
-    assert store_totals(client, edge)["frames"] == before["frames"] + 1
 
 
 # --- read API ---------------------------------------------------------------------------------
