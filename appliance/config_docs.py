@@ -38,6 +38,9 @@ def _nested_model(field: FieldInfo) -> type[BaseModel] | None:
 
 
 def _default(field: FieldInfo) -> str:
+    if field.default_factory is not None and _nested_model(field) is None:
+        made = field.default_factory()  # type: ignore[call-arg]
+        return "none" if made in ([], {}) else f"`{made}`"
     if field.default_factory is not None or (
         field.default is PydanticUndefined and not field.is_required()
     ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -14,6 +15,16 @@ from cameras.config_checks import describe_validation_error
 
 Model = TypeVar("Model", bound=BaseModel)
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a configured listen address) is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to any interface
 
 
 class ConfigError(Exception):

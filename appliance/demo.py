@@ -11,8 +11,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from appliance.demo_config import DemoConfig
+from appliance.edge.access_config import ListenConfig
 from appliance.edge.box import EdgeBox
-from appliance.edge.config import EdgeCameraConfig, EdgeConfig, ListenConfig
+from appliance.edge.config import EdgeCameraConfig, EdgeConfig
 from appliance.edge.server import EdgeServer, free_port
 from appliance.sample_clips import resolve_video
 from cameras.config import CameraConfig

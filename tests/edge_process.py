@@ -110,7 +110,11 @@ def edge_config(
     }
     if api_token is not None:
         config["api_token"] = api_token
-    config.update(extra or {})
+    for key, value in (extra or {}).items():
+        if key == "listen":
+            config["listen"].update(value)  # the port stays the free one found
+        else:
+            config[key] = value
     return config
 
 

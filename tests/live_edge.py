@@ -86,17 +86,20 @@ def fed_edge(
     zone: dict[str, Any],
     frames: int,
     plan: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Iterator[EdgeProcess]:
     """A running edge box with an API token and two cameras: `camera` (with `zone`) fed the
     first `frames` vtest frames (each with the Edgent `plan` report, if any), `idle` fed
-    nothing."""
+    nothing; `extra`: more of the edge's config."""
     tokens = {camera: f"{camera}-" + secrets.token_hex(8), idle: f"{idle}-" + secrets.token_hex(8)}
     cameras = [
         {"id": camera, "token": tokens[camera], "zones": [zone]},
         {"id": idle, "token": tokens[idle]},
     ]
     api_token = "api-" + secrets.token_hex(8)
-    with running_edge(work, tokens, api_token=api_token, extra={"cameras": cameras}) as box:
+    with running_edge(
+        work, tokens, api_token=api_token, extra={"cameras": cameras, **(extra or {})}
+    ) as box:
         with httpx.Client(base_url=box.base_url, timeout=30) as client:
             feed(client, box, camera, vtest_jpegs(frames), plan=plan)
         yield box

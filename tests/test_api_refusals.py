@@ -82,7 +82,7 @@ BAD_FRAMES = {
     "oversized chunked": BadFrame(
         413, "exceeds", body=lambda j: j[10] + b"\0" * MAX_FRAME_BYTES, chunked=True
     ),
-    "unknown camera": BadFrame(404, "unknown camera", camera="garage"),
+    "unknown camera": BadFrame(401, "token", camera="garage"),
     "wrong token": BadFrame(401, "token", auth=lambda _: "Bearer not-the-door-token"),
     "other camera's token": BadFrame(401, "token", auth=lambda e: f"Bearer {e.tokens[YARD]}"),
     "token without Bearer": BadFrame(401, "token", auth=lambda e: e.tokens[DOOR]),

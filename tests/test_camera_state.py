@@ -9,8 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from appliance.edge.access_config import ListenConfig
 from appliance.edge.box import EdgeBox
-from appliance.edge.config import EdgeCameraConfig, EdgeConfig, ListenConfig
+from appliance.edge.config import EdgeCameraConfig, EdgeConfig
 from appliance.edge.server import EdgeServer, free_port
 from cameras.edge_client import EdgeUplink
 from cameras.protocol import CameraStatus

@@ -99,7 +99,7 @@ def test_bad_uploads_are_refused_and_nothing_is_stored(
         (422, "does not fit", message, damaged(meta, pad_x=200), {}),
         (413, "exceeds", b"\0" * (MAX_MESSAGE_BYTES + 1), meta, {}),
         (401, "token", message, meta, {"token": "wrong-token-123"}),
-        (404, "unknown camera", message, meta, {"camera": "nobody"}),
+        (401, "token", message, meta, {"camera": "nobody"}),
     ]
     for status, reason, body, sent_meta, who in cases:
         response = post(client, body, sent_meta, **who)

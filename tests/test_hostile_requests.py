@@ -63,7 +63,7 @@ def test_errors_never_echo_the_input(edge: EdgeProcess) -> None:
         assert refused.status_code == 422 and "ECHOECHO" not in refused.text
         long_id = "x" * 10_000  # (70,000 passes no HTTP client: the server echoes none of it)
         unknown = http.post(f"/api/v1/cameras/{long_id}/status", json=report)
-        assert unknown.status_code == 404 and len(unknown.text) < 300
+        assert unknown.status_code == 401 and len(unknown.text) < 300
         readers = {"Authorization": f"Bearer {API_TOKEN}"}
         counts = http.get(f"/api/v1/cameras/{long_id}/counts", headers=readers)
         assert counts.status_code == 404 and len(counts.text) < 300

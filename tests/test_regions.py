@@ -10,9 +10,10 @@ import httpx
 import numpy as np
 import pytest
 
+from appliance.edge.access_config import ListenConfig
 from appliance.edge.analysis import BadRegionsError, NeedsFullFrameError
 from appliance.edge.box import EdgeBox
-from appliance.edge.config import EdgeCameraConfig, EdgeConfig, ListenConfig
+from appliance.edge.config import EdgeCameraConfig, EdgeConfig
 from appliance.edge.server import EdgeServer, free_port
 from cameras.protocol import FrameMeta, WireBox
 from pipelines.region_uploads import (

@@ -11,8 +11,9 @@ import httpx
 import pytest
 
 from appliance.bench.quiet_clip import QuietClipSpec, build_quiet_clip
+from appliance.edge.access_config import ListenConfig
 from appliance.edge.box import EdgeBox
-from appliance.edge.config import EdgeCameraConfig, EdgeConfig, ListenConfig
+from appliance.edge.config import EdgeCameraConfig, EdgeConfig
 from appliance.edge.server import EdgeServer, free_port
 from cameras.config import CameraConfig
 from cameras.node import NodeStats

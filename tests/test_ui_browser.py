@@ -18,6 +18,7 @@ import yaml
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Frame, Page, sync_playwright
 
+from appliance.edge.server import free_port
 from tests.edge_process import PROJECT_ROOT, EdgeProcess, appliance_command, running_edge
 from tests.footage import vtest_path
 from tests.live_edge import wait_for
@@ -40,12 +41,22 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeProcess]:
+def ui_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory: pytest.TempPathFactory, ui_port: int) -> Iterator[EdgeProcess]:
     token = "demo-" + secrets.token_hex(8)
     cameras = [{"id": CAMERA, "name": "vtest.avi", "token": token, "zones": [ZONE]}]
+    # The UI's page plays the live view from the browser: the edge allows the UI's origin.
+    access = {"cors_origins": [f"http://127.0.0.1:{ui_port}"]}
     work = tmp_path_factory.mktemp("e2e")
     with running_edge(
-        work, {CAMERA: token}, api_token="api-" + secrets.token_hex(8), extra={"cameras": cameras}
+        work,
+        {CAMERA: token},
+        api_token="api-" + secrets.token_hex(8),
+        extra={"cameras": cameras, "access": access},
     ) as box:
         yield box
 
@@ -80,9 +91,9 @@ def camera_node(edge: EdgeProcess, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture(scope="module")
 def ui(
-    edge: EdgeProcess, camera_node: None, tmp_path_factory: pytest.TempPathFactory
+    edge: EdgeProcess, camera_node: None, tmp_path_factory: pytest.TempPathFactory, ui_port: int
 ) -> Iterator[UiProcess]:
-    with running_ui(tmp_path_factory.mktemp("ui"), edge) as process:
+    with running_ui(tmp_path_factory.mktemp("ui"), edge, port=ui_port) as process:
         yield process
 
 

@@ -9,8 +9,9 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from appliance.edge.access_config import ListenConfig
 from appliance.edge.box import EdgeBox
-from appliance.edge.config import EdgeCameraConfig, EdgeConfig, ListenConfig
+from appliance.edge.config import EdgeCameraConfig, EdgeConfig
 from appliance.edge.server import EdgeServer, free_port
 from cameras.protocol import FrameMeta
 from pipelines.types import Box

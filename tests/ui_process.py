@@ -42,9 +42,12 @@ class UiProcess:
 
 
 @contextmanager
-def running_ui(work_dir: Path, edge: EdgeProcess, refresh_s: float = 2.0) -> Iterator[UiProcess]:
-    """`appliance ui` with the edge's API token taken from the environment, as a service does."""
-    port = free_port()
+def running_ui(
+    work_dir: Path, edge: EdgeProcess, refresh_s: float = 2.0, port: int | None = None
+) -> Iterator[UiProcess]:
+    """`appliance ui` with the edge's API token taken from the environment, as a service does;
+    on `port` (default: a free one)."""
+    port = port or free_port()
     config = {
         "edge_url": edge.base_url,
         "api_token": "${" + TOKEN_VARIABLE + "}",

@@ -11,12 +11,14 @@ import streamlit as st
 
 from ui import format as fmt
 from ui import plan
-from ui.client import EdgeClient, EdgeError
+from ui.client import EdgeClient, EdgeError, ViewerTicket
 from ui.context import Context
 from ui.viewer import ViewerSettings, live_view
 
-TICKET_REUSE_S = 240.0
-"""A viewer ticket lives 300 s on the edge: reuse it this long, so reruns keep the player."""
+TICKET_MARGIN_S = 90.0
+"""A viewer ticket (300 s on the edge by default) is reused until this long before it ends, so
+reruns keep the player; then the player restarts with a new one before the edge ends it."""
+TICKET_CHECK_S = 30.0
 SAVED_KEY = "settings_saved"
 EDGE_DEFAULT = "edge default"
 QUERIES = ("events", "counts", "boxes")
@@ -39,7 +41,6 @@ def render(ctx: Context) -> None:
         return
     try:
         view = ctx.client.settings(camera)
-        ticket = _ticket(ctx.client, camera)
     except EdgeError as exc:
         st.error(str(exc))
         return
@@ -51,17 +52,30 @@ def render(ctx: Context) -> None:
     plan.render(rows[camera])
     st.subheader("Live view")
     mjpeg = st.toggle("MJPEG instead of WebRTC", key="viewer_mjpeg")
-    live_view(ViewerSettings(ctx.config.viewer_edge_url, camera, ticket, mjpeg))
+    _live_view(ctx, camera, mjpeg)
     _edit_form(ctx.client, camera, view["settings"])
+
+
+def _live_view(ctx: Context, camera: str, mjpeg: bool) -> None:
+    @st.fragment(run_every=TICKET_CHECK_S)
+    def player() -> None:
+        try:
+            ticket = _ticket(ctx.client, camera)
+        except EdgeError as exc:
+            st.error(str(exc))
+            return
+        live_view(ViewerSettings(ctx.config.viewer_edge_url, camera, ticket, mjpeg))
+
+    player()
 
 
 def _ticket(client: EdgeClient, camera: str) -> str | None:
     key = f"viewer_ticket_{camera}"
-    cached: tuple[float, str | None] | None = st.session_state.get(key)
-    if cached is None or time.time() - cached[0] > TICKET_REUSE_S:
-        cached = (time.time(), client.viewer_ticket(camera))
+    cached: ViewerTicket | None = st.session_state.get(key)
+    if cached is None or (cached.ticket and cached.expires_at - time.time() < TICKET_MARGIN_S):
+        cached = client.viewer_ticket(camera)
         st.session_state[key] = cached
-    return cached[1]
+    return cached.ticket
 
 
 def _latest_frame(ctx: Context, camera: str) -> None:

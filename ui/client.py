@@ -12,6 +12,13 @@ class EdgeError(Exception):
     """The edge could not be reached or refused; str() says which, without the token."""
 
 
+@dataclass(frozen=True)
+class ViewerTicket:
+    ticket: str | None
+    expires_at: float
+    """Epoch seconds; a stream opened with the ticket ends then."""
+
+
 @dataclass
 class EdgeClient:
     base_url: str
@@ -56,11 +63,11 @@ class EdgeClient:
         """The latest annotated frame (JPEG); None before the camera sent one."""
         return self._bytes(f"/api/v1/cameras/{camera}/frame.jpg")
 
-    def viewer_ticket(self, camera: str) -> str | None:
-        """A short-lived ticket for the browser's live view (None: the edge needs none)."""
-        response = self._call("POST", f"/api/v1/cameras/{camera}/viewer-ticket")
-        ticket: str | None = response.json()["ticket"]
-        return ticket
+    def viewer_ticket(self, camera: str) -> ViewerTicket:
+        """A short-lived ticket for the browser's live view (its `ticket` None: the edge needs
+        none)."""
+        body = self._call("POST", f"/api/v1/cameras/{camera}/viewer-ticket").json()
+        return ViewerTicket(ticket=body["ticket"], expires_at=float(body["expires_at"]))
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}

@@ -25,9 +25,10 @@ from appliance.bench.clip import load_or_analyse
 from appliance.bench.stored_run import StoredRun, read_stored_run
 from appliance.bench.system_report import baseline_rows, format_system_report, scored
 from appliance.config_loader import load_config
+from appliance.edge.access_config import ListenConfig
 from appliance.edge.box import EdgeBox
 from appliance.edge.camera_settings import query_status
-from appliance.edge.config import EdgeCameraConfig, EdgeConfig, ListenConfig
+from appliance.edge.config import EdgeCameraConfig, EdgeConfig
 from appliance.edge.server import EdgeServer, free_port
 from appliance.sample_clips import FootageError
 from cameras.config import CameraConfig

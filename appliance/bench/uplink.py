@@ -28,8 +28,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from appliance.edge.access_config import ListenConfig
 from appliance.edge.box import EdgeBox
-from appliance.edge.config import EdgeCameraConfig, EdgeConfig, ListenConfig
+from appliance.edge.config import EdgeCameraConfig, EdgeConfig
 from appliance.edge.outbox.config import CloudUplinkConfig
 from appliance.edge.server import EdgeServer, free_port
 from appliance.sample_clips import resolve_video

@@ -5,12 +5,13 @@ Every field carries its description once; validation errors quote the field path
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from appliance.config_loader import is_loopback
+from appliance.edge.access_config import AccessConfig, ListenConfig
 from appliance.edge.edgent_config import EdgeEdgentConfig
 from appliance.edge.filter_control import FilterControlConfig
 from appliance.edge.outbox.config import CloudUplinkConfig
@@ -29,21 +30,6 @@ from pipelines.zones import Zone
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` is reachable from this machine only."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a name: it may resolve to any interface
-
-
-class ListenConfig(_Strict):
-    host: str = Field("127.0.0.1", description="Address the edge API binds to.")
-    port: int = Field(8080, ge=1, le=65535, description="TCP port of the edge API.")
 
 
 class HogConfig(_Strict):
@@ -317,8 +303,12 @@ class EdgeConfig(_Strict):
     )
     api_token: SecretStr | None = Field(
         None,
-        description="Token required to read the API (stats, events, settings, live view);"
-        " none: open, and then only on a loopback listen.host.",
+        description="Admin token: reads the API (stats, events, settings, live view) and changes"
+        " camera settings; none: open, and then only on a loopback listen.host.",
+    )
+    access: AccessConfig = Field(
+        default_factory=AccessConfig,
+        description="Read-only viewers, browser origins and live-view tickets.",
     )
     max_frame_bytes: int = Field(
         8_000_000, ge=1024, description="Largest JPEG accepted from a camera, bytes."
@@ -381,6 +371,8 @@ class EdgeConfig(_Strict):
                 f"listen.host {self.listen.host} serves the network: set api_token (readers and"
                 " the UI then present it) or listen on 127.0.0.1"
             )
+        if self.access.viewer_token is not None and self.api_token is None:
+            raise ValueError("access.viewer_token needs an api_token (without one, all may write)")
         return self
 
     def cascade(self, detector: Detector) -> EarlyExitCascade:

@@ -12,6 +12,7 @@ import uvicorn
 
 from appliance.edge.box import EdgeBox
 from appliance.edge.http.app import create_app
+from appliance.edge.http.connections import guarded_protocol, raise_open_files_limit
 from appliance.service.liveness import ServiceLiveness
 
 GRACEFUL_SHUTDOWN_S = 5
@@ -55,16 +56,28 @@ class GracefulServer(uvicorn.Server):
             captured.remove(sig)
 
 
-def serve(box: EdgeBox, host: str, port: int, log_level: str) -> None:
-    """Run the edge API in the foreground until SIGTERM/SIGINT; open events are ended on exit."""
-    config = uvicorn.Config(
-        create_app(box),
+def server_config(
+    box: EdgeBox, host: str, port: int, log_level: str, close_on_shutdown: bool = True
+) -> uvicorn.Config:
+    """uvicorn's settings for the edge API, with the config's connection cap and header
+    deadline (appliance/edge/http/connections.py)."""
+    listen = box.config.listen
+    protocol = guarded_protocol(listen.max_connections, listen.header_timeout_s, box.stats.reject)
+    return uvicorn.Config(
+        create_app(box, close_on_shutdown=close_on_shutdown),
         host=host,
         port=port,
         log_level=log_level,
         access_log=False,
+        http=protocol,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
+
+
+def serve(box: EdgeBox, host: str, port: int, log_level: str) -> None:
+    """Run the edge API in the foreground until SIGTERM/SIGINT; open events are ended on exit."""
+    raise_open_files_limit()
+    config = server_config(box, host, port, log_level)
     with ServiceLiveness.from_environment(f"edge box serving on {host}:{port}") as liveness:
         GracefulServer(config, liveness, box.stopping).run()
 
@@ -79,14 +92,7 @@ class EdgeServer:
     """Runs an edge API in a background thread on a loopback port."""
 
     def __init__(self, box: EdgeBox, port: int) -> None:
-        config = uvicorn.Config(
-            create_app(box, close_on_shutdown=False),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-        )
+        config = server_config(box, "127.0.0.1", port, "warning", close_on_shutdown=False)
         self.box = box
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="edge-api", daemon=True)

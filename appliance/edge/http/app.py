@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from appliance.edge.box import EdgeBox
-from appliance.edge.http.auth import reader_check
+from appliance.edge.http.auth import admin_check, reader_check
 from appliance.edge.http.frame_checks import RejectedFrame
 from appliance.edge.http.frames import add_frame_ingest, add_status
 from appliance.edge.http.limits import BodyLimit
@@ -57,7 +57,7 @@ def create_app(box: EdgeBox, close_on_shutdown: bool = True) -> FastAPI:
     add_tensor_ingest(app, box)
     add_status(app, box)
     add_reads(app, box, reader_check(box))
-    add_camera_settings(app, box, reader_check(box))
+    add_camera_settings(app, box, reader_check(box), admin_check(box))
     add_live_view(app, box, reader_check(box))
     add_api_docs(app, reader_check(box))
     return app

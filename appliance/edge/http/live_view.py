@@ -2,8 +2,9 @@
 
 `GET .../frame.jpg` is the latest annotated picture, `GET .../stream.mjpeg` a low-rate MJPEG
 stream of them (the fallback player), and `live_view_webrtc` sends them over WebRTC. Readers
-present the API token, or a viewer ticket: a short-lived HMAC of the camera id made with the API
-token (`POST .../viewer-ticket`), so a browser can play a camera without holding the token.
+present a token, or a viewer ticket: a short-lived HMAC of the camera id and expiry made with the
+API token (`POST .../viewer-ticket`), so a browser can play a camera without holding a token; a
+stream opened with a ticket ends when the ticket does.
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import StreamingResponse
 
 from appliance.edge.box import EdgeBox
-from appliance.edge.http.auth import bearer, shown
+from appliance.edge.http.auth import ViewerGrant, role_of, shown
 from appliance.edge.http.webrtc import add_webrtc
 from appliance.edge.live_frames import LiveFrames
 
-TICKET_TTL_S = 300.0
 BOUNDARY = "frame"
 
 
@@ -45,53 +45,66 @@ def ticket_valid(token: str, camera_id: str, ticket: str, now: float) -> bool:
     return hmac.compare_digest(expected, ticket.encode("utf-8", "surrogateescape"))
 
 
-def viewer_check(box: EdgeBox) -> Callable[..., None]:
-    """The API token, or a viewer ticket for this camera (`?ticket=`); a known camera."""
+def viewer_check(box: EdgeBox) -> Callable[..., ViewerGrant]:
+    """A reader's token, or a viewer ticket for this camera (`?ticket=`); then a known camera
+    (checked after, so an unknown id tells no one without a token anything)."""
 
     def check(
         camera_id: str, ticket: str | None = Query(None), authorization: str | None = Header(None)
-    ) -> None:
+    ) -> ViewerGrant:
+        grant = _grant(box, camera_id, ticket, authorization)
+        if grant is None:
+            raise HTTPException(401, "missing or wrong API token or viewer ticket")
         if box.camera(camera_id) is None:
             raise HTTPException(404, f"unknown camera {shown(camera_id)}")
-        token = box.config.api_token
-        if token is None:
-            return
-        secret = token.get_secret_value()
-        if box.token_matches(secret, bearer(authorization)):
-            return
-        if ticket is None or not ticket_valid(secret, camera_id, ticket, time.time()):
-            raise HTTPException(401, "missing or wrong API token or viewer ticket")
+        return grant
 
     return check
 
 
+def _grant(
+    box: EdgeBox, camera_id: str, ticket: str | None, authorization: str | None
+) -> ViewerGrant | None:
+    if role_of(box, authorization) is not None:
+        return ViewerGrant()
+    token = box.config.api_token
+    if ticket is None or token is None:
+        return None
+    if not ticket_valid(token.get_secret_value(), camera_id, ticket, time.time()):
+        return None
+    return ViewerGrant(expires_at=float(ticket.partition(".")[0]))
+
+
 def add_live_view(app: FastAPI, box: EdgeBox, reader: Callable[..., None]) -> LiveFrames:
-    """The live view routes, WebRTC included, and CORS so a UI page on another origin may call
-    them: safe, because no route reads cookies (the token or a ticket is sent explicitly)."""
+    """The live view routes, WebRTC included, and CORS for the configured origins (the UI's
+    page, on another port, plays the live view from the browser); none by default."""
 
     frames = LiveFrames(box)
-    viewer = [Depends(viewer_check(box))]
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=["*"],
-        allow_methods=["GET", "POST", "PUT"],
-        allow_headers=["Authorization", "Content-Type"],
-    )
-    peers = add_webrtc(app, frames, viewer_check(box))
+    viewer = viewer_check(box)
+    origins = box.config.access.cors_origins
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    peers = add_webrtc(app, frames, viewer)
     _close_on_shutdown(app, peers.close)
 
     @app.post("/api/v1/cameras/{camera_id}/viewer-ticket", dependencies=[Depends(reader)])
     def viewer_ticket(camera_id: str) -> dict[str, str | float | None]:
+        """A ticket for this camera's live view, for a browser that holds no token."""
         if box.camera(camera_id) is None:
             raise HTTPException(404, f"unknown camera {shown(camera_id)}")
         token = box.config.api_token
-        expires = time.time() + TICKET_TTL_S
+        expires = time.time() + box.config.access.viewer_ticket_s
         ticket = (
             None if token is None else make_ticket(token.get_secret_value(), camera_id, expires)
         )
         return {"ticket": ticket, "expires_at": expires}
 
-    @app.get("/api/v1/cameras/{camera_id}/frame.jpg", dependencies=viewer)
+    @app.get("/api/v1/cameras/{camera_id}/frame.jpg", dependencies=[Depends(viewer)])
     async def frame_jpg(camera_id: str) -> Response:
         latest = await asyncio.to_thread(frames.jpeg, camera_id)
         if latest is None:
@@ -99,13 +112,14 @@ def add_live_view(app: FastAPI, box: EdgeBox, reader: Callable[..., None]) -> Li
         headers = {"Cache-Control": "no-store", "X-Frame-Version": str(latest[0])}
         return Response(latest[1], media_type="image/jpeg", headers=headers)
 
-    @app.get("/api/v1/cameras/{camera_id}/stream.mjpeg", dependencies=viewer)
+    @app.get("/api/v1/cameras/{camera_id}/stream.mjpeg")
     def stream(
         camera_id: str,
+        grant: ViewerGrant = Depends(viewer),
         fps: float = Query(2.0, gt=0, le=10),
         max_s: float = Query(600.0, gt=0, le=3600),
     ) -> StreamingResponse:
-        parts = _mjpeg_parts(frames, camera_id, fps, max_s)
+        parts = _mjpeg_parts(frames, camera_id, fps, grant.seconds_left(max_s))
         media_type = f"multipart/x-mixed-replace; boundary={BOUNDARY}"
         return StreamingResponse(
             parts, media_type=media_type, headers={"Cache-Control": "no-store"}

@@ -1,12 +1,14 @@
 """`GET/PUT /api/v1/cameras/{id}/settings`: a camera's query, thresholds, zones and budget.
 
-PUT replaces the camera's settings (a field left out takes its default), validated by the YAML's
-model: a bad value is answered 422 with `field.path: reason`, as a config file error reads.
+PUT (the admin token only) replaces the camera's settings (a field left out takes its default),
+validated by the YAML's model: a bad value is answered 422 with `field.path: reason`, as a
+config file error reads.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -25,14 +27,18 @@ from cameras.config_checks import describe_validation_error
 log = logging.getLogger(__name__)
 
 
-def add_camera_settings(app: FastAPI, box: EdgeBox, reader: Callable[..., None]) -> None:
-    guarded = [Depends(reader)]
+def add_camera_settings(
+    app: FastAPI, box: EdgeBox, reader: Callable[..., None], admin: Callable[..., None]
+) -> None:
+    # Save-then-apply as one step: two PUTs at once must not leave one's settings stored and
+    # the other's in force.
+    changing = threading.Lock()
 
-    @app.get("/api/v1/cameras/{camera_id}/settings", dependencies=guarded)
+    @app.get("/api/v1/cameras/{camera_id}/settings", dependencies=[Depends(reader)])
     def get_settings(camera_id: str) -> dict[str, Any]:
         return settings_view(box, camera_id)
 
-    @app.put("/api/v1/cameras/{camera_id}/settings", dependencies=guarded)
+    @app.put("/api/v1/cameras/{camera_id}/settings", dependencies=[Depends(admin)])
     async def put_settings(camera_id: str, request: Request) -> dict[str, Any]:
         # The body is read only once the token passed (no Body parameter: FastAPI would parse
         # it before the dependency), and is capped by BodyLimit.
@@ -44,11 +50,12 @@ def add_camera_settings(app: FastAPI, box: EdgeBox, reader: Callable[..., None])
         return await run_in_threadpool(_apply, camera_id, settings)
 
     def _apply(camera_id: str, settings: CameraSettingsConfig) -> dict[str, Any]:
-        try:
-            save_settings(box, camera_id, settings)
-        except StoreError as exc:
-            raise store_refusal("settings", exc) from None
-        apply_settings(box, camera_id, settings)
+        with changing:
+            try:
+                save_settings(box, camera_id, settings)
+            except StoreError as exc:
+                raise store_refusal("settings", exc) from None
+            apply_settings(box, camera_id, settings)
         log.info("camera %s: settings changed through the API", camera_id)
         return settings_view(box, camera_id)
 

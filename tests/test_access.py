@@ -1,0 +1,163 @@
+"""Who may do what on a real edge box: the viewer token reads but cannot change, only the
+configured browser origins get CORS, an unknown camera id is refused like a wrong token, and a
+live view opened with a ticket ends when the ticket does (MJPEG and WebRTC)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from tests.edge_process import EdgeProcess
+from tests.live_edge import fed_edge
+
+CAMERA, IDLE = "door", "yard"
+ZONE = {"name": "path", "points": [[100, 300], [700, 300], [700, 570], [100, 570]]}
+VIEWER_TOKEN = "viewer-token-5678"
+UI_ORIGIN = "http://127.0.0.1:8501"
+TICKET_S = 10.0
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeProcess]:
+    access = {
+        "viewer_token": VIEWER_TOKEN,
+        "cors_origins": [UI_ORIGIN],
+        "viewer_ticket_s": TICKET_S,
+    }
+    with fed_edge(
+        tmp_path_factory.mktemp("access"), CAMERA, IDLE, ZONE, 8, extra={"access": access}
+    ) as e:
+        yield e
+
+
+@pytest.fixture
+def client(edge: EdgeProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=edge.base_url, timeout=30) as http:
+        yield http
+
+
+VIEWER = {"Authorization": f"Bearer {VIEWER_TOKEN}"}
+
+
+def test_the_viewer_token_reads_but_cannot_change(client: httpx.Client, edge: EdgeProcess) -> None:
+    settings = f"/api/v1/cameras/{CAMERA}/settings"
+    for path in (
+        "/api/v1/stats",
+        "/api/v1/events",
+        settings,
+        f"/api/v1/cameras/{CAMERA}/frame.jpg",
+    ):
+        assert client.get(path, headers=VIEWER).status_code == 200, path
+        assert client.get(path).status_code == 401, path
+    assert client.post(f"/api/v1/cameras/{CAMERA}/viewer-ticket", headers=VIEWER).status_code == 200
+    current = client.get(settings, headers=VIEWER).json()["settings"]
+    changed = {**current, "query": "counts"}
+    refused = client.put(settings, json=changed, headers=VIEWER)
+    assert refused.status_code == 403 and "only read" in refused.json()["detail"]
+    assert client.get(settings, headers=VIEWER).json()["settings"]["query"] == current["query"]
+    accepted = client.put(settings, json=changed, headers=edge.read_headers())
+    assert accepted.status_code == 200, accepted.text
+    assert client.get(settings, headers=VIEWER).json()["settings"]["query"] == "counts"
+    client.put(settings, json=current, headers=edge.read_headers())
+
+
+def test_cors_answers_the_configured_origin_only(client: httpx.Client) -> None:
+    path = f"/api/v1/cameras/{CAMERA}/webrtc"
+    for origin, allowed in ((UI_ORIGIN, True), ("http://evil.example", False)):
+        preflight = client.options(
+            path,
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type",
+            },
+        )
+        granted = preflight.headers.get("access-control-allow-origin")
+        assert (granted == origin) is allowed, (origin, preflight.headers)
+        read = client.get("/api/v1/health", headers={"Origin": origin})
+        assert (read.headers.get("access-control-allow-origin") == origin) is allowed
+
+
+def test_an_unknown_camera_is_refused_as_a_wrong_token(
+    client: httpx.Client, edge: EdgeProcess
+) -> None:
+    token = {"Authorization": f"Bearer {edge.tokens[CAMERA]}"}
+    report = {"state": "connected", "since": time.time()}
+    unknown = client.post("/api/v1/cameras/garage/status", json=report, headers=token)
+    wrong = client.post(
+        f"/api/v1/cameras/{CAMERA}/status", json=report, headers={"Authorization": "Bearer nope"}
+    )
+    assert unknown.status_code == wrong.status_code == 401
+    assert unknown.json() == wrong.json()
+    for camera in ("garage", CAMERA):  # without a token the live view says nothing either
+        refused = client.get(f"/api/v1/cameras/{camera}/frame.jpg")
+        assert refused.status_code == 401
+        assert refused.json() == {"detail": "missing or wrong API token or viewer ticket"}
+    known = client.get("/api/v1/cameras/garage/frame.jpg", headers=VIEWER)
+    assert known.status_code == 404  # a reader may learn it: the stats list the cameras
+
+
+def ticket(client: httpx.Client) -> str:
+    issued = client.post(f"/api/v1/cameras/{CAMERA}/viewer-ticket", headers=VIEWER)
+    assert issued.status_code == 200
+    assert issued.json()["expires_at"] - time.time() == pytest.approx(TICKET_S, abs=2)
+    value: str = issued.json()["ticket"]
+    return value
+
+
+def test_an_mjpeg_stream_ends_with_its_ticket(client: httpx.Client) -> None:
+    started = time.monotonic()
+    params = {"ticket": ticket(client), "fps": 2, "max_s": 600}
+    parts = 0
+    with client.stream("GET", f"/api/v1/cameras/{CAMERA}/stream.mjpeg", params=params) as reply:
+        assert reply.status_code == 200
+        for chunk in reply.iter_bytes():
+            parts += chunk.count(b"--frame")
+    lasted = time.monotonic() - started
+    assert parts >= 1  # it played, then ended: not at max_s, but with the ticket
+    assert TICKET_S - 2 <= lasted <= TICKET_S + 5
+    expired = client.get(f"/api/v1/cameras/{CAMERA}/frame.jpg", params={"ticket": params["ticket"]})
+    assert expired.status_code == 401
+
+
+async def watch_until_closed(edge: EdgeProcess, ticket: str) -> tuple[int, float]:
+    """Play the live view over WebRTC with a ticket: frames received, seconds until it ended."""
+    peer = RTCPeerConnection()
+    peer.addTransceiver("video", direction="recvonly")
+    tracks: asyncio.Queue[MediaStreamTrack] = asyncio.Queue()
+    peer.on("track", tracks.put_nowait)
+    await peer.setLocalDescription(await peer.createOffer())
+    offer = {"sdp": peer.localDescription.sdp, "type": "offer"}
+    started = time.monotonic()
+    async with httpx.AsyncClient(base_url=edge.base_url, timeout=30) as http:
+        response = await http.post(
+            f"/api/v1/cameras/{CAMERA}/webrtc", json=offer, params={"ticket": ticket}
+        )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    await peer.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+    frames = 0
+    try:
+        track = await asyncio.wait_for(tracks.get(), 20)
+        while time.monotonic() - started < TICKET_S + 20:
+            try:
+                await asyncio.wait_for(track.recv(), 5)
+            except (MediaStreamError, TimeoutError):
+                break
+            frames += 1
+        return frames, time.monotonic() - started
+    finally:
+        await peer.close()
+
+
+def test_a_webrtc_view_ends_with_its_ticket(client: httpx.Client, edge: EdgeProcess) -> None:
+    frames, lasted = asyncio.run(watch_until_closed(edge, ticket(client)))
+    assert frames >= 10
+    # The edge closed it at the ticket's end (up to 5 s more for the receiver to notice).
+    assert TICKET_S - 2 <= lasted <= TICKET_S + 8
