@@ -195,3 +195,30 @@ def test_a_request_that_gave_up_does_not_break_the_scheduler(
     release.set()
     assert newer.result(10) == "2" and other.result(10) == "3"
     assert drops[("cam", "superseded")] == 1
+
+
+def test_more_frames_than_the_workers_can_start_in_time_are_shed_at_once(
+    make: Callable[..., FrameScheduler[str]], clock: Clock, drops: Counter[tuple[str, str]]
+) -> None:
+    scheduler = make(workers=1, deadline_s=1.0)  # max_queue stays 64: it is not the limit
+
+    def slow(label: str, order: list[str]) -> Callable[[], str]:
+        def run() -> str:
+            clock.now += 0.3  # each analysis takes 0.3 s: 3 frames can start within 1 s
+            order.append(label)
+            return label
+
+        return run
+
+    order: list[str] = []
+    for camera in "abcdefgh":  # each camera has spoken (none is quiet); the average is known
+        scheduler.submit(FrameWork(camera, 1, slow("warm", order))).result(10)
+    release, _ = blocker(scheduler, "z")
+    useful = [scheduler.submit(FrameWork(c, 0, slow(f"{c}-arrival", order))) for c in "abc"]
+    idle = [scheduler.submit(FrameWork(c, 2, slow(f"{c}-keepalive", order))) for c in "defgh"]
+    for future in idle:  # answered now, not after their deadline
+        assert isinstance(future.exception(0.5), ShedError)
+        assert future.exception(0).reason == "overload"  # type: ignore[union-attr]
+    release.set()
+    assert [f.result(10) for f in useful] == ["a-arrival", "b-arrival", "c-arrival"]
+    assert sum(n for (_, reason), n in drops.items() if reason == "overload") == 5

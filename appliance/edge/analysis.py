@@ -6,25 +6,28 @@ import copy
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
+from appliance.edge.event_book import EventBook
 from appliance.edge.snapshots import SnapshotWriter
-from appliance.edge.store import DetectionRow, EventRow, FrameRow, Store
+from appliance.edge.store import DetectionRow, FrameRow, Store
 from cameras.protocol import FrameMeta
 from pipelines.cascade import EarlyExitCascade, Exit
 from pipelines.detectors.yolo_decode import FrameSize
 from pipelines.feedback import Gap, HeldAnswer, QueryController, reply_after
 from pipelines.region_uploads import composite
-from pipelines.tracker import IouTracker, TrackedObject, TrackerSettings, TrackUpdate
+from pipelines.tracker import IouTracker, TrackerSettings, TrackUpdate
 from pipelines.types import Box, Detection
-from pipelines.zones import Zone, zones_of
+from pipelines.zones import Zone
 
 log = logging.getLogger(__name__)
+
+CLOCK_SLACK_S = 2.0
+"""How far a camera's stamps may run ahead of the edge's clock and still count as right."""
 
 
 class StaleFrameError(Exception):
@@ -86,15 +89,6 @@ class LatestView:
     zones: list[Zone]
 
 
-@dataclass
-class _EventState:
-    event_id: str
-    snapshot: str | None = None
-    zones: list[str] = field(default_factory=list)
-    """Zones the object has stood in, in the order it first entered them."""
-    best_crop: bytes | None = field(default=None, repr=False)
-
-
 class CameraAnalyzer:
     """Owns one camera's tracker; frames of one camera are analysed one at a time, in order."""
 
@@ -116,7 +110,7 @@ class CameraAnalyzer:
         self._held = HeldAnswer()
         self._controller = controller
         self.zones = list(zones)
-        self._events: dict[int, _EventState] = {}
+        self._book = EventBook(camera_id, snapshots)
         self._lock = threading.Lock()
         self._last: tuple[int, float] | None = None
         self._canvas: npt.NDArray[np.uint8] | None = None
@@ -163,15 +157,36 @@ class CameraAnalyzer:
             return replace(result, exit=Exit.SPLIT, detector_s=detector_s, scanned=1.0)
 
     def _seen(self, meta: FrameMeta) -> AnalysisResult | None:
-        """The answer to a frame stored already (a resend); refuses one older than the last."""
+        """The answer to a frame stored already (a resend); refuses one older than the last,
+        unless the camera's clock stepped back (then the camera's timeline starts again)."""
         if self._last is not None and (meta.seq, meta.captured_at) == self._last:
-            return AnalysisResult(None, [], {}, len(self._tracker.active), self._tracker.moving)
+            return self._duplicate()
         if self._last is not None and meta.captured_at < self._last[1]:
-            raise StaleFrameError(
-                f"frame {meta.seq} was captured before the last analysed frame of "
-                f"camera {self.camera_id}"
+            if not _clock_stepped_back(self._last, meta, time.time()):
+                raise StaleFrameError(
+                    f"frame {meta.seq} was captured before the last analysed frame of "
+                    f"camera {self.camera_id}"
+                )
+            log.warning(
+                "camera %s: its clock stepped back %.1f s; open events ended, tracking restarts",
+                self.camera_id,
+                self._last[1] - meta.captured_at,
             )
+            self._end_all()
         return None
+
+    def _duplicate(self) -> AnalysisResult:
+        return AnalysisResult(None, [], {}, len(self._tracker.active), self._tracker.moving)
+
+    def _end_all(self) -> int:
+        """End every open event and start the camera's timeline afresh; how many ended."""
+        ended = self._tracker.flush()
+        self.store.save_events([self._book.row(t, ended=True) for t in ended])
+        self._book.forget_except([])
+        self._tracker = IouTracker(self._tracker.settings)
+        self._held = HeldAnswer()
+        self._last = None
+        return len(ended)
 
     def _record(
         self,
@@ -183,21 +198,28 @@ class CameraAnalyzer:
     ) -> AnalysisResult:
         """Track and store one frame's detections in one transaction (or change nothing)."""
         # A frame that is not stored must not have moved the tracks either.
-        saved = copy.deepcopy((self._tracker, self._held, self._events, self._controller))
+        saved = copy.deepcopy((self._tracker, self._held, self._book.events, self._controller))
         try:
             update, held = self._held.update(self._tracker, detections, meta.captured_at)
             if image is not None:
-                self._keep_best_crops(image, update, meta.captured_at)
-            self._note_zones(update, meta.captured_at)
+                self._book.keep_best_crops(image, update, meta.captured_at)
+            self._book.note_zones(update, meta.captured_at, self.zones)
             frame_id = self.store.record_analysis(
                 self._frame_row(size, meta, body_bytes),
                 [_detection_row(d, update.matches.get(i)) for i, d in enumerate(detections)],
-                self._event_rows(update, meta.captured_at),
+                self._book.rows(update, meta.captured_at),
             )
         except Exception:
-            self._tracker, self._held, self._events, self._controller = saved
+            self._book.discarded()
+            self._tracker, self._held, self._book.events, self._controller = saved
             raise
-        self._forget_except(update.tracks)
+        if frame_id is None:
+            # Stored already (resent after the edge restarted): it must not count twice.
+            self._book.discarded()
+            self._tracker, self._held, self._book.events, self._controller = saved
+            return self._duplicate()
+        self._book.committed()
+        self._book.forget_except(update.tracks)
         gap = Gap() if self._last is None else _gap(self._last, meta)
         self._last = (meta.seq, meta.captured_at)
         reply = reply_after(self._tracker, self._controller, held, gap)  # as every replay does
@@ -211,7 +233,7 @@ class CameraAnalyzer:
             reply.threshold,
             reply.skip,
             reply.next_frame_s,
-            needs_picture=self._needs_picture(active),
+            needs_picture=self._book.needs_picture(active),
             moving_detections=_moving_detections(update),
         )
 
@@ -258,10 +280,7 @@ class CameraAnalyzer:
     def close(self) -> int:
         """End every open event (shutdown); returns how many were ended."""
         with self._lock:
-            ended = self._tracker.flush()
-            self.store.save_events([self._event_row(t, ended=True) for t in ended])
-            self._forget_except([])
-            return len(ended)
+            return self._end_all()
 
     def _frame_row(self, size: FrameSize, meta: FrameMeta, body_bytes: int) -> FrameRow:
         return FrameRow(
@@ -275,93 +294,16 @@ class CameraAnalyzer:
             filter_score=meta.filter_score,
         )
 
-    def _keep_best_crops(
-        self, image: npt.NDArray[np.uint8], update: TrackUpdate, timestamp: float
-    ) -> None:
-        """Crop now while the frame is here: the best view may come before the track confirms."""
-        if self.snapshots is None:
-            return
-        for track in update.tracks:
-            if track.last_seen != timestamp:
-                continue
-            state = self._state(track.track_id)
-            if track.best_timestamp == timestamp:
-                state.best_crop = self.snapshots.crop(image, track.best_box)
-            elif state.snapshot is None and state.best_crop is None:
-                # Seen best on frames without a picture (Edgent tensors): this view will do.
-                state.best_crop = self.snapshots.crop(image, track.box)
 
-    def _note_zones(self, update: TrackUpdate, timestamp: float) -> None:
-        if not self.zones:
-            return
-        for track in update.tracks:
-            if track.last_seen == timestamp:
-                visited = self._state(track.track_id).zones
-                visited.extend(z for z in zones_of(track.box, self.zones) if z not in visited)
-
-    def _event_rows(self, update: TrackUpdate, timestamp: float) -> list[EventRow]:
-        fresh = {t.track_id for t in (*update.confirmed, *update.improved)}
-        rows = []
-        for track in update.tracks:
-            if track.confirmed and track.last_seen == timestamp:
-                if track.track_id in fresh or self._awaits_snapshot(track.track_id):
-                    self._save_snapshot(track)
-                rows.append(self._event_row(track, ended=False))
-        rows.extend(self._event_row(t, ended=True) for t in update.ended)
-        return rows
-
-    def _awaits_snapshot(self, track_id: int) -> bool:
-        """A confirmed track's event has no snapshot, and a crop for one came at last."""
-        state = self._events.get(track_id)
-        return state is not None and state.snapshot is None and state.best_crop is not None
-
-    def _needs_picture(self, active: list[TrackedObject]) -> bool:
-        """Some open event has no snapshot yet (its object was only seen on frames without a
-        picture): the camera should send a picture."""
-        if self.snapshots is None:
-            return False
-        return any(
-            (state := self._events.get(track.track_id)) is None or state.snapshot is None
-            for track in active
-        )
-
-    def _save_snapshot(self, track: TrackedObject) -> None:
-        state = self._state(track.track_id)
-        if self.snapshots is not None and state.best_crop is not None:
-            state.snapshot = self.snapshots.save(self.camera_id, state.event_id, state.best_crop)
-            state.best_crop = None
-
-    def _event_row(self, track: TrackedObject, ended: bool) -> EventRow:
-        state = self._state(track.track_id)
-        best = track.best_box
-        return EventRow(
-            id=state.event_id,
-            camera_id=self.camera_id,
-            track_id=track.track_id,
-            label=track.label,
-            started_at=track.first_seen,
-            last_seen_at=track.last_seen,
-            ended_at=track.last_seen if ended else None,
-            best_confidence=track.best_confidence,
-            best_x1=best.x1,
-            best_y1=best.y1,
-            best_x2=best.x2,
-            best_y2=best.y2,
-            hits=track.hits,
-            snapshot=state.snapshot,
-            zones=tuple(state.zones),
-        )
-
-    def _state(self, track_id: int) -> _EventState:
-        if track_id not in self._events:
-            self._events[track_id] = _EventState(uuid.uuid4().hex)
-        return self._events[track_id]
-
-    def _forget_except(self, live: list[TrackedObject]) -> None:
-        """Drop state of tracks the tracker no longer has (ended or tentative and expired)."""
-        keep = {t.track_id for t in live}
-        for track_id in [i for i in self._events if i not in keep]:
-            del self._events[track_id]
+def _clock_stepped_back(last: tuple[int, float], meta: FrameMeta, now: float) -> bool:
+    """Whether a frame stamped before the last one comes from a camera clock that was set back,
+    not late: a later frame of the same run (a greater seq), or a frame stamped about now
+    after one stamped ahead of the edge's clock (the camera restarted with a corrected clock).
+    Refusing it would lock the camera out until real time passed its wrong stamps."""
+    seq, captured_at = last
+    return meta.seq > seq or (
+        captured_at > now + CLOCK_SLACK_S and meta.captured_at <= now + CLOCK_SLACK_S
+    )
 
 
 def _gap(last: tuple[int, float], meta: FrameMeta) -> Gap:

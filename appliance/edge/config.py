@@ -203,7 +203,10 @@ class SchedulerConfig(_Strict):
         None, ge=1, description="Frames analysed at once; none: one per CPU core."
     )
     max_queue: int = Field(
-        64, ge=1, description="Frames that may wait; beyond it the least useful is dropped."
+        64,
+        ge=1,
+        description="Frames that may wait at most (fewer when the workers could not start them"
+        " within deadline_s at the current analysis time); beyond, the least useful is dropped.",
     )
     deadline_s: float = Field(
         1.0,

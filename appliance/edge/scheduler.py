@@ -11,9 +11,11 @@ Within a class the frame nearest its deadline goes first: `deadline_s` after it 
 edge (the edge's own clock: a camera whose clock is off must not starve or jump the queue).
 A camera's frames are analysed one at a time, in order (its tracker needs them so); when a
 newer frame of a camera arrives while an older one still waits, the older is dropped
-(`superseded`: the newer says more about now). When the queue is full the least useful, least
-urgent frame is dropped (`overload`), and a frame whose deadline passed before a worker took it
-is dropped too (`expired`: analysing it would only delay fresher ones). Every drop is counted
+(`superseded`: the newer says more about now). When more frames wait than the workers can start
+within the deadline, at the time a frame takes now (a moving average), or than `max_queue`,
+the least useful, least urgent frame is dropped at once (`overload`: its camera hears so
+without waiting out the deadline); a frame whose deadline passed before a worker took it is
+dropped too (`expired`: analysing it would only delay fresher ones). Every drop is counted
 per camera and the sender is answered 503, so a camera node knows its frame was not analysed.
 """
 
@@ -34,6 +36,9 @@ from pipelines.frame_difference import SendReason
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+SERVICE_SMOOTHING = 0.2
+"""Weight of the latest frame in the moving average of analysis time."""
 
 
 class ShedError(Exception):
@@ -90,6 +95,8 @@ class FrameScheduler(Generic[T]):
         self._running: set[str] = set()
         self._last_seen: dict[str, float] = {}
         self._order = itertools.count()
+        self._service_s: float | None = None
+        """Moving average of the time a frame's analysis takes."""
         self._cond = threading.Condition()
         self._closed = False
         self._threads = [
@@ -117,12 +124,21 @@ class FrameScheduler(Generic[T]):
                 self._drop(older, "superseded", "a newer frame of the camera arrived")
             self._waiting[work.camera_id] = job
             heapq.heappush(self._heap, job)
-            if len(self._waiting) > self.settings.max_queue:
+            while len(self._waiting) > self._capacity():
                 worst = max(self._waiting.values(), key=lambda j: j.rank)
                 del self._waiting[worst.work.camera_id]
                 self._drop(worst, "overload", "the edge box is saturated")
             self._cond.notify()
         return future
+
+    def _capacity(self) -> int:
+        """Frames that may wait: as many as the workers can start within the deadline at the
+        time a frame takes now (at least one per worker), and never more than max_queue."""
+        workers, bound = self.settings.workers, self.settings.max_queue
+        if not self._service_s:
+            return bound
+        startable = int(workers * self.settings.deadline_s / self._service_s)
+        return min(bound, max(workers, startable))
 
     def snapshot(self) -> dict[str, int]:
         with self._cond:
@@ -193,10 +209,19 @@ class FrameScheduler(Generic[T]):
             return
         if not job.future.set_running_or_notify_cancel():
             return
+        started = self._clock()
         try:
             job.future.set_result(job.work.run())  # running: it can no longer be cancelled
         except BaseException as exc:  # handed to the waiting request, which reports it
             _fail(job.future, exc)
+        self._note_service(self._clock() - started)
+
+    def _note_service(self, seconds: float) -> None:
+        with self._cond:
+            last = self._service_s
+            self._service_s = (
+                seconds if last is None else last + SERVICE_SMOOTHING * (seconds - last)
+            )
 
 
 def _fail(future: Future[T], error: BaseException) -> None:

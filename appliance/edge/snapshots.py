@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -9,6 +10,20 @@ import numpy as np
 import numpy.typing as npt
 
 from pipelines.types import Box
+
+
+@dataclass(frozen=True)
+class StagedSnapshot:
+    relative: str
+    """The path the event row names, relative to the data directory."""
+    temporary: Path
+    target: Path
+
+    def publish(self) -> None:
+        self.temporary.replace(self.target)
+
+    def discard(self) -> None:
+        self.temporary.unlink(missing_ok=True)
 
 
 class SnapshotWriter:
@@ -30,15 +45,15 @@ class SnapshotWriter:
         )
         return encoded.tobytes() if ok else None
 
-    def save(self, camera_id: str, event_id: str, jpeg: bytes) -> str:
-        """Write atomically (temp file + rename) and return the path relative to the data dir."""
+    def stage(self, camera_id: str, event_id: str, jpeg: bytes) -> StagedSnapshot:
+        """Write the snapshot beside its place, to be published once its event row is committed
+        (or discarded if the commit fails: no file without its row)."""
         relative = Path("snapshots") / camera_id / f"{event_id}.jpg"
         target = self.data_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_suffix(".tmp")
         temporary.write_bytes(jpeg)
-        temporary.replace(target)
-        return relative.as_posix()
+        return StagedSnapshot(relative.as_posix(), temporary, target)
 
     def path(self, relative: str) -> Path:
         return self.data_dir / relative
