@@ -212,7 +212,14 @@ def test_matches_cover_every_detection_and_tracks_are_sorted() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"min_hits": 0}, {"iou_threshold": 1.5}, {"max_age_s": -1.0}, {"velocity_smoothing": 0.0}],
+    [
+        {"min_hits": 0},
+        {"iou_threshold": 1.5},
+        {"max_age_s": -1.0},
+        {"velocity_smoothing": 0.0},
+        {"new_track_gate": 0.0},
+        {"new_track_gate": -1.0},
+    ],
 )
 def test_invalid_settings_rejected(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
@@ -265,3 +272,45 @@ def test_a_single_detection_is_never_confirmed_by_time_alone() -> None:
 def test_negative_confirmation_time_is_refused() -> None:
     with pytest.raises(ValueError, match="confirm_s"):
         TrackerSettings(confirm_s=-0.1)
+
+
+def test_a_walker_seen_once_keeps_its_id_across_a_sparse_gap() -> None:
+    # 0.4 s later the person is 35 px (under a 40 px width) on: too little IoU with the old
+    # box, and a track seen once has no velocity to predict with.
+    frames = [(0.0, [person(100)]), (0.4, [person(135)]), (0.8, [person(170)])]
+    assert person(100).box.iou(person(135).box) < TrackerSettings().iou_threshold
+    gated = feed(IouTracker(TrackerSettings(new_track_gate=1.0)), frames)
+    assert [u.matches for u in gated] == [{0: 1}, {0: 1}, {0: 1}]
+    assert [t.track_id for t in gated[1].confirmed] == [1]
+    iou_only = feed(IouTracker(TrackerSettings(new_track_gate=None)), frames)
+    assert [u.matches for u in iou_only] == [{0: 1}, {0: 2}, {0: 3}]
+    assert all(u.confirmed == [] for u in iou_only)
+
+
+def test_the_gate_takes_no_far_or_differently_sized_detection() -> None:
+    settings = TrackerSettings(confirm_s=0.0, min_hits=1, new_track_gate=1.0)
+    far = IouTracker(settings)
+    far.update([person(100)], 0.0)
+    assert far.update([person(150)], 0.4).matches == {0: 2}  # 1.25 widths away
+    other_size = IouTracker(settings)
+    other_size.update([person(100)], 0.0)
+    assert other_size.update([person(130, w=80.0, h=160.0)], 0.4).matches == {0: 2}
+    other_label = IouTracker(settings)
+    other_label.update([car(100)], 0.0)
+    assert other_label.update([person(130)], 0.4).matches == {0: 2}
+
+
+def test_the_gate_is_only_for_tracks_without_a_velocity() -> None:
+    # A track matched twice predicts where its object went: it does not also reach out to a
+    # detection off its path, which starts a track of its own.
+    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=1, new_track_gate=1.0))
+    feed(tracker, [(0.0, [person(100)]), (0.1, [person(100)])])
+    assert tracker.update([person(135)], 0.5).matches == {0: 2}
+
+
+def test_the_gate_pairs_nearest_first_after_iou() -> None:
+    tracker = IouTracker(TrackerSettings(confirm_s=0.0, min_hits=1, new_track_gate=1.0))
+    tracker.update([person(100), person(300)], 0.0)
+    # 300 is matched by IoU; 135 and 170 are both left over for track 1, which takes 135.
+    update = tracker.update([person(170), person(302), person(135)], 0.4)
+    assert update.matches == {0: 3, 1: 2, 2: 1}

@@ -22,6 +22,7 @@ from appliance.edge.http.frame_checks import (
     read_body,
     store_refusal,
 )
+from appliance.edge.http.json_bodies import json_body
 from appliance.edge.http.uploads import (
     analysis_refusals,
     count_arrival,
@@ -62,7 +63,7 @@ def add_frame_ingest(app: FastAPI, box: EdgeBox) -> None:
 
 
 def add_status(app: FastAPI, box: EdgeBox) -> None:
-    @app.post("/api/v1/cameras/{camera_id}/status")
+    @app.post("/api/v1/cameras/{camera_id}/status", openapi_extra=json_body(CameraStatus))
     async def post_status(
         camera_id: str, request: Request, authorization: str | None = Header(None)
     ) -> dict[str, bool]:

@@ -146,14 +146,19 @@ def _close_on_shutdown(app: FastAPI, close: Callable[[], Awaitable[None]]) -> No
 async def _mjpeg_parts(
     frames: LiveFrames, camera_id: str, fps: float, max_s: float
 ) -> AsyncIterator[bytes]:
-    """A part per new picture (and the same one again every 5 s), for at most `max_s` and
-    until the edge begins to stop."""
+    """A part per new picture (and the same one again every 5 s), at most `fps` a second, for
+    at most `max_s` and until the edge begins to stop (both noticed within a second, however
+    low `fps` is)."""
     end = time.monotonic() + max_s
-    sent_version, sent_at = -1, 0.0
-    while time.monotonic() < end and not frames.box.stopping.is_set():
-        latest = await asyncio.to_thread(frames.jpeg, camera_id)
-        if latest is not None and (latest[0] != sent_version or time.monotonic() - sent_at > 5):
-            sent_version, sent_at = latest[0], time.monotonic()
-            head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(latest[1])}"
-            yield head.encode() + b"\r\n\r\n" + latest[1] + b"\r\n"
-        await asyncio.sleep(1 / fps)
+    sent_version, sent_at, next_look = -1, 0.0, 0.0
+    while (now := time.monotonic()) < end and not frames.box.stopping.is_set():
+        if now >= next_look:
+            next_look = now + 1 / fps
+            latest = await asyncio.to_thread(frames.jpeg, camera_id)
+            if latest is not None and (latest[0] != sent_version or now - sent_at > 5):
+                sent_version, sent_at = latest[0], now
+                head = (
+                    f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(latest[1])}"
+                )
+                yield head.encode() + b"\r\n\r\n" + latest[1] + b"\r\n"
+        await asyncio.sleep(max(0.0, min(next_look, end, now + 1.0) - time.monotonic()))

@@ -21,6 +21,7 @@ from appliance.edge.camera_settings import apply_settings, query_status, save_se
 from appliance.edge.config import CameraSettingsConfig
 from appliance.edge.http.auth import shown
 from appliance.edge.http.frame_checks import store_refusal
+from appliance.edge.http.json_bodies import json_body
 from appliance.edge.store import StoreError
 from cameras.config_checks import describe_validation_error
 
@@ -38,7 +39,11 @@ def add_camera_settings(
     def get_settings(camera_id: str) -> dict[str, Any]:
         return settings_view(box, camera_id)
 
-    @app.put("/api/v1/cameras/{camera_id}/settings", dependencies=[Depends(admin)])
+    @app.put(
+        "/api/v1/cameras/{camera_id}/settings",
+        dependencies=[Depends(admin)],
+        openapi_extra=json_body(CameraSettingsConfig),
+    )
     async def put_settings(camera_id: str, request: Request) -> dict[str, Any]:
         # The body is read only once the token passed (no Body parameter: FastAPI would parse
         # it before the dependency), and is capped by BodyLimit.
