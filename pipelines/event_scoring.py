@@ -3,8 +3,10 @@
 A reference event is a confirmed track of the edge's tracker fed the full detector's result on
 every frame, lasting at least `MIN_REFERENCE_S`. It is found when a reported event of the same
 label overlaps it in time with box IoU >= `EVENT_IOU` on a frame both have a box on. A reported
-event is correct when it is the first to match some reference track (of any length): a second
-event for the same object (a track broken in two) counts against precision. The delay is from
+event is correct when it is paired with a reference track (of any length) in a one-to-one
+pairing of matching events as large as possible: a second event for the same object (a track
+broken in two) counts against precision. (Pairing greedily in report order was arbitrary: an
+event could take the one reference a later event alone matched, costing that one.) The delay is from
 a found reference event's start to the first record of the earliest event that matched it.
 """
 
@@ -83,13 +85,7 @@ def _same_object(a: ScoredEvent, b: ScoredEvent) -> bool:
 
 def score_events(reported: Sequence[ScoredEvent], reference: Sequence[ScoredEvent]) -> EventScore:
     matches = [[j for j, ref in enumerate(reference) if _same_object(r, ref)] for r in reported]
-    claimed: set[int] = set()
-    correct = 0
-    for i in sorted(range(len(reported)), key=lambda k: reported[k].reported_s):
-        fresh = [j for j in matches[i] if j not in claimed]
-        if fresh:
-            claimed.add(fresh[0])
-            correct += 1
+    correct = _largest_pairing(matches)
     long_enough = [j for j, e in enumerate(reference) if e.last_s - e.first_s >= MIN_REFERENCE_S]
     delays = []
     for j in long_enough:
@@ -105,3 +101,22 @@ def score_events(reported: Sequence[ScoredEvent], reference: Sequence[ScoredEven
         precision=correct / len(reported) if reported else 1.0,
         p95_delay_s=float(np.percentile(delays, 95)) if delays else None,
     )
+
+
+def _largest_pairing(matches: Sequence[Sequence[int]]) -> int:
+    """How many reported events can each be paired with a different reference event they match
+    (maximum bipartite matching by augmenting paths; a few hundred events at most)."""
+    owner: dict[int, int] = {}
+    """Reference index -> the reported event paired with it."""
+
+    def pair(i: int, seen: set[int]) -> bool:
+        for j in matches[i]:
+            if j in seen:
+                continue
+            seen.add(j)
+            if j not in owner or pair(owner[j], seen):
+                owner[j] = i
+                return True
+        return False
+
+    return sum(pair(i, set()) for i in range(len(matches)))

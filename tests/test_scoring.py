@@ -57,6 +57,18 @@ def test_one_object_broken_into_two_events_costs_precision() -> None:
     assert broken.recall == 1.0 and broken.precision == 0.5
 
 
+def test_events_are_paired_with_references_as_fully_as_possible() -> None:
+    # Two walkers cross: the first reported event matches both, the second only the first
+    # walker. Pairing in report order gave the first event walker one and left the second
+    # event unpaired; both events are correct.
+    walker_one, walker_two = event(range(0, 20), x=0), event(range(0, 20), x=100)
+    both = ScoredEvent("person", {**walker_one.boxes, 10: Box(100, 0, 140, 100)}, 0.0, 1.9, 0.1)
+    score = score_events(
+        [both, event(range(5, 20), x=0, reported_at=0.6)], [walker_one, walker_two]
+    )
+    assert score.correct == 2 and score.precision == 1.0
+
+
 def test_short_reference_tracks_count_for_precision_not_recall() -> None:
     reference = [event(range(0, 5))]  # half a second
     score = score_events([event(range(0, 5))], reference)

@@ -118,6 +118,14 @@ class TrackerConfig(_Strict):
     stationary_iou: float = Field(
         0.6, gt=0.0, le=1.0, description="Least overlap with where it settled to stay put."
     )
+    new_track_gate: float | None = Field(
+        1.0,
+        gt=0.0,
+        le=10.0,
+        description="A track seen once also takes a leftover detection of its label and size"
+        " whose centre is within this many box widths (on sparse frames a walker moves about a"
+        " width); none: overlap only.",
+    )
 
     def settings(self) -> TrackerSettings:
         return TrackerSettings(
@@ -128,6 +136,7 @@ class TrackerConfig(_Strict):
             report_misses=self.report_misses,
             stationary_after_s=self.stationary_after_s,
             stationary_iou=self.stationary_iou,
+            new_track_gate=self.new_track_gate,
         )
 
 
