@@ -18,11 +18,13 @@ from appliance.edge.detector import build_edge_detector
 from appliance.edge.edgent_config import EdgeEdgentConfig
 from appliance.edge.input_rates import InputRates
 from appliance.edge.outbox.uplink import CloudUplink
+from appliance.edge.retention import RetentionJob
 from appliance.edge.scheduler import FrameScheduler, SchedulerSettings
 from appliance.edge.site_uplink import SiteUplink
 from appliance.edge.snapshots import SnapshotWriter
 from appliance.edge.stats import EdgeStats
 from appliance.edge.store import CameraRow, Database, Store, open_database, sqlite_url
+from appliance.edge.store.retention import StoreRetention
 from pipelines.detectors.yolo_settings import ModelError
 
 if TYPE_CHECKING:
@@ -100,6 +102,10 @@ class EdgeBox:
             for c in config.cameras
         }
         restore_settings(self)  # changes made through the API win over the YAML
+        self.retention = RetentionJob(
+            config.retention, StoreRetention(self.database), config.data_dir
+        )
+        self.retention.start()
         if self.cloud is not None:
             self.cloud.start()
         log.info("edge box ready: %d cameras, database %s", len(self.cameras), self.database.url)
@@ -114,6 +120,7 @@ class EdgeBox:
         )
 
     def close(self) -> None:
+        self.retention.close()
         self.scheduler.close()
         ended = sum(analyzer.close() for analyzer in self.analyzers.values())
         log.info("edge box stopping: ended %d open events", ended)

@@ -15,6 +15,7 @@ from appliance.edge.access_config import AccessConfig, ListenConfig
 from appliance.edge.edgent_config import EdgeEdgentConfig
 from appliance.edge.filter_control import FilterControlConfig
 from appliance.edge.outbox.config import CloudUplinkConfig
+from appliance.edge.retention import RetentionConfig
 from cameras.config_checks import NAME_PATTERN, require_unique
 from cameras.detector_config import DEFAULT_MODEL_PATH, YoloOnnxConfig
 from pipelines.cascade import CascadeSettings, EarlyExitCascade
@@ -341,6 +342,9 @@ class EdgeConfig(_Strict):
     tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracker settings.")
     snapshots: SnapshotConfig = Field(
         default_factory=SnapshotConfig, description="Event snapshots."
+    )
+    retention: RetentionConfig = Field(
+        default_factory=RetentionConfig, description="What is kept, and for how long."
     )
     filter_control: FilterControlConfig = Field(
         default_factory=FilterControlConfig,

@@ -36,6 +36,7 @@ def add_reads(app: FastAPI, box: EdgeBox, reader: Callable[[str | None], None]) 
             "detector": box.detector.snapshot(),
             "inputs": box.inputs.snapshot(),
             "store": dataclasses.asdict(box.store.totals()),
+            "retention": box.retention.snapshot(),
             "cameras": [
                 {**dataclasses.asdict(c), "plan": plans[c.id], "control": _control(box, c.id)}
                 for c in cameras
