@@ -108,6 +108,15 @@ class PostgresServer:
             self._base = None
             self.port = None
 
+    def pause(self) -> None:
+        """Shut the server down (fast), keeping its data and port: an outage, as a restart of
+        the database host makes one; `resume()` ends it."""
+        self._stop_postmaster()
+
+    def resume(self) -> None:
+        assert self.port is not None, "never started"
+        self._start_postmaster(self.port)
+
     def __enter__(self) -> PostgresServer:
         self.start()
         return self

@@ -21,6 +21,7 @@ def add_bench_parser(roles: Any) -> None:
     _add_filter(benchmarks)
     _add_edge(benchmarks)
     _add_scale(benchmarks)
+    _add_soak(benchmarks)
     _add_uplink(benchmarks)
     _add_plan(benchmarks)
     _add_encoding(benchmarks)
@@ -258,6 +259,63 @@ def _scale(args: argparse.Namespace) -> int:
     from appliance.bench.scale import run_scale_command
 
     return run_scale_command(args)
+
+
+def _add_soak(benchmarks: Any) -> None:
+    parser = benchmarks.add_parser(
+        "soak", help="one edge box under N real-time cameras for minutes: memory, fds, threads"
+    )
+    parser.add_argument(
+        "--cameras", type=_int_within(1, 64), default=8, help="camera nodes (default: 8)"
+    )
+    parser.add_argument(
+        "--minutes", type=_positive_float, default=30.0, help="length of the run (default: 30)"
+    )
+    parser.add_argument(
+        "--sample-s", type=_positive_float, default=10.0,
+        help="seconds between samples of the edge process (default: 10)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--videos", type=_name_list, default=["vtest", "bikes"],
+        help="clips the cameras replay in turn, comma-separated (default: vtest,bikes)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--config", type=Path,
+        help="edge YAML to start from (listen, data_dir, cameras, api_token are the soak's)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--work-dir", type=Path,
+        help="keep configs, logs and the store here (default: a temporary folder, removed)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--cache-dir", type=Path, default=DEFAULT_CACHE_DIR,
+        help=f"where looped clips are built (default: {DEFAULT_CACHE_DIR})",
+    )  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
+    parser.set_defaults(handler=_soak)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return value
+
+
+def _name_list(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"need at least one name, got {text!r}")
+    return names
+
+
+def _soak(args: argparse.Namespace) -> int:
+    from appliance.bench.soak import run_soak_command
+
+    return run_soak_command(args)
 
 
 def _add_uplink(benchmarks: Any) -> None:

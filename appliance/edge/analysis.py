@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from appliance.edge.event_book import EventBook
 from appliance.edge.snapshots import SnapshotWriter
-from appliance.edge.store import DetectionRow, FrameRow, Store
+from appliance.edge.store import DetectionRow, FrameRow, Store, StoreError
 from cameras.protocol import FrameMeta
 from pipelines.cascade import EarlyExitCascade, Exit
 from pipelines.detectors.yolo_decode import FrameSize
@@ -179,8 +179,9 @@ class CameraAnalyzer:
         return AnalysisResult(None, [], {}, len(self._tracker.active), self._tracker.moving)
 
     def _end_all(self) -> int:
-        """End every open event and start the camera's timeline afresh; how many ended."""
-        ended = self._tracker.flush()
+        """End every open event and start the camera's timeline afresh; how many ended. Nothing
+        changes if the events cannot be stored (StoreError)."""
+        ended = self._tracker.active
         self.store.save_events([self._book.row(t, ended=True) for t in ended])
         self._book.forget_except([])
         self._tracker = IouTracker(self._tracker.settings)
@@ -278,9 +279,14 @@ class CameraAnalyzer:
         return composite(self._canvas, image, boxes)
 
     def close(self) -> int:
-        """End every open event (shutdown); returns how many were ended."""
+        """End every open event (shutdown); returns how many were ended. A store that fails
+        leaves them open (they end at the next start's first frames) and shutdown goes on."""
         with self._lock:
-            return self._end_all()
+            try:
+                return self._end_all()
+            except StoreError as exc:
+                log.error("camera %s: open events not ended at shutdown: %s", self.camera_id, exc)
+                return 0
 
     def _frame_row(self, size: FrameSize, meta: FrameMeta, body_bytes: int) -> FrameRow:
         return FrameRow(

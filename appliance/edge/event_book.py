@@ -7,6 +7,7 @@ committed, so a failed commit leaves no file without its event.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 
@@ -17,6 +18,8 @@ from appliance.edge.snapshots import SnapshotWriter, StagedSnapshot
 from appliance.edge.store import EventRow
 from pipelines.tracker import TrackedObject, TrackUpdate
 from pipelines.zones import Zone, zones_of
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -36,6 +39,7 @@ class EventBook:
         self.snapshots = snapshots
         self.events: dict[int, EventState] = {}
         self._staged: list[StagedSnapshot] = []
+        self._snapshots_failing = False
 
     def keep_best_crops(
         self, image: npt.NDArray[np.uint8], update: TrackUpdate, timestamp: float
@@ -134,8 +138,19 @@ class EventBook:
 
     def _stage_snapshot(self, track: TrackedObject) -> None:
         state = self.state(track.track_id)
-        if self.snapshots is not None and state.best_crop is not None:
+        if self.snapshots is None or state.best_crop is None:
+            return
+        try:
             staged = self.snapshots.stage(self.camera_id, state.event_id, state.best_crop)
-            self._staged.append(staged)
-            state.snapshot = staged.relative
-            state.best_crop = None
+        except OSError as exc:
+            # The event is stored without its picture; the crop is kept to try again.
+            if not self._snapshots_failing:
+                log.warning("camera %s: snapshots not written: %s", self.camera_id, exc)
+            self._snapshots_failing = True
+            return
+        if self._snapshots_failing:
+            log.info("camera %s: snapshots are written again", self.camera_id)
+        self._snapshots_failing = False
+        self._staged.append(staged)
+        state.snapshot = staged.relative
+        state.best_crop = None

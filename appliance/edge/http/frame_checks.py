@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import TypeVar
 
 import numpy as np
@@ -10,6 +12,7 @@ import numpy.typing as npt
 from fastapi import HTTPException, Request
 from pydantic import BaseModel, ValidationError
 
+from appliance.edge.store import StoreError
 from cameras.config_checks import describe_validation_error
 from cameras.jpeg import decode_jpeg as decode_camera_jpeg
 from cameras.jpeg import jpeg_dimensions
@@ -35,8 +38,35 @@ class RejectedFrame(HTTPException):
         self.reason = reason
 
 
-def store_refusal(what: str, exc: Exception) -> RejectedFrame:
-    """503 for a store that failed: the driver's words go to the edge's log, not to clients."""
+class _RareLog:
+    """Logs a repeated failure once, then at most every `every_s` with how many came between:
+    a full disk must not be filled further by a log line per refused frame."""
+
+    def __init__(self, every_s: float = 60.0) -> None:
+        self.every_s = every_s
+        self._lock = threading.Lock()
+        self._last = float("-inf")
+        self._since = 0
+
+    def __call__(self, message: str, *args: object) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last < self.every_s:
+                self._since += 1
+                return
+            repeats, self._since, self._last = self._since, 0, now
+        log.error("%s (%d more since the last such line)", message % args, repeats)
+
+
+_disk_full_log = _RareLog()
+
+
+def store_refusal(what: str, exc: StoreError) -> RejectedFrame:
+    """507 when the edge's disk is full (it takes frames again once there is room), else 503
+    for a store that failed; the driver's words go to the edge's log, not to clients."""
+    if exc.disk_full:
+        _disk_full_log("%s not stored, the disk is full: %s", what, exc)
+        return RejectedFrame(507, "disk_full", f"{what} not stored: the edge box's disk is full")
     log.warning("%s not stored: %s", what, exc)
     return RejectedFrame(
         503, "store_error", f"{what} not stored: the edge's database failed (see the edge's log)"

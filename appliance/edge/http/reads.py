@@ -80,15 +80,19 @@ def add_reads(app: FastAPI, box: EdgeBox, reader: Callable[[str | None], None]) 
     def event(event_id: str) -> dict[str, Any]:
         row = box.store.get_event(event_id)
         if row is None:
-            raise HTTPException(404, f"unknown event {event_id!r}")
+            raise HTTPException(404, f"unknown event {shown(event_id)}")
         return dataclasses.asdict(row)
 
     @app.get("/api/v1/events/{event_id}/snapshot.jpg", dependencies=guarded)
     def snapshot(event_id: str) -> FileResponse:
         row = box.store.get_event(event_id)
+        missing = HTTPException(404, f"no snapshot for event {shown(event_id)}")
         if row is None or row.snapshot is None or box.snapshots is None:
-            raise HTTPException(404, f"no snapshot for event {event_id!r}")
-        return FileResponse(box.snapshots.path(row.snapshot), media_type="image/jpeg")
+            raise missing
+        path = box.snapshots.path(row.snapshot)
+        if not path.is_file():  # removed by retention while this was asked
+            raise missing
+        return FileResponse(path, media_type="image/jpeg")
 
 
 def _control(box: EdgeBox, camera_id: str) -> dict[str, Any] | None:

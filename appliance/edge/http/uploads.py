@@ -49,8 +49,7 @@ def analysis_refusals(camera_id: str, meta: FrameMeta) -> Iterator[None]:
     except BadRegionsError as exc:
         raise RejectedFrame(422, "bad_regions", str(exc)) from None
     except StoreError as exc:
-        log.error("frame %d of camera %s not stored: %s", meta.seq, camera_id, exc)
-        raise store_refusal("frame", exc) from None
+        raise store_refusal(f"frame {meta.seq} of camera {camera_id}", exc) from None
 
 
 def count_outcome(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 
 from sqlalchemy import BigInteger, cast, func, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import queries
@@ -27,6 +27,7 @@ from .rows import (
     StoreTotals,
 )
 from .schema import Camera, Detection, Event, Frame
+from .sessions import read_session, write_session
 
 logger = logging.getLogger(__name__)
 
@@ -221,24 +222,9 @@ class Store:
         with self._read("check frame") as session:
             return queries.frame_id(session, frame) is not None
 
-    @contextmanager
-    def _write(self, what: str) -> Iterator[Session]:
+    def _write(self, what: str) -> AbstractContextManager[Session]:
         """A transaction that commits on success and rolls back on any error."""
-        try:
-            with self._db.sessions.begin() as session:
-                yield session
-        except SQLAlchemyError as exc:
-            raise StoreError(f"{what} failed: {_reason(exc)}") from exc
+        return write_session(self._db, what)
 
-    @contextmanager
-    def _read(self, what: str) -> Iterator[Session]:
-        try:
-            with self._db.sessions() as session:
-                yield session
-        except SQLAlchemyError as exc:
-            raise StoreError(f"{what} failed: {_reason(exc)}") from exc
-
-
-def _reason(exc: SQLAlchemyError) -> str:
-    inner = getattr(exc, "orig", None) or exc
-    return " ".join(str(inner).split())
+    def _read(self, what: str) -> AbstractContextManager[Session]:
+        return read_session(self._db, what)

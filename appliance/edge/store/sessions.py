@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .database import Database
-from .errors import StoreError
+from .errors import StoreError, is_disk_full
 
 
 @contextmanager
@@ -19,7 +19,7 @@ def write_session(db: Database, what: str) -> Iterator[Session]:
         with db.sessions.begin() as session:
             yield session
     except SQLAlchemyError as exc:
-        raise StoreError(f"{what} failed: {reason(exc)}") from exc
+        raise store_error(what, exc) from exc
 
 
 @contextmanager
@@ -28,7 +28,12 @@ def read_session(db: Database, what: str) -> Iterator[Session]:
         with db.sessions() as session:
             yield session
     except SQLAlchemyError as exc:
-        raise StoreError(f"{what} failed: {reason(exc)}") from exc
+        raise store_error(what, exc) from exc
+
+
+def store_error(what: str, exc: SQLAlchemyError) -> StoreError:
+    inner = getattr(exc, "orig", None) or exc
+    return StoreError(f"{what} failed: {reason(exc)}", disk_full=is_disk_full(inner))
 
 
 def reason(exc: SQLAlchemyError) -> str:
