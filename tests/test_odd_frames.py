@@ -91,3 +91,15 @@ def test_the_edge_refuses_them_before_decoding_and_keeps_serving(tmp_path: Path)
         assert stats["edge"]["rejected"]["frame_too_small"] == 3
         assert stats["edge"]["rejected"]["frame_too_big"] == 1
         assert stats["store"]["frames"] == 1  # nothing refused was stored
+
+
+def test_a_frame_larger_than_its_camera_sends_is_refused(tmp_path: Path) -> None:
+    cameras = [{"id": CAMERA, "token": "gate-token-12345", "max_frame_size": [768, 576]}]
+    with (
+        running_edge(tmp_path, {CAMERA: "gate-token-12345"}, extra={"cameras": cameras}) as edge,
+        httpx.Client(base_url=edge.base_url, timeout=30) as client,
+    ):
+        large = post_frame(client, edge, CAMERA, declaring(1920, 1080), 0)
+        assert large.status_code == 413, large.text
+        assert "at most 768x576" in large.json()["detail"]
+        assert post_frame(client, edge, CAMERA, vtest_jpegs(1)[0], 1).status_code == 200

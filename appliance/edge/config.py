@@ -6,27 +6,26 @@ Every field carries its description once; validation errors quote the field path
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from appliance.config_loader import is_loopback
 from appliance.edge.access_config import AccessConfig, ListenConfig
+from appliance.edge.camera_config import CameraSettingsConfig as CameraSettingsConfig
+from appliance.edge.camera_config import EdgeCameraConfig as EdgeCameraConfig
 from appliance.edge.edgent_config import EdgeEdgentConfig
 from appliance.edge.filter_control import FilterControlConfig
 from appliance.edge.outbox.config import CloudUplinkConfig
 from appliance.edge.retention import RetentionConfig
-from cameras.config_checks import NAME_PATTERN, require_unique
 from cameras.detector_config import DEFAULT_MODEL_PATH, YoloOnnxConfig
 from pipelines.cascade import CascadeSettings, EarlyExitCascade
 from pipelines.cascade_regions import ChangeSettings
 from pipelines.detectors import Detector
 from pipelines.detectors.hog import HogSettings
 from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST
-from pipelines.feedback import Query
 from pipelines.result_cache import ResultCache, ResultCacheSettings
 from pipelines.tracker import TrackerSettings
-from pipelines.zones import Zone
 
 
 class _Strict(BaseModel):
@@ -237,75 +236,6 @@ class SnapshotConfig(_Strict):
     margin: float = Field(
         0.15, ge=0.0, le=2.0, description="Context around the box, as a fraction."
     )
-
-
-Coordinate = Annotated[float, Field(ge=0.0, le=16384.0, allow_inf_nan=False)]
-"""A pixel coordinate: finite, inside the largest frame the edge accepts (with room)."""
-
-
-class ZoneConfig(_Strict):
-    name: str = Field(pattern=NAME_PATTERN, description="Zone name used in events.")
-    points: list[tuple[Coordinate, Coordinate]] = Field(
-        min_length=3,
-        max_length=64,
-        description="Polygon corners [x, y] in frame pixels (3 to 64, each 0 to 16384); an"
-        " object is in the zone when the bottom centre of its box is inside.",
-    )
-
-    def zone(self) -> Zone:
-        return Zone(self.name, tuple(self.points))
-
-
-class CameraSettingsConfig(_Strict):
-    """A camera's settings the UI may change at run time (`PUT .../settings`): the API
-    validates them with this model, so they obey the same rules as in the YAML."""
-
-    difference_threshold: float | None = Field(
-        None,
-        ge=0.0,
-        le=1.0,
-        description="Difference threshold the edge asks this camera to use; none: adaptive"
-        " (filter_control).",
-    )
-    query: Query | None = Field(
-        None, description="What users ask of this camera; none: filter_control.query."
-    )
-    accuracy_target: float | None = Field(
-        None,
-        gt=0.0,
-        le=1.0,
-        description="Accuracy of this camera's query to hold; none: filter_control's.",
-    )
-    zones: list[ZoneConfig] = Field(
-        default_factory=list,
-        max_length=32,
-        description="Named areas events record when objects enter them (at most 32).",
-    )
-    budget_bytes_per_s: float | None = Field(
-        None,
-        gt=0,
-        allow_inf_nan=False,
-        description="Fixed uplink budget of this camera, bytes/s, taken off what the other"
-        " cameras share; none: its share of uplink_capacity_mbps (or unlimited).",
-    )
-
-    @field_validator("zones")
-    @classmethod
-    def _unique_zone_names(cls, zones: list[ZoneConfig]) -> list[ZoneConfig]:
-        require_unique((z.name for z in zones), "zone names")
-        return zones
-
-
-class EdgeCameraConfig(CameraSettingsConfig):
-    id: str = Field(pattern=NAME_PATTERN, description="Camera id used in the API.")
-    name: str = Field("", max_length=200, description="Human-readable camera name.")
-    token: SecretStr = Field(min_length=8, description="Secret the camera node authenticates with.")
-
-    def settings(self) -> CameraSettingsConfig:
-        """The run-time changeable part of this camera's config."""
-        return CameraSettingsConfig.model_validate(
-            self.model_dump(include=set(CameraSettingsConfig.model_fields))
-        )
 
 
 class EdgeConfig(_Strict):

@@ -120,11 +120,26 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def decode_jpeg(body: bytes) -> npt.NDArray[np.uint8]:
-    """The frame's pixels, once its header says a size worth decoding."""
+def check_header(body: bytes, camera_limit: tuple[int, int] | None = None) -> None:
+    """Refuse a body that is no JPEG, or whose header declares a size this camera (or any
+    camera) does not send: read from the header alone, before any decoding or queueing."""
     if not body.startswith(JPEG_MAGIC):
         raise RejectedFrame(415, "not_jpeg", "body is not a JPEG image")
-    check_dimensions(jpeg_dimensions(body))
+    size = jpeg_dimensions(body)
+    check_dimensions(size)
+    if camera_limit is not None and size is not None:
+        (width, height), (most_w, most_h) = size, camera_limit
+        if width > most_w or height > most_h:
+            raise RejectedFrame(
+                413,
+                "frame_too_big",
+                f"frame of {width}x{height} pixels: this camera sends at most {most_w}x{most_h}",
+            )
+
+
+def decode_jpeg(body: bytes) -> npt.NDArray[np.uint8]:
+    """The frame's pixels, once its header says a size worth decoding."""
+    check_header(body)
     image = decode_camera_jpeg(body)
     if image is None:
         raise RejectedFrame(415, "not_jpeg", "body is a damaged JPEG image that cannot be decoded")

@@ -16,6 +16,7 @@ from appliance.edge.box import EdgeBox
 from appliance.edge.http.auth import authenticate_camera
 from appliance.edge.http.frame_checks import (
     check_capture_time,
+    check_header,
     decode_jpeg,
     parse_json,
     parse_meta,
@@ -52,6 +53,7 @@ def add_frame_ingest(app: FastAPI, box: EdgeBox) -> None:
         meta = parse_meta(frame_meta)
         check_capture_time(meta, time.time(), box.config.max_clock_ahead_s)
         body = await read_body(request, box.config.max_frame_bytes)
+        check_header(body, camera.max_frame_size)
         arrived = time.perf_counter()
         count_arrival(box, camera_id, meta, len(body))
         work = FrameWork(camera_id, usefulness(meta), partial(_analyse, box, camera_id, body, meta))

@@ -1,0 +1,93 @@
+"""A camera as the edge box knows it: its id and token, and the settings that can change at run
+time (query, thresholds, zones, budget) through the API as well as the YAML."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from cameras.config_checks import NAME_PATTERN, require_unique
+from pipelines.feedback import Query
+from pipelines.zones import Zone
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+Coordinate = Annotated[float, Field(ge=0.0, le=16384.0, allow_inf_nan=False)]
+"""A pixel coordinate: finite, inside the largest frame the edge accepts (with room)."""
+FrameSide = Annotated[int, Field(ge=32, le=8192)]
+"""A frame's width or height in pixels, within what the edge accepts."""
+
+
+class ZoneConfig(_Strict):
+    name: str = Field(pattern=NAME_PATTERN, description="Zone name used in events.")
+    points: list[tuple[Coordinate, Coordinate]] = Field(
+        min_length=3,
+        max_length=64,
+        description="Polygon corners [x, y] in frame pixels (3 to 64, each 0 to 16384); an"
+        " object is in the zone when the bottom centre of its box is inside.",
+    )
+
+    def zone(self) -> Zone:
+        return Zone(self.name, tuple(self.points))
+
+
+class CameraSettingsConfig(_Strict):
+    """A camera's settings the UI may change at run time (`PUT .../settings`): the API
+    validates them with this model, so they obey the same rules as in the YAML."""
+
+    difference_threshold: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Difference threshold the edge asks this camera to use; none: adaptive"
+        " (filter_control).",
+    )
+    query: Query | None = Field(
+        None, description="What users ask of this camera; none: filter_control.query."
+    )
+    accuracy_target: float | None = Field(
+        None,
+        gt=0.0,
+        le=1.0,
+        description="Accuracy of this camera's query to hold; none: filter_control's.",
+    )
+    zones: list[ZoneConfig] = Field(
+        default_factory=list,
+        max_length=32,
+        description="Named areas events record when objects enter them (at most 32).",
+    )
+    budget_bytes_per_s: float | None = Field(
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Fixed uplink budget of this camera, bytes/s, taken off what the other"
+        " cameras share; none: its share of uplink_capacity_mbps (or unlimited).",
+    )
+
+    @field_validator("zones")
+    @classmethod
+    def _unique_zone_names(cls, zones: list[ZoneConfig]) -> list[ZoneConfig]:
+        require_unique((z.name for z in zones), "zone names")
+        return zones
+
+
+class EdgeCameraConfig(CameraSettingsConfig):
+    id: str = Field(pattern=NAME_PATTERN, description="Camera id used in the API.")
+    name: str = Field("", max_length=200, description="Human-readable camera name.")
+    token: SecretStr = Field(min_length=8, description="Secret the camera node authenticates with.")
+    max_frame_size: tuple[FrameSide, FrameSide] | None = Field(
+        None,
+        description="Largest frame [width, height] this camera sends; a larger one (by its JPEG"
+        " header) is refused before it is decoded; none: the box's limits only (8192 a side,"
+        " 8K UHD in all).",
+    )
+
+    def settings(self) -> CameraSettingsConfig:
+        """The run-time changeable part of this camera's config."""
+        return CameraSettingsConfig.model_validate(
+            self.model_dump(include=set(CameraSettingsConfig.model_fields))
+        )
