@@ -4,6 +4,7 @@ header deadline), counts them, and goes on serving cameras and readers."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Iterator
@@ -97,3 +98,18 @@ def test_a_kept_alive_client_is_served_across_requests(edge: EdgeProcess) -> Non
             assert client.get("/api/v1/health").status_code == 200
             time.sleep(HEADER_TIMEOUT_S * 1.5)  # idle longer than the header deadline
         assert client.get("/api/v1/stats").status_code == 200
+
+
+def test_huge_headers_are_refused_and_the_box_serves_on(edge: EdgeProcess) -> None:
+    with socket.create_connection(address(edge)) as sock:
+        head = b"GET /api/v1/health HTTP/1.1\r\nHost: edge\r\nX-Big: " + b"a" * 200_000
+        # Cut off while sending is refused all the same.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(head + b"\r\n\r\n")
+        sock.settimeout(5)
+        try:
+            answer = sock.recv(4096)
+        except ConnectionResetError:
+            answer = b""
+    assert not answer.startswith(b"HTTP/1.1 200")
+    assert httpx.get(edge.base_url + "/api/v1/health", timeout=5).status_code == 200
