@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
+from appliance.edge.box import EdgeBox
+from appliance.edge.config import EdgeConfig
+from appliance.edge.http import settings as settings_routes
+from appliance.edge.server import EdgeServer, free_port
 from tests.edge_process import EdgeProcess, running_edge
 from tests.live_edge import feed, vtest_jpegs
 
@@ -134,3 +141,46 @@ def test_a_cameras_query_is_set_through_the_api_and_shown_in_stats(tmp_path: Pat
         # The edge has seen frames: it estimates how well it answers the query between them.
         assert 0.0 <= control["estimated_accuracy"] <= 1.0
         assert control["skip_share"] == replies[-1]["feedback"]["skip_share"]
+
+
+def test_concurrent_changes_leave_what_is_stored_in_force(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = EdgeConfig.model_validate(
+        {
+            "data_dir": str(tmp_path),
+            "detector": {"kind": "hog"},
+            "api_token": "api-token-5678",
+            "cameras": [{"id": CAMERA, "token": "door-token-1234"}],
+        }
+    )
+    box = EdgeBox(config)
+    apply = settings_routes.apply_settings
+
+    def slow_apply(box: EdgeBox, camera_id: str, settings: Any) -> None:
+        # The first change is slow to apply: the second saves and applies meanwhile.
+        if settings.difference_threshold == 0.01:
+            time.sleep(0.5)
+        apply(box, camera_id, settings)
+
+    monkeypatch.setattr(settings_routes, "apply_settings", slow_apply)
+    headers = {"Authorization": "Bearer api-token-5678"}
+    with EdgeServer(box, free_port()) as server, httpx.Client(base_url=server.url) as client:
+
+        def change(threshold: float) -> int:
+            return client.put(
+                url(), json={"difference_threshold": threshold}, headers=headers
+            ).status_code
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            first = pool.submit(change, 0.01)
+            time.sleep(0.1)
+            second = pool.submit(change, 0.02)
+            assert (first.result(), second.result()) == (200, 200)
+        in_force = box.cameras[CAMERA].difference_threshold
+    box.close()
+    stored = EdgeBox(config)  # a restart reads what was saved
+    try:
+        assert stored.cameras[CAMERA].difference_threshold == in_force == 0.02
+    finally:
+        stored.close()
