@@ -281,7 +281,8 @@ def _add_soak(benchmarks: Any) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--config", type=Path,
-        help="edge YAML to start from (listen, data_dir, cameras, api_token are the soak's)",
+        help="edge YAML to start from (listen, data_dir, database_url: a fresh SQLite store,"
+        " cameras and api_token are the soak's)",
     )  # fmt: skip
     parser.add_argument(
         "--work-dir", type=Path,

@@ -1,0 +1,97 @@
+"""`appliance bench soak`: a real edge box and real camera nodes, briefly, then nothing left."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+MINUTES = 0.5
+SAMPLE_S = 2.0
+
+
+@pytest.fixture(scope="module")
+def soak(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any], Path]:
+    work_dir, cache_dir = tmp_path_factory.mktemp("soak"), tmp_path_factory.mktemp("cache")
+    command = [sys.executable, "-m", "appliance.cli", "--log-level", "WARNING", "bench", "soak"]
+    options = ["--cameras", "2", "--minutes", str(MINUTES), "--sample-s", str(SAMPLE_S)]
+    paths = ["--work-dir", str(work_dir), "--cache-dir", str(cache_dir)]
+    done = subprocess.run(
+        [*command, *options, *paths, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    assert len(done.stdout.strip().splitlines()) == 1, "one JSON line on stdout, progress apart"
+    return done.returncode, json.loads(done.stdout), work_dir
+
+
+def test_samples_the_edge_process_after_warm_up(soak: tuple[int, dict[str, Any], Path]) -> None:
+    _, report, _ = soak
+    assert report["cameras"] == 2 and report["videos"][0] == "vtest.avi"
+    assert report["videos"][1].startswith("bikes-loop"), "the 10 s clip is looped to a minute"
+    assert report["interrupted"] is False and report["elapsed_s"] >= MINUTES * 60
+    assert report["warmup_s"] == 15.0, "20% of 30 s is under a minute: half the run"
+    # A sample every 2 s over 30 s, and one at the end; about half after the warm-up.
+    assert report["samples"] >= 12 and report["samples_after_warmup"] >= 5
+    assert len(report["series"]) == report["samples"]
+    # The edge holds the detector: far more than the interpreter alone.
+    rss_low, rss_high = report["rss_mb_at_warmup_end"], report["rss_mb_max"]
+    assert 100 < rss_low <= rss_high and report["rss_mb_final"] <= rss_high
+    assert report["rss_slope_mb_per_hour"] is not None
+    fds, sockets, threads = report["fds"], report["sockets"], report["threads"]
+    # At least the listener, the soak's own connection and one per node.
+    assert sockets["min"] >= 4 and fds["min"] > sockets["min"]
+    assert threads["min"] >= 3 and fds["span"] == fds["max"] - fds["min"]
+
+
+def test_counts_frames_errors_and_shedding(soak: tuple[int, dict[str, Any], Path]) -> None:
+    code, report, _ = soak
+    errors = report["errors"]
+    assert errors["count"] == 0, errors
+    assert errors["edge_exit_code"] == 0 and not errors["node_exit_codes"]
+    assert report["frames_received"] > 0 and report["frames_analysed"] > 0
+    assert report["frames_analysed"] <= report["frames_received"]
+    # Stored as analysed (read while frames still arrive: the two may be a frame apart).
+    assert 0 < report["store"]["frames"] <= report["frames_received"]
+    assert report["shed_share"] is not None and 0 <= report["shed_share"] <= 1
+    nodes = report["nodes"]
+    assert nodes["runs"] >= 2 and nodes["frames_read"] >= report["frames_received"]
+    # The exit code says whether the targets held, and the checks say which.
+    assert set(report["checks"]) == {
+        "samples",
+        "rss_growth",
+        "fds_flat",
+        "threads_flat",
+        "no_errors",
+    }
+    assert report["meets_targets"] == all(report["checks"].values())
+    assert code == (0 if report["meets_targets"] else 1)
+
+
+def test_every_process_it_started_is_gone(soak: tuple[int, dict[str, Any], Path]) -> None:
+    _, _, work_dir = soak
+    # Every edge and node ran with a config from the work dir: none may still be running.
+    assert (work_dir / "edge.yaml").is_file() and (work_dir / "cam1.yaml").is_file()
+    assert not _running_with(str(work_dir))
+
+
+def _running_with(text: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline and int(entry) != os.getpid():
+            found.append(int(entry))
+    return found
