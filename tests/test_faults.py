@@ -172,7 +172,7 @@ def test_killed_in_the_middle_of_writes_loses_nothing_acknowledged(tmp_path: Pat
 
         sender = threading.Thread(target=send)
         sender.start()
-        threading.Event().wait(4.0)
+        threading.Event().wait(2.5)
         os.kill(edge.process.pid, signal.SIGKILL)
         edge.process.wait(10)
         stop.set()

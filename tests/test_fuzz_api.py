@@ -27,7 +27,7 @@ from tests.live_edge import vtest_jpegs
 CAMERA = "gate"
 TOKEN = "gate-token-12345"
 API_TOKEN = "api-token-123456"
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 CAMERA_ROUTES = ("/frames", "/tensors", "/status")
 
 
