@@ -339,7 +339,11 @@ def _add_plan(benchmarks: Any) -> None:
     parser = benchmarks.add_parser(
         "plan", help="Edgent exit and partition vs device-only, edge-only, partition, exit only"
     )
-    add_exit_arguments(parser)
+    add_exit_arguments(parser, required=False)
+    parser.add_argument(
+        "--models-dir", type=Path, default=Path(DEFAULT_MODEL_PATH).parent,
+        help="where the default exits are built and measured (default: data/models)",
+    )  # fmt: skip
     parser.add_argument(
         "--bandwidths", type=_float_list, default=[0.25, 0.5, 1, 2, 5, 10, 20, 50],
         help="uplink rates in Mbit/s, comma-separated (default: 0.25 to 50)",

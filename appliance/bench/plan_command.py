@@ -13,6 +13,8 @@ def run_plan_command(args: argparse.Namespace) -> int:
     try:
         from appliance.bench.plan import run_plan_bench
         from appliance.bench.plan_types import ExitModel, PlanBenchSettings
+        from appliance.models.errors import ModelToolError
+        from appliance.plan.default_exits import default_planned_exits
         from appliance.plan.errors import PlanError
         from appliance.plan.exit_accuracies import resolve_exits
     except ModuleNotFoundError as exc:
@@ -20,7 +22,10 @@ def run_plan_command(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return 1
     try:
-        planned = resolve_exits(args.exit, args.accuracy_file)
+        if args.exit:
+            planned = resolve_exits(args.exit, args.accuracy_file)
+        else:  # the trained default detector's exits, every accuracy measured on footage
+            planned = default_planned_exits(args.models_dir)
         settings = PlanBenchSettings(
             exits=tuple(ExitModel(e.name, e.path, e.accuracy) for e in planned),
             bandwidths_mbps=tuple(args.bandwidths),
@@ -32,7 +37,7 @@ def run_plan_command(args: argparse.Namespace) -> int:
         )
         summary = run_plan_bench(settings)
         summary["exits"] = {e.name: {"accuracy": e.accuracy, "source": e.source} for e in planned}
-    except (PlanError, OSError, ValueError) as exc:
+    except (PlanError, ModelToolError, OSError, ValueError) as exc:
         print(f"appliance: bench: {exc}", file=sys.stderr)
         return 1
     if args.plot:

@@ -86,12 +86,13 @@ def _add_choose(commands: Any) -> None:
     parser.set_defaults(handler=_choose)
 
 
-def add_exit_arguments(parser: argparse.ArgumentParser) -> None:
+def add_exit_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
     """`--exit` (repeatable) and `--accuracy-file`, as `plan choose` and `bench plan` take them."""
+    default = "" if required else "; none: the default detector's exits, measured on vtest"
     parser.add_argument(
-        "--exit", action="append", required=True, metavar="NAME=MODEL.onnx[:ACCURACY]",
+        "--exit", action="append", required=required, metavar="NAME=MODEL.onnx[:ACCURACY]",
         help="an exit, its model and its accuracy against the full model (repeatable); without"
-        " :ACCURACY, the F1 measured in --accuracy-file",
+        f" :ACCURACY, the F1 measured in --accuracy-file{default}",
     )  # fmt: skip
     parser.add_argument(
         "--accuracy-file", type=Path, metavar="FILE",

@@ -31,9 +31,10 @@ log = logging.getLogger(__name__)
 
 # Opset 13 has every operator used here and runs on older onnxruntime builds (Jetson's).
 OPSET = 13
-CONVERTER_VERSION = "2"
-"""Raised whenever the graph the converter builds changes (2: dynamic height and width), so
-`models pull` rebuilds models an older converter made."""
+CONVERTER_VERSION = "3"
+"""Raised whenever the graph the converter builds changes (2: dynamic height and width; 3:
+scalar constants are scalars, so a static-input model passes shape inference), so `models
+pull` rebuilds models an older converter made."""
 IR_VERSION = 7
 INPUT_NAME, OUTPUT_NAME = "images", "output0"
 
@@ -47,6 +48,12 @@ class ConvertSettings:
     imgsz: int | None = None
     """Nominal square input side (the model takes any multiple of 32); default: the cfg's
     width (which must then equal its height)."""
+    heads: tuple[int, ...] | None = None
+    """Keep only these [yolo] heads (0: the first in the cfg), and the layers they need: an
+    early exit of the model (YOLOv3-tiny's head 0, the coarse 13x13 one, comes before the
+    upsample branch); None: every head."""
+    static: bool = False
+    """A fixed input of one image of imgsz x imgsz (what Edgent's profiles and splits need)."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,8 @@ def convert(settings: ConvertSettings) -> ConvertResult:
     labels = read_names(settings.names)
     side = input_side(cfg, settings.imgsz)
     weights = WeightsReader(settings.weights)
-    model, candidates = darknet_to_onnx(cfg, weights, labels, side, str(settings.names))
+    shape = ModelShape(side, settings.heads, settings.static)
+    model, candidates = darknet_to_onnx(cfg, weights, labels, shape, str(settings.names))
     model.metadata_props.extend(_provenance(settings))
     write_model(model, settings.output)
     info = describe_onnx(YoloOnnxSettings(model_path=str(settings.output)))
@@ -74,7 +82,8 @@ def convert(settings: ConvertSettings) -> ConvertResult:
         settings.output.unlink(missing_ok=True)
         raise ModelToolError(f"the converted model is not usable by the edge: {info.problem}")
     heads = sum(1 for layer in cfg.layers if layer.kind == "yolo")
-    return ConvertResult(settings.output, side, labels, candidates, heads, info)
+    kept = heads if settings.heads is None else len(settings.heads)
+    return ConvertResult(settings.output, side, labels, candidates, kept, info)
 
 
 def read_names(path: Path) -> list[str]:
@@ -99,14 +108,23 @@ def input_side(cfg: DarknetCfg, wanted: int | None) -> int:
     return width
 
 
+@dataclass(frozen=True)
+class ModelShape:
+    side: int
+    """Nominal square input side."""
+    heads: tuple[int, ...] | None = None
+    static: bool = False
+
+
 def darknet_to_onnx(
     cfg: DarknetCfg,
     weights: WeightsReader,
     labels: list[str],
-    side: int,
+    shape: ModelShape,
     names: str = "the names file",
 ) -> tuple[onnx.ModelProto, int]:
-    """The model, and its candidates at the nominal input `side`."""
+    """The model, and its candidates at the nominal input side."""
+    side = shape.side
     graph = GraphBuilder()
     channels = cfg.net.integer("channels", 3)
     if channels != 3:
@@ -121,8 +139,23 @@ def darknet_to_onnx(
             outputs.append(build_layer(graph, section, index, outputs, weights))
     weights.finish()
     _check_heads(cfg, [head for _, head in heads], labels, names)
-    joined = graph.node("Concat", [name for name, _ in heads], OUTPUT_NAME, axis=2)
-    return _model(graph, joined, side, labels, cfg), _candidates(outputs, cfg, heads)
+    kept = _kept(heads, shape.heads, cfg)
+    joined = graph.node("Concat", [heads[i][0] for i in kept], OUTPUT_NAME, axis=2)
+    graph.prune([joined])  # an early exit leaves the later heads' layers unused
+    model = _model(graph, joined, shape, labels, cfg)
+    return model, _candidates(outputs, cfg, heads, kept)
+
+
+def _kept(
+    heads: list[tuple[str, YoloHead]], wanted: tuple[int, ...] | None, cfg: DarknetCfg
+) -> list[int]:
+    if wanted is None:
+        return list(range(len(heads)))
+    if not wanted or any(not 0 <= i < len(heads) for i in wanted) or len(set(wanted)) < len(wanted):
+        raise ModelToolError(
+            f"{cfg.path}: heads {list(wanted)}: pick distinct heads among 0..{len(heads) - 1}"
+        )
+    return sorted(wanted)
 
 
 def _check_heads(cfg: DarknetCfg, heads: list[YoloHead], labels: list[str], names: str) -> None:
@@ -138,13 +171,17 @@ def _check_heads(cfg: DarknetCfg, heads: list[YoloHead], labels: list[str], name
 
 
 def _candidates(
-    outputs: list[LayerOutput], cfg: DarknetCfg, heads: list[tuple[str, YoloHead]]
+    outputs: list[LayerOutput],
+    cfg: DarknetCfg,
+    heads: list[tuple[str, YoloHead]],
+    kept: list[int],
 ) -> int:
     total, index = 0, 0
     for position, section in enumerate(cfg.layers):
         if section.kind == "yolo":
             grid = outputs[position]  # the input of the [yolo] layer (outputs[0] is the image)
-            total += len(heads[index][1].anchors) * grid.height * grid.width
+            if index in kept:
+                total += len(heads[index][1].anchors) * grid.height * grid.width
             index += 1
     return total
 
@@ -152,15 +189,16 @@ def _candidates(
 def _model(
     graph: GraphBuilder,
     output: str,
-    side: int,
+    shape: ModelShape,
     labels: list[str],
     cfg: DarknetCfg,
 ) -> onnx.ModelProto:
-    image = helper.make_tensor_value_info(
-        INPUT_NAME, TensorProto.FLOAT, ["batch", 3, "height", "width"]
-    )
+    side = shape.side
+    dims: list[int | str] = [1, 3, side, side] if shape.static else ["batch", 3, "height", "width"]
+    batch: int | str = 1 if shape.static else "batch"
+    image = helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, dims)
     result = helper.make_tensor_value_info(
-        output, TensorProto.FLOAT, ["batch", 4 + len(labels), "candidates"]
+        output, TensorProto.FLOAT, [batch, 4 + len(labels), "candidates"]
     )
     body = helper.make_graph(
         graph.nodes, Path(cfg.path).stem or "darknet", [image], [result], graph.initializers
@@ -178,8 +216,9 @@ def _model(
             "stride": "32",
             "task": "detect",
             "description": f"Darknet {Path(cfg.path).stem} converted to ONNX",
-            "batch": "dynamic",
+            "batch": "1" if shape.static else "dynamic",
             "converter": CONVERTER_VERSION,
+            "heads": "all" if shape.heads is None else ",".join(map(str, shape.heads)),
         },
     )
     return model

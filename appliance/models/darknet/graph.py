@@ -51,13 +51,26 @@ class GraphBuilder:
 
     def constant(self, base: str, array: npt.NDArray[Any]) -> str:
         name = self.unique(base)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        # np.ascontiguousarray makes a scalar 1-D: Range needs true scalars once shapes are known.
+        contiguous = np.ascontiguousarray(array).reshape(np.shape(array))
+        self.initializers.append(numpy_helper.from_array(contiguous, name))
         return name
 
     def node(self, op: str, inputs: list[str], base: str, **attributes: Any) -> str:
         output = self.unique(base)
         self.nodes.append(helper.make_node(op, inputs, [output], name=output, **attributes))
         return output
+
+    def prune(self, outputs: list[str]) -> None:
+        """Drop the nodes and initializers `outputs` do not depend on (nodes stay in order)."""
+        needed = set(outputs)
+        kept: list[NodeProto] = []
+        for node in reversed(self.nodes):
+            if needed.intersection(node.output):
+                kept.append(node)
+                needed.update(node.input)
+        self.nodes = kept[::-1]
+        self.initializers = [t for t in self.initializers if t.name in needed]
 
 
 def build_layer(
