@@ -16,7 +16,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cameras.device_only import DeviceOnly
@@ -89,7 +89,8 @@ class CollaborativeUploader:
     def upload(self, frame: Outgoing) -> Uploaded:
         now = self._clock()
         choice = self.plans.choose(now)
-        self.plans.note_jpeg(len(frame.jpeg))
+        if frame.jpeg_encoded:  # edge-only is planned at the size of JPEGs that were made
+            self.plans.note_jpeg(len(frame.jpeg))
         image = frame.image
         # The edge's wish for a picture, or the uplink's for a measure, sends the JPEG instead.
         detour = (
@@ -99,16 +100,21 @@ class CollaborativeUploader:
         )
         if image is None or choice.cut == 0 or detour:
             meta = frame.meta.model_copy(update={"plan": plan_report(choice.status)})
-            posted = self.uplink.post_frame(frame.jpeg, meta)
-            sent, device_ms = len(frame.jpeg), 0.0
+            jpeg = frame.jpeg  # encoded now: only frames that go as pictures are
+            self.plans.note_jpeg(len(jpeg))
+            posted = self.uplink.post_frame(jpeg, meta)
+            sent, device_ms = len(jpeg), 0.0
         else:
             head = self._run_head(image, frame, choice)
             posted = self.uplink.post_tensors(head.message, head.meta)
             sent, device_ms = len(head.message), head.device_ms
         self._picture_wanted = posted.reply.feedback.send_picture
         self.plans.record_transfer(sent, posted.transfer_s, self._clock())
-        if not detour:  # a picture or a probe ran another plan than `choice`
-            self.plans.record_times(choice, device_ms, posted.edge_s * 1000.0)
+        model_ms = 1000.0 * (posted.edge_s if posted.model_s is None else posted.model_s)
+        # A picture or a probe ran edge-only, not `choice`: it still tells the edge's load,
+        # which plans that keep work off the edge would otherwise never measure again.
+        ran = replace(choice, cut=0) if detour else choice
+        self.plans.record_times(ran, device_ms, model_ms)
         return Uploaded(posted.reply, sent)
 
     def _run_head(self, image: Image, frame: Outgoing, choice: Choice) -> Head:

@@ -16,6 +16,10 @@ from cameras.tensor_meta import TENSOR_CONTENT_TYPE, TENSOR_META_HEADER, TensorM
 log = logging.getLogger(__name__)
 
 EDGE_TIME_HEADER = "X-Edge-Time-Ms"
+MODEL_TIME_HEADER = "X-Edge-Model-Ms"
+"""What the edge's model (its detector, or a split model's tail) took of that time: the figure
+Edgent's planner compares with its profile to learn the edge's load (the rest is queueing,
+decoding and storing, which no layer profile predicts)."""
 """Response header: milliseconds the edge spent on an upload after its body arrived (queue,
 analysis, store); the camera subtracts it from the request's duration to measure its uplink."""
 MIN_TRANSFER_S = 1e-4
@@ -40,6 +44,8 @@ class Posted:
     """The whole request, as the camera saw it."""
     edge_s: float
     """What the edge reported spending after the body arrived (0 if it did not say)."""
+    model_s: float | None = None
+    """What the edge's model took of it (None: the edge did not say)."""
 
     @property
     def transfer_s(self) -> float:
@@ -104,7 +110,9 @@ class EdgeUplink:
                 continue
             seconds = time.perf_counter() - start
             self._count(sent=len(body))
-            return Posted(self._reply(response), seconds, _edge_seconds(response))
+            edge_s = _header_seconds(response, EDGE_TIME_HEADER) or 0.0
+            model_s = _header_seconds(response, MODEL_TIME_HEADER)
+            return Posted(self._reply(response), seconds, edge_s, model_s)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def report_status(self, status: CameraStatus) -> bool:
@@ -146,11 +154,12 @@ class EdgeUplink:
         self._client.close()
 
 
-def _edge_seconds(response: httpx.Response) -> float:
+def _header_seconds(response: httpx.Response, header: str) -> float | None:
+    """A milliseconds header in seconds (None: absent or not a number)."""
     try:
-        return max(0.0, float(response.headers.get(EDGE_TIME_HEADER, "0")) / 1000.0)
-    except ValueError:
-        return 0.0
+        return max(0.0, float(response.headers[header]) / 1000.0)
+    except (KeyError, ValueError):
+        return None
 
 
 def _detail(response: httpx.Response) -> str:

@@ -37,7 +37,7 @@ class Delivery:
 
     @property
     def bytes_sent(self) -> int:
-        return len(self.frame.jpeg) if self.sent_bytes is None else self.sent_bytes
+        return self.frame.jpeg_size_hint if self.sent_bytes is None else self.sent_bytes
 
 
 class FrameSender:

@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from cameras.edge_client import EdgeUplink, UplinkError
 from cameras.frame_sender import Delivery, FrameSender, Outgoing
@@ -27,6 +28,7 @@ from cameras.protocol import (
 )
 from cameras.reconnect import FrameSource
 from cameras.sources import CapturedFrame
+from cameras.uploaders import Picture
 from pipelines.budget import RateMeter, UplinkBudget
 from pipelines.feedback import EdgeReply
 from pipelines.frame_difference import Image
@@ -57,6 +59,8 @@ class NodeStats:
     max_lag_s: float = 0.0
     """Furthest the node fell behind its source (read time minus capture time): a node that
     keeps up with a live camera stays near 0."""
+    jpegs_encoded: int = 0
+    """JPEGs made: one per frame sent, or with Edgent only those that went as JPEGs."""
 
 
 class CameraNode:
@@ -70,7 +74,13 @@ class CameraNode:
         regions: RegionPlanner | None = None,
         sender: FrameSender | None = None,
         jpeg_chroma: JpegChroma = DEFAULT_JPEG_CHROMA,
+        lazy_jpeg: bool = False,
     ) -> None:
+        """``lazy_jpeg``: encode a chosen frame only if its uploader sends it as a JPEG (Edgent
+        sends most as tensors); the budget is charged an estimate until then."""
+        self.lazy_jpeg = lazy_jpeg
+        self._encoded_bytes: int | None = None
+        self._encodes = threading.Lock()
         self.source = source
         self.selector = selector
         self.uplink = uplink
@@ -129,12 +139,13 @@ class CameraNode:
         blobs = [d.box for d in selection.objects or []] + moving
         regions = self._regions(frame, blobs, features.foreground if features else 1.0)
         image = mask_outside(frame.image, regions) if regions else frame.image
-        jpeg = self._encode(image, frame.index, quality)
-        if jpeg is None:
+        picture = self._picture(image, frame.index, quality)
+        if picture is None:
             return
-        self._last_jpeg_bytes = len(jpeg)
-        self.demand.add(len(jpeg), frame.timestamp)
-        if not self.budget.spend(len(jpeg), frame.timestamp):
+        size = len(picture) if isinstance(picture, bytes) else picture.estimated_bytes
+        self._last_jpeg_bytes = size
+        self.demand.add(size, frame.timestamp)
+        if not self.budget.spend(size, frame.timestamp):
             self.stats.skipped_for_budget += 1
             return
         self.selector.commit_last()
@@ -142,8 +153,24 @@ class CameraNode:
             # Counted as sent now; a frame that does not arrive makes the next one whole.
             self.regions.sent(regions, blobs, frame.timestamp)
         meta = self._meta(frame, selection, regions)
-        outgoing = Outgoing(frame.index, frame.timestamp, jpeg, meta, regions, blobs, frame.image)
+        outgoing = Outgoing(
+            frame.index, frame.timestamp, picture, meta, regions, blobs, frame.image, size
+        )
         self.sender.offer(outgoing)
+
+    def _picture(self, image: Image, index: int, quality: int) -> Picture | bytes | None:
+        """The frame's JPEG now, or (lazy) a `Picture` that makes it if an uploader needs it."""
+        if not self.lazy_jpeg:
+            return self._encode(image, index, quality)
+        # Estimated from the last JPEG made, or at 1.6 bits a pixel before any.
+        estimate = self._encoded_bytes or image.shape[0] * image.shape[1] // 5
+        return Picture(partial(self._encode_or_fail, image, index, quality), estimate)
+
+    def _encode_or_fail(self, image: Image, index: int, quality: int) -> bytes:
+        jpeg = self._encode(image, index, quality)
+        if jpeg is None:
+            raise UplinkError(f"frame {index}: could not be encoded as a JPEG")
+        return jpeg
 
     def _regions(self, frame: CapturedFrame, blobs: list[Box], foreground: float) -> list[Box]:
         if self.regions is None:
@@ -153,10 +180,14 @@ class CameraNode:
 
     def _encode(self, image: Image, index: int, quality: int) -> bytes | None:
         try:
-            return bytes(encode_jpeg(image, quality, self.jpeg_chroma).tobytes())
+            jpeg = bytes(encode_jpeg(image, quality, self.jpeg_chroma).tobytes())
         except JpegEncodeError as exc:
             log.error("frame %d: %s", index, exc)
             return None
+        with self._encodes:  # lazy pictures are encoded on the sender's threads
+            self.stats.jpegs_encoded += 1
+            self._encoded_bytes = len(jpeg)
+        return jpeg
 
     def _settle(self, deliveries: list[Delivery]) -> None:
         """Account for frames whose upload finished, and apply the edge's feedback."""
@@ -165,7 +196,7 @@ class CameraNode:
                 self.stats.frames_sent += 1
                 self.stats.bytes_sent += delivery.bytes_sent
                 # The budget was charged the JPEG's size before the upload; what went may differ.
-                self.budget.settle(len(delivery.frame.jpeg), delivery.bytes_sent)
+                self.budget.settle(delivery.frame.charged, delivery.bytes_sent)
                 self.stats.detections_seen += len(delivery.reply.detections)
                 self._apply(delivery.reply)
                 continue

@@ -106,6 +106,7 @@ def _run(
         regions=None if config.edgent.enabled else config.regions.planner(),
         sender=sender,
         jpeg_chroma=config.jpeg_chroma,
+        lazy_jpeg=config.edgent.enabled,  # most frames leave as tensors, never as JPEGs
     )
     if is_file:
         _report(uplink, "connected")

@@ -21,6 +21,8 @@ MBIT = 1e6
 def test_load_is_measured_over_predicted_time_smoothed_and_never_below_one() -> None:
     meter = LoadMeter(LoadSettings(smoothing=0.5))
     assert meter.load == 1.0
+    meter.observe(1000.0, 10.0)  # the session's warm-up: not its load
+    assert meter.load == 1.0
     meter.observe(30.0, 10.0)
     assert meter.load == pytest.approx(3.0)
     meter.observe(10.0, 10.0)

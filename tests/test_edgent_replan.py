@@ -92,6 +92,23 @@ def test_bandwidth_is_averaged_over_real_transfers() -> None:
     assert not meter.needs_probe(5.0) and meter.needs_probe(10.0)
 
 
+def test_small_transfers_show_a_link_that_slowed_but_not_round_trips() -> None:
+    meter = BandwidthEstimator()
+    for step in range(10):  # JPEG probes on a 40 Mbit/s link, 15 ms of round trip
+        meter.add(50_000, 0.015 + 50_000 * 8 / (40 * MBIT), at=step * 0.2)
+    fast = meter.bps()
+    assert fast is not None and fast > 10 * MBIT
+    for step in range(20):  # tensors of 10 KB: the round trip is most of their time
+        meter.add(10_000, 0.015 + 10_000 * 8 / (40 * MBIT), at=2.0 + step * 0.2)
+    assert meter.bps() == fast  # they say nothing about bandwidth
+    for step in range(4):  # the link drops to 1 Mbit/s: the same tensors take 95 ms
+        meter.add(10_000, 0.015 + 10_000 * 8 / MBIT, at=6.0 + step * 0.2)
+    slowed = meter.bps()
+    assert slowed is not None and slowed < 2.5 * MBIT  # within four transfers, not a minute
+    meter.add(1_000, 5.0, at=7.0)  # a few packets never count, however long they took
+    assert meter.bps() == slowed
+
+
 def test_regression_recovers_a_linear_cost_law() -> None:
     def conv(flops: float) -> LayerFeatures:
         return LayerFeatures("Conv", flops, flops / 10, flops / 20)

@@ -231,6 +231,7 @@ def test_a_camera_node_with_edgent_sends_its_frames_as_tensors(
     )
     node = run_camera_node(config, max_frames=10)
     assert node.frames_sent > 0 and node.upload_failures == 0
+    assert node.jpegs_encoded == 0  # nothing went as a JPEG, so none was made
     # float16 (the default encoding) tensors crossing the cut went, not JPEGs.
     payload = 2 * crossing_elements(edgent_model, neck_cut(edgent_model))
     sizes = stored_body_bytes(edge.db_path, NODE)

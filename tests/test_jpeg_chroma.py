@@ -76,6 +76,7 @@ def send(url: str, chroma: str | None) -> None:
     )
     stats = run_camera_node(config, max_frames=6)
     assert stats.upload_failures == 0
+    assert stats.jpegs_encoded == stats.frames_sent > 0  # without Edgent each frame sent is one
 
 
 @pytest.mark.parametrize(("chroma", "sampling"), [(None, (1, 1)), ("420", (2, 2)), ("444", (1, 1))])

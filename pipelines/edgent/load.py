@@ -19,6 +19,10 @@ class LoadSettings:
     min_predicted_ms: float = 1.0
     """Parts predicted shorter than this (an empty head or tail) say nothing about load."""
     max_load: float = 100.0
+    warmup: int = 1
+    """First observations ignored: a session's first runs carry its warm-up (the edge's first
+    frame took 100 times its profile over a shaped link, and with the plan then keeping work
+    off the edge, no later frame came to correct it)."""
 
 
 class LoadMeter:
@@ -27,10 +31,14 @@ class LoadMeter:
             raise ValueError(f"smoothing must be in (0, 1], got {settings.smoothing}")
         self.settings = settings
         self._ratio: float | None = None
+        self._seen = 0
 
     def observe(self, measured_ms: float, predicted_ms: float) -> None:
         """One part of one frame: what it took here, and what the unloaded profile predicted."""
         if predicted_ms < self.settings.min_predicted_ms or measured_ms < 0:
+            return
+        self._seen += 1
+        if self._seen <= self.settings.warmup:
             return
         ratio = min(measured_ms / predicted_ms, self.settings.max_load)
         if self._ratio is None:

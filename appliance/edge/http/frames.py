@@ -28,13 +28,12 @@ from appliance.edge.http.uploads import (
     analysis_refusals,
     count_arrival,
     count_outcome,
-    edge_time_ms,
     frame_reply,
     scheduled,
+    timing_headers,
 )
 from appliance.edge.scheduler import FrameWork, usefulness
 from appliance.edge.store import CameraState, StoreError
-from cameras.edge_client import EDGE_TIME_HEADER
 from cameras.protocol import META_HEADER, CameraStatus, FrameMeta, FrameReply
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,7 @@ def add_frame_ingest(app: FastAPI, box: EdgeBox) -> None:
         result = await scheduled(box, work, meta.seq)
         if isinstance(result, JSONResponse):
             return result
-        response.headers[EDGE_TIME_HEADER] = edge_time_ms(arrived)
+        timing_headers(response, arrived, result)
         return frame_reply(box, camera, result)
 
 

@@ -26,12 +26,11 @@ from appliance.edge.http.uploads import (
     analysis_refusals,
     count_arrival,
     count_outcome,
-    edge_time_ms,
     frame_reply,
     scheduled,
+    timing_headers,
 )
 from appliance.edge.scheduler import FrameWork, usefulness
-from cameras.edge_client import EDGE_TIME_HEADER
 from cameras.protocol import FrameReply
 from cameras.tensor_meta import TENSOR_META_HEADER, TensorMeta
 from pipelines.detectors.yolo_decode import FrameSize
@@ -57,7 +56,7 @@ def add_tensor_ingest(app: FastAPI, box: EdgeBox) -> None:
         result = await scheduled(box, FrameWork(camera_id, usefulness(meta), run), meta.seq)
         if isinstance(result, JSONResponse):
             return result
-        response.headers[EDGE_TIME_HEADER] = edge_time_ms(arrived)
+        timing_headers(response, arrived, result)
         return frame_reply(box, camera, result)
 
 

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from fastapi import Response
 from fastapi.responses import JSONResponse
 
 from appliance.edge.analysis import (
@@ -23,6 +24,7 @@ from appliance.edge.config import EdgeCameraConfig
 from appliance.edge.http.frame_checks import RejectedFrame, store_refusal
 from appliance.edge.scheduler import FrameWork, ShedError
 from appliance.edge.store import StoreError
+from cameras.edge_client import EDGE_TIME_HEADER, MODEL_TIME_HEADER
 from cameras.protocol import EdgeFeedback, FrameMeta, FrameReply, WireBox, WireDetection
 from cameras.tensor_meta import TensorMeta
 
@@ -92,9 +94,11 @@ def frame_reply(box: EdgeBox, camera: EdgeCameraConfig, result: AnalysisResult) 
     )
 
 
-def edge_time_ms(since: float) -> str:
-    """The `EDGE_TIME_HEADER` value for work that started at `since` (time.perf_counter)."""
-    return f"{(time.perf_counter() - since) * 1000.0:.1f}"
+def timing_headers(response: Response, since: float, result: AnalysisResult) -> None:
+    """The edge's time since the body arrived at `since` (time.perf_counter), and its model's
+    part of it, for the camera's transfer measure and Edgent's edge load."""
+    response.headers[EDGE_TIME_HEADER] = f"{(time.perf_counter() - since) * 1000.0:.1f}"
+    response.headers[MODEL_TIME_HEADER] = f"{result.detector_s * 1000.0:.1f}"
 
 
 async def scheduled(
