@@ -31,10 +31,10 @@ log = logging.getLogger(__name__)
 
 # Opset 13 has every operator used here and runs on older onnxruntime builds (Jetson's).
 OPSET = 13
-CONVERTER_VERSION = "3"
+CONVERTER_VERSION = "4"
 """Raised whenever the graph the converter builds changes (2: dynamic height and width; 3:
-scalar constants are scalars, so a static-input model passes shape inference), so `models
-pull` rebuilds models an older converter made."""
+scalar constants are scalars, so a static-input model passes shape inference; 4: a static
+model's cell grid is a constant), so `models pull` rebuilds models an older converter made."""
 IR_VERSION = 7
 INPUT_NAME, OUTPUT_NAME = "images", "output0"
 
@@ -133,7 +133,7 @@ def darknet_to_onnx(
     heads: list[tuple[str, YoloHead]] = []
     for index, section in enumerate(cfg.layers):
         if section.kind == "yolo":
-            heads.append(build_head(graph, section, index, outputs[-1], side))
+            heads.append(build_head(graph, section, index, outputs[-1], side, shape.static))
             outputs.append(outputs[-1])  # a [yolo] layer passes its input on to later routes
         else:
             outputs.append(build_layer(graph, section, index, outputs, weights))

@@ -45,9 +45,16 @@ def read_head(s: CfgSection) -> YoloHead:
 
 
 def build_head(
-    graph: GraphBuilder, s: CfgSection, index: int, x: LayerOutput, input_side: int
+    graph: GraphBuilder,
+    s: CfgSection,
+    index: int,
+    x: LayerOutput,
+    input_side: int,
+    static: bool = False,
 ) -> tuple[str, YoloHead]:
-    """The `[B, 4+C, A*H*W]` tensor of the [yolo] layer `index` reading `x`."""
+    """The `[B, 4+C, A*H*W]` tensor of the [yolo] layer `index` reading `x`; `static`: the
+    input is always `input_side`, so the cell grid is a constant (every tensor's shape is then
+    known, as Edgent's layouts need)."""
     head = read_head(s)
     count, attributes = len(head.anchors), 5 + head.classes
     if x.channels != count * attributes:
@@ -76,7 +83,7 @@ def build_head(
         ],
         f"{base}_xy_scaled",
     )
-    offset = _grid(graph, base, x)
+    offset = _static_grid(graph, base, x) if static else _grid(graph, base, x)
     if head.scale_xy != 1.0:
         shift = const(f"{base}_shift", np.array((head.scale_xy - 1) / 2, np.float32))
         offset = graph.node("Sub", [offset, shift], f"{base}_offset")
@@ -142,6 +149,13 @@ def _grid(graph: GraphBuilder, base: str, x: LayerOutput) -> str:
     as_float = graph.node("Cast", [pair], f"{base}_cellf", to=TensorProto.FLOAT)
     shape4 = const(f"{base}_grid_shape", np.array([1, 1, 2, -1], np.int64))
     return graph.node("Reshape", [as_float, shape4], f"{base}_grid")
+
+
+def _static_grid(graph: GraphBuilder, base: str, x: LayerOutput) -> str:
+    """`_grid` for the one size `x` has: the same `[1, 1, 2, H*W]` values as a constant."""
+    cells = np.arange(x.height * x.width)
+    pair = np.stack([cells % x.width, cells // x.width]).astype(np.float32)
+    return graph.constant(f"{base}_grid", pair.reshape(1, 1, 2, -1))
 
 
 def _channels(graph: GraphBuilder, base: str, raw: str, start: int, end: int, name: str) -> str:
