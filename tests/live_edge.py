@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -12,6 +13,8 @@ from typing import Any
 
 import cv2
 import httpx
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamTrack
 
 from tests.edge_process import EdgeProcess, running_edge
 from tests.footage import vtest_frames
@@ -103,3 +106,30 @@ def fed_edge(
         with httpx.Client(base_url=box.base_url, timeout=30) as client:
             feed(client, box, camera, vtest_jpegs(frames), plan=plan)
         yield box
+
+
+async def browser_peer(
+    edge: EdgeProcess,
+    camera: str,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[RTCPeerConnection, MediaStreamTrack]:
+    """Negotiate the camera's live view as a browser does (recvonly video, complete offer):
+    the peer (close it) and the video track once it arrives."""
+    peer = RTCPeerConnection()
+    peer.addTransceiver("video", direction="recvonly")
+    tracks: asyncio.Queue[MediaStreamTrack] = asyncio.Queue()
+    peer.on("track", tracks.put_nowait)
+    await peer.setLocalDescription(await peer.createOffer())
+    offer = {"sdp": peer.localDescription.sdp, "type": "offer"}
+    async with httpx.AsyncClient(base_url=edge.base_url, timeout=30) as http:
+        path = f"/api/v1/cameras/{camera}/webrtc"
+        response = await http.post(path, json=offer, params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    await peer.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+    try:
+        return peer, await asyncio.wait_for(tracks.get(), 20)
+    except BaseException:
+        await peer.close()
+        raise

@@ -11,11 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
 
 from tests.edge_process import EdgeProcess
-from tests.live_edge import fed_edge
+from tests.live_edge import browser_peer, fed_edge
 
 CAMERA, IDLE = "door", "yard"
 ZONE = {"name": "path", "points": [[100, 300], [700, 300], [700, 570], [100, 570]]}
@@ -114,23 +113,10 @@ def ticket(client: httpx.Client) -> str:
 
 async def watch_until_closed(edge: EdgeProcess, ticket: str) -> tuple[int, float]:
     """Play the live view over WebRTC with a ticket: frames received, seconds until it ended."""
-    peer = RTCPeerConnection()
-    peer.addTransceiver("video", direction="recvonly")
-    tracks: asyncio.Queue[MediaStreamTrack] = asyncio.Queue()
-    peer.on("track", tracks.put_nowait)
-    await peer.setLocalDescription(await peer.createOffer())
-    offer = {"sdp": peer.localDescription.sdp, "type": "offer"}
     started = time.monotonic()
-    async with httpx.AsyncClient(base_url=edge.base_url, timeout=30) as http:
-        response = await http.post(
-            f"/api/v1/cameras/{CAMERA}/webrtc", json=offer, params={"ticket": ticket}
-        )
-    assert response.status_code == 200, response.text
-    answer = response.json()
-    await peer.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+    peer, track = await browser_peer(edge, CAMERA, params={"ticket": ticket})
     frames = 0
     try:
-        track = await asyncio.wait_for(tracks.get(), 20)
         while time.monotonic() - started < TICKET_S + 20:
             try:
                 await asyncio.wait_for(track.recv(), 5)

@@ -10,11 +10,17 @@ import cv2
 import httpx
 import numpy as np
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamTrack
 
 from tests.edge_process import EdgeProcess
-from tests.live_edge import FRAME_HEIGHT, FRAME_WIDTH, fed_edge, feed, vtest_jpegs, wait_for
+from tests.live_edge import (
+    FRAME_HEIGHT,
+    FRAME_WIDTH,
+    browser_peer,
+    fed_edge,
+    feed,
+    vtest_jpegs,
+    wait_for,
+)
 
 CAMERA, IDLE = "door", "yard"
 ZONE = {"name": "path", "points": [[100, 300], [700, 300], [700, 570], [100, 570]]}
@@ -91,22 +97,9 @@ def test_mjpeg_stream_yields_several_frames(client: httpx.Client, edge: EdgeProc
 
 
 async def receive_frames(edge: EdgeProcess, count: int) -> list[tuple[int, int]]:
-    """Negotiate like a browser (recvonly video, complete offer) and decode `count` frames."""
-    peer = RTCPeerConnection()
-    peer.addTransceiver("video", direction="recvonly")
-    tracks: asyncio.Queue[MediaStreamTrack] = asyncio.Queue()
-    peer.on("track", tracks.put_nowait)
-    await peer.setLocalDescription(await peer.createOffer())
-    offer = {"sdp": peer.localDescription.sdp, "type": "offer"}
-    async with httpx.AsyncClient(base_url=edge.base_url, timeout=30) as http:
-        response = await http.post(
-            f"/api/v1/cameras/{CAMERA}/webrtc", json=offer, headers=edge.read_headers()
-        )
-    assert response.status_code == 200, response.text
-    answer = response.json()
-    await peer.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+    """Negotiate like a browser and decode `count` frames."""
+    peer, track = await browser_peer(edge, CAMERA, headers=edge.read_headers())
     try:
-        track = await asyncio.wait_for(tracks.get(), 20)
         sizes = []
         for _ in range(count):
             frame = await asyncio.wait_for(track.recv(), 20)
