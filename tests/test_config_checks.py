@@ -38,3 +38,11 @@ def test_an_edge_on_the_network_needs_an_api_token(host: str) -> None:
     assert EdgeConfig.model_validate(guarded).listen.host == host
     for loopback in ("127.0.0.1", "::1", "localhost"):
         assert EdgeConfig.model_validate({"listen": {"host": loopback}, "cameras": cameras})
+
+
+def test_a_zone_outside_the_cameras_configured_frame_is_named() -> None:
+    zone = {"name": "road", "points": [[0, 0], [800, 0], [800, 100]]}
+    camera = {"id": "door", "token": "door-token-1", "zones": [zone]}
+    with pytest.raises(ValidationError, match=r"zones\.0\.points\.1: \(800, 0\) lies outside"):
+        EdgeConfig.model_validate({"cameras": [{**camera, "max_frame_size": [768, 576]}]})
+    assert EdgeConfig.model_validate({"cameras": [camera]}).cameras[0].zones  # no size: any

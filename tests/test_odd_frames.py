@@ -103,3 +103,11 @@ def test_a_frame_larger_than_its_camera_sends_is_refused(tmp_path: Path) -> None
         assert large.status_code == 413, large.text
         assert "at most 768x576" in large.json()["detail"]
         assert post_frame(client, edge, CAMERA, vtest_jpegs(1)[0], 1).status_code == 200
+        # Zones must lie inside that frame too.
+        url = f"/api/v1/cameras/{CAMERA}/settings"
+        outside = {"zones": [{"name": "road", "points": [[0, 0], [900, 0], [900, 100]]}]}
+        refused = client.put(url, json=outside)
+        assert refused.status_code == 422
+        assert refused.json()["detail"].startswith("zones.0.points.1: (900, 0) lies outside")
+        inside = {"zones": [{"name": "path", "points": [[0, 0], [768, 0], [768, 576]]}]}
+        assert client.put(url, json=inside).status_code == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from cameras.config_checks import NAME_PATTERN, require_unique
 from pipelines.feedback import Query
@@ -75,6 +75,22 @@ class CameraSettingsConfig(_Strict):
         return zones
 
 
+def zones_outside(zones: list[ZoneConfig], frame: tuple[int, int] | None) -> str | None:
+    """Where a zone leaves a camera's frame of `frame` [width, height] pixels (None: every
+    point is inside, or the frame size is not configured)."""
+    if frame is None:
+        return None
+    width, height = frame
+    for i, zone in enumerate(zones):
+        for j, (x, y) in enumerate(zone.points):
+            if x > width or y > height:
+                return (
+                    f"zones.{i}.points.{j}: ({x:g}, {y:g}) lies outside the camera's"
+                    f" {width}x{height} frame (max_frame_size)"
+                )
+    return None
+
+
 class EdgeCameraConfig(CameraSettingsConfig):
     id: str = Field(pattern=NAME_PATTERN, description="Camera id used in the API.")
     name: str = Field("", max_length=200, description="Human-readable camera name.")
@@ -82,9 +98,16 @@ class EdgeCameraConfig(CameraSettingsConfig):
     max_frame_size: tuple[FrameSide, FrameSide] | None = Field(
         None,
         description="Largest frame [width, height] this camera sends; a larger one (by its JPEG"
-        " header) is refused before it is decoded; none: the box's limits only (8192 a side,"
-        " 8K UHD in all).",
+        " header) is refused before it is decoded, and zones must lie inside it; none: the"
+        " box's limits only (8192 a side, 8K UHD in all).",
     )
+
+    @model_validator(mode="after")
+    def _zones_inside_the_frame(self) -> EdgeCameraConfig:
+        outside = zones_outside(self.zones, self.max_frame_size)
+        if outside is not None:
+            raise ValueError(outside)
+        return self
 
     def settings(self) -> CameraSettingsConfig:
         """The run-time changeable part of this camera's config."""

@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from appliance.edge.box import EdgeBox
+from appliance.edge.camera_config import zones_outside
 from appliance.edge.camera_settings import apply_settings, query_status, save_settings
 from appliance.edge.config import CameraSettingsConfig
 from appliance.edge.http.auth import shown
@@ -52,6 +53,9 @@ def add_camera_settings(
             settings = CameraSettingsConfig.model_validate_json(await request.body())
         except ValidationError as exc:
             raise HTTPException(422, describe_validation_error(exc)) from None
+        outside = zones_outside(settings.zones, box.cameras[camera_id].max_frame_size)
+        if outside is not None:
+            raise HTTPException(422, outside)
         return await run_in_threadpool(_apply, camera_id, settings)
 
     def _apply(camera_id: str, settings: CameraSettingsConfig) -> dict[str, Any]:
