@@ -54,6 +54,7 @@ def test_bench_plan_prints_the_table_and_both_summary_figures(
     args = [a for spec in exits for a in ("--exit", spec)]
     args += ["--bandwidths", "2,50", "--deadlines", "15,200", "--runs", "1"]
     args += ["--camera-slowdown", "3", "--plot", str(tmp_path / "plan.png"), "--json"]
+    args += ["--held-out", "n64"]  # the profile fitted on n128 alone predicts n64
     done = bench(args, tmp_path)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
@@ -61,6 +62,7 @@ def test_bench_plan_prints_the_table_and_both_summary_figures(
     assert summary["prediction_error"] >= 0.0
     assert set(summary["strategies"]) == STRATEGIES
     assert set(summary["regression_error"]) == {"n128", "n64"}
+    assert summary["held_out"] == ["n64"]
     table = summary["table"]
     assert len(table) == 2 * 2 * len(STRATEGIES)
     for row in table:
@@ -79,6 +81,12 @@ def test_bench_plan_rejects_a_bad_bandwidth_list(exits: list[str], tmp_path: Pat
     done = bench(["--exit", exits[0], "--bandwidths", "fast"], tmp_path)
     assert done.returncode == 2
     assert "not comma-separated numbers: 'fast'" in done.stderr
+
+
+def test_bench_plan_names_an_unknown_held_out_exit(exits: list[str], tmp_path: Path) -> None:
+    done = bench(["--exit", exits[0], "--held-out", "ghost"], tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "appliance: bench: --held-out ghost: no such exit"
 
 
 def test_bench_plan_names_a_missing_model(tmp_path: Path) -> None:

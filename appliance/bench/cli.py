@@ -362,6 +362,11 @@ def _add_plan(benchmarks: Any) -> None:
         help="plan for the requirement less this fraction (default: 0.1; 0: none)",
     )  # fmt: skip
     parser.add_argument("--runs", type=_int_within(1, 50), default=3, help="timed runs per plan")
+    parser.add_argument(
+        "--held-out", action="append", default=[], metavar="EXIT",
+        help="fit the profile without this exit's model, to measure the regression's error on a"
+        " model it never saw (repeatable)",
+    )  # fmt: skip
     parser.add_argument("--plot", type=Path, help="write an Edgent-style figure (PNG)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
     parser.set_defaults(handler=_plan)

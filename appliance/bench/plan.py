@@ -111,14 +111,22 @@ def _median(samples: list[Measured]) -> Measured:
 
 
 def build_estimator(settings: PlanBenchSettings) -> tuple[Estimator, dict[str, float]]:
-    """This machine's profile as the edge's, slowed as the camera's; and its per-model errors."""
-    paths = tuple(e.path for e in settings.exits)
-    edge = profile_device(ProfileSettings("edge", paths, runs=20, threads=settings.threads))
+    """This machine's profile as the edge's, slowed as the camera's; and its per-model errors
+    (held-out exits' models are timed but not fitted on)."""
+    fitted = tuple(e.path for e in settings.exits if e.name not in settings.held_out)
+    held = tuple(e.path for e in settings.exits if e.name in settings.held_out)
+    if not fitted:
+        raise ValueError("--held-out: at least one exit must be left to fit the profile on")
+    edge = profile_device(ProfileSettings("edge", fitted, runs=20, threads=settings.threads))
+    walls = {name: m["wall_ms"] for name, m in edge.meta["models"].items()}
+    if held:  # timed the same way; this profile is then dropped
+        timed = profile_device(ProfileSettings("held", held, runs=20, threads=settings.threads))
+        walls.update({name: m["wall_ms"] for name, m in timed.meta["models"].items()})
     camera = replace(edge, device="camera", scale=edge.scale * settings.camera_slowdown)
     errors = {}
     for exit_model in settings.exits:
         layers = model_layout(onnx.load(str(exit_model.path)), exit_model.name).layers
-        measured = edge.meta["models"][exit_model.path.name]["wall_ms"]
+        measured = walls[exit_model.path.name]
         errors[exit_model.name] = (edge.model_ms(layers) - measured) / measured
     encode_ms, decode_ms = codec_cost(settings.encoding)
     link = Link(

@@ -34,7 +34,11 @@ def run_plan_command(args: argparse.Namespace) -> int:
             encoding=args.encoding,
             runs=args.runs,
             margin=args.margin,
+            held_out=tuple(args.held_out),
         )
+        unknown = set(settings.held_out) - {e.name for e in settings.exits}
+        if unknown:
+            raise PlanError(f"--held-out {sorted(unknown)[0]}: no such exit")
         summary = run_plan_bench(settings)
         summary["exits"] = {e.name: {"accuracy": e.accuracy, "source": e.source} for e in planned}
     except (PlanError, ModelToolError, OSError, ValueError) as exc:

@@ -32,6 +32,7 @@ def summarise(
         "deadline_met_rate": strategies["edgent"]["deadline_met_rate"],
         "prediction_error": _prediction_error(rows),
         "regression_error": {k: round(v, 4) for k, v in regression.items()},
+        "held_out": list(settings.held_out),
         "strategies": strategies,
         "settings": len(by_setting),
         "feasible_settings": len(feasible),
@@ -88,7 +89,11 @@ def format_table(summary: dict[str, Any]) -> str:
         )
     lines.append(f"deadline_met_rate {summary['deadline_met_rate']}")
     lines.append(f"prediction_error  {summary['prediction_error']}")
-    errors = ", ".join(f"{k} {v:+.1%}" for k, v in summary["regression_error"].items())
+    held = set(summary.get("held_out", []))
+    errors = ", ".join(
+        f"{k} {v:+.1%}{' (held out)' if k in held else ''}"
+        for k, v in summary["regression_error"].items()
+    )
     lines.append(f"regression error per model (predicted vs measured, edge): {errors}")
     return "\n".join(lines)
 

@@ -27,6 +27,9 @@ class PlanBenchSettings:
     max_run_ms: float = 3000.0
     margin: float = 0.1
     """Every strategy plans for the requirement less this fraction (predictions err)."""
+    held_out: tuple[str, ...] = ()
+    """Exits whose models the profile is not fitted on: their regression error is a held-out
+    one (the profile predicts a model it never saw)."""
 
 
 @dataclass(frozen=True)
