@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from appliance.bench.cli_types import (
+    chroma_list,
+    float_list,
+    int_list,
+    int_within,
+    name_list,
+    positive_float,
+    quality_list,
+    size_list,
+)
 from appliance.bench.defaults import DEFAULT_CACHE_DIR
 from appliance.plan.cli import add_exit_arguments
 from cameras.detector_config import DEFAULT_MODEL_PATH
@@ -38,7 +47,7 @@ def _add_system(benchmarks: Any) -> None:
         default="vtest",
         help="sample (vtest, bikes; quiet, distractors: built from vtest) or a path",
     )
-    parser.add_argument("--frames", type=_int_within(1, None), help="use the first N frames")
+    parser.add_argument("--frames", type=int_within(1, None), help="use the first N frames")
     parser.add_argument(
         "--config",
         type=Path,
@@ -91,10 +100,10 @@ def _add_filter(benchmarks: Any) -> None:
         default="vtest",
         help="sample (vtest, bikes; quiet, distractors: built from vtest) or a path",
     )
-    parser.add_argument("--frames", type=_int_within(1, None), help="use the first N frames")
+    parser.add_argument("--frames", type=int_within(1, None), help="use the first N frames")
     parser.add_argument(
         "--jpeg-quality",
-        type=_int_within(10, 100),
+        type=int_within(10, 100),
         default=DEFAULT_JPEG_QUALITY,
         help=f"JPEG quality of frames sent, 10-100 (camera node default: {DEFAULT_JPEG_QUALITY})",
     )
@@ -113,10 +122,10 @@ def _add_edge(benchmarks: Any) -> None:
         "edge", help="edge early-exit cascade and cache vs detecting every frame"
     )
     parser.add_argument("--video", default="vtest", help="sample (vtest, bikes) or a path")
-    parser.add_argument("--frames", type=_int_within(1, None), help="use the first N frames")
+    parser.add_argument("--frames", type=int_within(1, None), help="use the first N frames")
     parser.add_argument(
         "--jpeg-quality",
-        type=_int_within(10, 100),
+        type=int_within(10, 100),
         default=DEFAULT_JPEG_QUALITY,
         help=f"JPEG quality the frames arrive in, 10-100 (camera default: {DEFAULT_JPEG_QUALITY})",
     )
@@ -140,7 +149,7 @@ def _add_detectors(benchmarks: Any) -> None:
         "detectors", help="the configured detector against OpenCV's HOG: time, finds, steadiness"
     )
     parser.add_argument("--video", default="vtest", help="sample (vtest, bikes) or a path")
-    parser.add_argument("--frames", type=_int_within(1, None), help="use the first N frames")
+    parser.add_argument("--frames", type=int_within(1, None), help="use the first N frames")
     parser.add_argument(
         "--config", type=Path, help="edge YAML whose detector to measure (default: built-in)"
     )
@@ -150,7 +159,7 @@ def _add_detectors(benchmarks: Any) -> None:
         help="edge YAML whose detector to compare it with (default: OpenCV's HOG)",
     )
     parser.add_argument(
-        "--picture", type=_int_within(0, None), help="draw this frame with both detectors' boxes"
+        "--picture", type=int_within(0, None), help="draw this frame with both detectors' boxes"
     )
     parser.add_argument(
         "--picture-out",
@@ -174,7 +183,7 @@ def _add_tiny(benchmarks: Any) -> None:
         help="the camera's tiny detectors (motion blobs, small YOLO) on the frames it passes",
     )
     parser.add_argument("--video", default="vtest", help="sample (vtest, bikes) or a path")
-    parser.add_argument("--frames", type=_int_within(1, None), help="use the first N frames")
+    parser.add_argument("--frames", type=int_within(1, None), help="use the first N frames")
     parser.add_argument(
         "--config", type=Path, help="edge YAML whose detector is the reference (default: built-in)"
     )
@@ -186,7 +195,7 @@ def _add_tiny(benchmarks: Any) -> None:
     )
     parser.add_argument(
         "--sizes",
-        type=_size_list,
+        type=size_list,
         default=[224, 256, 320],
         help="input sides to run it at, comma-separated multiples of 32 (default: 224,256,320)",
     )
@@ -197,7 +206,7 @@ def _add_tiny(benchmarks: Any) -> None:
         " the camera's: person, bicycle, car, motorbike, bus, truck)",
     )
     parser.add_argument(
-        "--threads", type=_int_within(1, 256), help="onnxruntime threads (default: one per core)"
+        "--threads", type=int_within(1, 256), help="onnxruntime threads (default: one per core)"
     )
     parser.add_argument(
         "--cache-dir",
@@ -207,14 +216,6 @@ def _add_tiny(benchmarks: Any) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
     parser.set_defaults(handler=_tiny)
-
-
-def _size_list(text: str) -> list[int]:
-    parse = _int_within(32, 4096)
-    sizes = [parse(part) for part in text.split(",") if part.strip()]
-    if not sizes or any(size % 32 for size in sizes):
-        raise argparse.ArgumentTypeError(f"{text!r}: give multiples of 32, comma-separated")
-    return sizes
 
 
 def _tiny(args: argparse.Namespace) -> int:
@@ -234,7 +235,7 @@ def _add_scale(benchmarks: Any) -> None:
     )
     parser.add_argument(
         "--cameras",
-        type=_int_list,
+        type=int_list,
         default=[1],
         help="number of cameras, or a comma-separated list to try in turn (e.g. 1,2,4,8)",
     )
@@ -250,11 +251,6 @@ def _add_scale(benchmarks: Any) -> None:
     parser.set_defaults(handler=_scale)
 
 
-def _int_list(text: str) -> list[int]:
-    parse = _int_within(1, 64)
-    return [parse(part) for part in text.split(",") if part.strip()]
-
-
 def _scale(args: argparse.Namespace) -> int:
     from appliance.bench.scale import run_scale_command
 
@@ -266,17 +262,17 @@ def _add_soak(benchmarks: Any) -> None:
         "soak", help="one edge box under N real-time cameras for minutes: memory, fds, threads"
     )
     parser.add_argument(
-        "--cameras", type=_int_within(1, 64), default=8, help="camera nodes (default: 8)"
+        "--cameras", type=int_within(1, 64), default=8, help="camera nodes (default: 8)"
     )
     parser.add_argument(
-        "--minutes", type=_positive_float, default=30.0, help="length of the run (default: 30)"
+        "--minutes", type=positive_float, default=30.0, help="length of the run (default: 30)"
     )
     parser.add_argument(
-        "--sample-s", type=_positive_float, default=10.0,
+        "--sample-s", type=positive_float, default=10.0,
         help="seconds between samples of the edge process (default: 10)",
     )  # fmt: skip
     parser.add_argument(
-        "--videos", type=_name_list, default=["vtest", "bikes"],
+        "--videos", type=name_list, default=["vtest", "bikes"],
         help="clips the cameras replay in turn, comma-separated (default: vtest,bikes)",
     )  # fmt: skip
     parser.add_argument(
@@ -296,23 +292,6 @@ def _add_soak(benchmarks: Any) -> None:
     parser.set_defaults(handler=_soak)
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
-    return value
-
-
-def _name_list(text: str) -> list[str]:
-    names = [part.strip() for part in text.split(",") if part.strip()]
-    if not names:
-        raise argparse.ArgumentTypeError(f"need at least one name, got {text!r}")
-    return names
-
-
 def _soak(args: argparse.Namespace) -> int:
     from appliance.bench.soak import run_soak_command
 
@@ -324,7 +303,7 @@ def _add_uplink(benchmarks: Any) -> None:
         "uplink", help="bytes to the cloud per camera-hour vs the video and all frames as JPEG"
     )
     parser.add_argument("--video", default="vtest", help="sample (vtest, bikes) or a path")
-    parser.add_argument("--frames", type=_int_within(1, None), help="use the first N frames")
+    parser.add_argument("--frames", type=int_within(1, None), help="use the first N frames")
     parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
     parser.set_defaults(handler=_uplink)
 
@@ -345,11 +324,11 @@ def _add_plan(benchmarks: Any) -> None:
         help="where the default exits are built and measured (default: data/models)",
     )  # fmt: skip
     parser.add_argument(
-        "--bandwidths", type=_float_list, default=[0.25, 0.5, 1, 2, 5, 10, 20, 50],
+        "--bandwidths", type=float_list, default=[0.25, 0.5, 1, 2, 5, 10, 20, 50],
         help="uplink rates in Mbit/s, comma-separated (default: 0.25 to 50)",
     )  # fmt: skip
     parser.add_argument(
-        "--deadlines", type=_float_list, default=[100, 200, 300, 500, 1000],
+        "--deadlines", type=float_list, default=[100, 200, 300, 500, 1000],
         help="latency requirements in ms, comma-separated (default: 100 to 1000)",
     )  # fmt: skip
     parser.add_argument(
@@ -361,7 +340,7 @@ def _add_plan(benchmarks: Any) -> None:
         "--margin", type=float, default=0.1,
         help="plan for the requirement less this fraction (default: 0.1; 0: none)",
     )  # fmt: skip
-    parser.add_argument("--runs", type=_int_within(1, 50), default=3, help="timed runs per plan")
+    parser.add_argument("--runs", type=int_within(1, 50), default=3, help="timed runs per plan")
     parser.add_argument(
         "--held-out", action="append", default=[], metavar="EXIT",
         help="fit the profile without this exit's model, to measure the regression's error on a"
@@ -377,16 +356,16 @@ def _add_encoding(benchmarks: Any) -> None:
         "encoding", help="the edge's detector on the camera's JPEGs (quality, chroma) vs originals"
     )
     parser.add_argument("--video", default="vtest", help="sample (vtest, bikes) or a path")
-    parser.add_argument("--frames", type=_int_within(1, None), help="use the first N frames")
+    parser.add_argument("--frames", type=int_within(1, None), help="use the first N frames")
     parser.add_argument(
-        "--every", type=_int_within(1, None), default=1, help="measure every N-th frame"
+        "--every", type=int_within(1, None), default=1, help="measure every N-th frame"
     )
     parser.add_argument(
-        "--qualities", type=_quality_list, default=[60, 70, 75, 80, 85, 90, 95],
+        "--qualities", type=quality_list, default=[60, 70, 75, 80, 85, 90, 95],
         help="JPEG qualities to try, comma-separated 10-100 (default: 60 to 95)",
     )  # fmt: skip
     parser.add_argument(
-        "--chromas", type=_chroma_list, default=list(CHROMAS),
+        "--chromas", type=chroma_list, default=list(CHROMAS),
         help="chroma subsamplings to try, comma-separated: 420, 444 (default: both)",
     )  # fmt: skip
     parser.add_argument(
@@ -396,56 +375,16 @@ def _add_encoding(benchmarks: Any) -> None:
     parser.set_defaults(handler=_encoding)
 
 
-def _quality_list(text: str) -> list[int]:
-    parse = _int_within(10, 100)
-    values = [parse(part) for part in text.split(",") if part.strip()]
-    if not values:
-        raise argparse.ArgumentTypeError(f"need at least one quality, got {text!r}")
-    return values
-
-
-def _chroma_list(text: str) -> list[str]:
-    values = [part.strip() for part in text.split(",") if part.strip()]
-    unknown = [v for v in values if v not in CHROMAS]
-    if unknown or not values:
-        raise argparse.ArgumentTypeError(f"chroma must be 420 or 444, got {text!r}")
-    return values
-
-
 def _encoding(args: argparse.Namespace) -> int:
     from appliance.bench.encoding import run_encoding_command
 
     return run_encoding_command(args)
 
 
-def _float_list(text: str) -> list[float]:
-    try:
-        values = [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not comma-separated numbers: {text!r}") from None
-    if not values or min(values) <= 0:
-        raise argparse.ArgumentTypeError(f"need positive numbers, got {text!r}")
-    return values
-
-
 def _plan(args: argparse.Namespace) -> int:
     from appliance.bench.plan_command import run_plan_command
 
     return run_plan_command(args)
-
-
-def _int_within(low: int, high: int | None) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if value < low or (high is not None and value > high):
-            bound = f"at least {low}" if high is None else f"within [{low}, {high}]"
-            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
-        return value
-
-    return parse
 
 
 def _filter(args: argparse.Namespace) -> int:
