@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 """Ids and names that travel in URLs, MQTT topics, file names and unit names: cameras, zones,
 sites, exits."""
 TOPIC_PREFIX_PATTERN = r"^[A-Za-z0-9_.-]{1,64}(/[A-Za-z0-9_.-]{1,64}){0,4}$"
 """An MQTT topic prefix: one to five names joined by '/'."""
+
+
+class StrictConfig(BaseModel):
+    """A config section that refuses unknown keys (a typo is an error, not a silent default)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 def require_unique(names: Iterable[str], what: str) -> None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
+
+from cameras.config_checks import StrictConfig
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ListenConfig(_Strict):
+class ListenConfig(StrictConfig):
     host: str = Field("127.0.0.1", description="Address the edge API binds to.")
     port: int = Field(8080, ge=1, le=65535, description="TCP port of the edge API.")
     max_connections: int = Field(
@@ -31,7 +29,7 @@ class ListenConfig(_Strict):
     )
 
 
-class AccessConfig(_Strict):
+class AccessConfig(StrictConfig):
     viewer_token: SecretStr | None = Field(
         None,
         min_length=8,

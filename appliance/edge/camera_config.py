@@ -5,16 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-from cameras.config_checks import NAME_PATTERN, require_unique
+from cameras.config_checks import NAME_PATTERN, StrictConfig, require_unique
 from pipelines.feedback import Query
 from pipelines.zones import Zone
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
 
 Coordinate = Annotated[float, Field(ge=0.0, le=16384.0, allow_inf_nan=False)]
 """A pixel coordinate: finite, inside the largest frame the edge accepts (with room)."""
@@ -22,7 +17,7 @@ FrameSide = Annotated[int, Field(ge=32, le=8192)]
 """A frame's width or height in pixels, within what the edge accepts."""
 
 
-class ZoneConfig(_Strict):
+class ZoneConfig(StrictConfig):
     name: str = Field(pattern=NAME_PATTERN, description="Zone name used in events.")
     points: list[tuple[Coordinate, Coordinate]] = Field(
         min_length=3,
@@ -35,7 +30,7 @@ class ZoneConfig(_Strict):
         return Zone(self.name, tuple(self.points))
 
 
-class CameraSettingsConfig(_Strict):
+class CameraSettingsConfig(StrictConfig):
     """A camera's settings the UI may change at run time (`PUT .../settings`): the API
     validates them with this model, so they obey the same rules as in the YAML."""
 

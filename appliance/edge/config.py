@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from appliance.config_loader import is_loopback
 from appliance.edge.access_config import AccessConfig, ListenConfig
@@ -18,6 +18,7 @@ from appliance.edge.edgent_config import EdgeEdgentConfig
 from appliance.edge.filter_control import FilterControlConfig
 from appliance.edge.outbox.config import CloudUplinkConfig
 from appliance.edge.retention import RetentionConfig
+from cameras.config_checks import StrictConfig
 from cameras.detector_config import DEFAULT_MODEL_PATH, YoloOnnxConfig
 from pipelines.cascade import CascadeSettings, EarlyExitCascade
 from pipelines.cascade_regions import ChangeSettings
@@ -28,11 +29,7 @@ from pipelines.result_cache import ResultCache, ResultCacheSettings
 from pipelines.tracker import TrackerSettings
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class HogConfig(_Strict):
+class HogConfig(StrictConfig):
     win_stride: int = Field(8, ge=1, le=64, description="Step of the detection window, pixels.")
     padding: int = Field(8, ge=0, le=64, description="Padding around the window, pixels.")
     scale: float = Field(1.05, gt=1.0, le=2.0, description="Scale step of the image pyramid.")
@@ -50,7 +47,7 @@ class HogConfig(_Strict):
         return HogSettings(**self.model_dump())
 
 
-class DetectorConfig(_Strict):
+class DetectorConfig(StrictConfig):
     kind: Literal["hog", "yolo-onnx"] = Field(
         "yolo-onnx",
         description="Detector backend: a YOLO model in ONNX run by onnxruntime (default: Darknet's"
@@ -80,7 +77,7 @@ class DetectorConfig(_Strict):
         return self
 
 
-class TrackerConfig(_Strict):
+class TrackerConfig(StrictConfig):
     iou_threshold: float = Field(
         0.1,
         gt=0.0,
@@ -140,7 +137,7 @@ class TrackerConfig(_Strict):
         )
 
 
-class ResultCacheConfig(_Strict):
+class ResultCacheConfig(StrictConfig):
     enabled: bool = Field(
         True, description="Answer near-duplicate frames from the camera's last analysis."
     )
@@ -161,7 +158,7 @@ class ResultCacheConfig(_Strict):
         )
 
 
-class EarlyExitConfig(_Strict):
+class EarlyExitConfig(StrictConfig):
     regions: bool = Field(
         True,
         description="Regions exit: look again only where the frame changed since the last"
@@ -207,7 +204,7 @@ class EarlyExitConfig(_Strict):
         )
 
 
-class SchedulerConfig(_Strict):
+class SchedulerConfig(StrictConfig):
     workers: int | None = Field(
         None, ge=1, description="Frames analysed at once; none: one per CPU core."
     )
@@ -230,7 +227,7 @@ class SchedulerConfig(_Strict):
     )
 
 
-class SnapshotConfig(_Strict):
+class SnapshotConfig(StrictConfig):
     enabled: bool = Field(True, description="Save a JPEG crop of each event's best detection.")
     quality: int = Field(90, ge=10, le=100, description="JPEG quality of snapshots.")
     margin: float = Field(
@@ -238,7 +235,7 @@ class SnapshotConfig(_Strict):
     )
 
 
-class EdgeConfig(_Strict):
+class EdgeConfig(StrictConfig):
     listen: ListenConfig = Field(default_factory=ListenConfig, description="HTTP API address.")
     data_dir: Path = Field(Path("data"), description="Directory for the database and snapshots.")
     database_url: SecretStr | None = Field(
