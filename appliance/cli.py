@@ -152,8 +152,11 @@ def _known_errors() -> tuple[type[Exception], ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # --quiet (long commands): stderr then carries warnings and errors only, unless asked for more.
+    quiet = getattr(args, "quiet", False) and args.log_level == "INFO"
     logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level="WARNING" if quiet else args.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if args.log_level != "DEBUG":
         # httpx logs every request at INFO: a camera node would log each frame it sends.

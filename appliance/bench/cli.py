@@ -18,6 +18,7 @@ from appliance.bench.cli_types import (
 )
 from appliance.bench.defaults import DEFAULT_CACHE_DIR
 from appliance.plan.cli import add_exit_arguments
+from appliance.progress import add_quiet_argument
 from cameras.detector_config import DEFAULT_MODEL_PATH
 from cameras.jpeg import CHROMAS, DEFAULT_JPEG_CHROMA, DEFAULT_JPEG_QUALITY
 from pipelines.feedback import Query
@@ -36,6 +37,8 @@ def add_bench_parser(roles: Any) -> None:
     _add_encoding(benchmarks)
     _add_detectors(benchmarks)
     _add_tiny(benchmarks)
+    for parser in benchmarks.choices.values():
+        add_quiet_argument(parser)  # progress bars on stderr otherwise, on a terminal
 
 
 def _add_system(benchmarks: Any) -> None:

@@ -10,6 +10,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from appliance.progress import add_quiet_argument
+
 # Beside the edge's data: set-up pulls the default detector here.
 DEFAULT_OUTPUT = Path("data/models")
 
@@ -23,6 +25,8 @@ def add_models_parser(roles: Any) -> None:
     _add_pull(commands)
     _add_convert(commands)
     _add_quantize(commands)
+    for parser in commands.choices.values():
+        add_quiet_argument(parser)
 
 
 def _add_list(commands: Any) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.plan.errors import DEFAULT_PROFILES, PlanError
+from appliance.progress import add_quiet_argument
 
 
 def add_plan_parser(roles: Any) -> None:
@@ -20,6 +21,8 @@ def add_plan_parser(roles: Any) -> None:
     _add_layout(commands)
     _add_accuracy(commands)
     _add_choose(commands)
+    for parser in commands.choices.values():
+        add_quiet_argument(parser)
 
 
 def _add_profile(commands: Any) -> None:
