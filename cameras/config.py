@@ -15,6 +15,7 @@ from cameras.jpeg import (
     JPEG_CHROMA_DESCRIPTION,
     JpegChroma,
 )
+from cameras.mask_config import MaskConfig
 from cameras.reconnect import ReconnectSettings
 from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST
 from pipelines.frame_difference import DifferenceSettings
@@ -215,4 +216,9 @@ class CameraConfig(BaseModel):
     edgent: CameraEdgentConfig = Field(
         default_factory=CameraEdgentConfig,
         description="Split models with the edge box (Edgent) instead of sending JPEGs.",
+    )
+    masks: MaskConfig = Field(
+        default_factory=MaskConfig,
+        description="Motion and privacy masks of this camera, polygons in frame pixels; the"
+        " edge's settings (cameras[].masks, PUT .../settings) add theirs from its first reply.",
     )

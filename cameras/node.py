@@ -18,6 +18,7 @@ from cameras.jpeg import (
     JpegEncodeError,
     encode_jpeg,
 )
+from cameras.node_masks import NodeMasks
 from cameras.protocol import (
     MAX_ITEMS,
     FeatureScores,
@@ -75,9 +76,12 @@ class CameraNode:
         sender: FrameSender | None = None,
         jpeg_chroma: JpegChroma = DEFAULT_JPEG_CHROMA,
         lazy_jpeg: bool = False,
+        masks: NodeMasks | None = None,
     ) -> None:
         """``lazy_jpeg``: encode a chosen frame only if its uploader sends it as a JPEG (Edgent
-        sends most as tensors); the budget is charged an estimate until then."""
+        sends most as tensors); the budget is charged an estimate until then. ``masks``: the
+        node's own motion and privacy masks (the edge's replies add theirs)."""
+        self.masks = masks or NodeMasks(selector)
         self.lazy_jpeg = lazy_jpeg
         self._encoded_bytes: int | None = None
         self._encodes = threading.Lock()
@@ -99,9 +103,12 @@ class CameraNode:
             while max_frames is None or self.stats.frames_read < max_frames:
                 if stop is not None and stop.is_set():
                     break
-                frame = self.source.read()
-                if frame is None:
+                captured = self.source.read()
+                if captured is None:
                     break
+                # Painted before anything else sees it: no masked pixel reaches the filter, a
+                # JPEG, a region, a tensor or a picture the edge asks for.
+                frame = self.masks.paint(captured)
                 self.stats.frames_read += 1
                 self.stats.max_lag_s = max(self.stats.max_lag_s, time.time() - frame.timestamp)
                 self._settle(self.sender.drain())
@@ -250,6 +257,7 @@ class CameraNode:
         self.selector.follow(
             EdgeReply(moving, threshold, feedback.skip_share, feedback.next_frame_s)
         )
+        self.masks.follow(feedback.masks)
 
 
 def _wire(detection: Detection) -> WireDetection:

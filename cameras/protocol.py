@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
+from cameras.mask_config import MaskConfig
+
 META_HEADER = "X-Frame-Meta"
 # The metadata rides in one HTTP header: keep it well under servers' 16 KB header limits.
 MAX_ITEMS = 64
@@ -209,6 +211,12 @@ class EdgeFeedback(BaseModel):
         default=False,
         description="An event has no snapshot yet (its object was seen only on frames sent as"
         " tensors): send a frame as a JPEG.",
+    )
+    masks: MaskConfig | None = Field(
+        default=None,
+        description="The motion and privacy masks the edge's settings give this camera (on top"
+        " of the node's own), in every reply so that a change applies from the next frame;"
+        " None from edges before masks: keep yours.",
     )
 
 

@@ -12,6 +12,7 @@ from cameras.edge_client import EdgeUplink
 from cameras.frame_sender import FrameSender
 from cameras.heartbeat import BeatingSource, Heartbeat, open_beating_source
 from cameras.node import CameraNode, NodeStats
+from cameras.node_masks import NodeMasks
 from cameras.protocol import CameraStatus, SourceStateName
 from cameras.reconnect import (
     FrameSource,
@@ -107,6 +108,7 @@ def _run(
         sender=sender,
         jpeg_chroma=config.jpeg_chroma,
         lazy_jpeg=config.edgent.enabled,  # most frames leave as tensors, never as JPEGs
+        masks=NodeMasks(selector, config.masks),
     )
     if is_file:
         _report(uplink, "connected")

@@ -78,6 +78,8 @@ class FrameDifferenceFilter:
         self.next_frame_s: float | None = None
         """Sooner than max_interval_s, the edge wants a frame after this long (a track it just
         started needs a second look to become an event)."""
+        self.ignored: Image | None = None
+        """255 where change means nothing (the motion mask at the signature's size); None: none."""
 
     @property
     def threshold(self) -> float:
@@ -105,6 +107,8 @@ class FrameDifferenceFilter:
         if self._reference is None:
             return 1.0
         diff = cv2.absdiff(signature, self._reference)
+        if self.ignored is not None and self.ignored.shape == diff.shape:
+            diff[self.ignored > 0] = 0  # a swaying tree under a motion mask changes nothing
         changed = np.count_nonzero(diff > self.settings.pixel_delta)
         return float(changed) / float(diff.size)
 

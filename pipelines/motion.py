@@ -263,21 +263,25 @@ class FeatureExtractor:
         """The blobs of the latest frames, newest last."""
         self._sent_blobs: list[Detection] = []
         """The blobs of the last frame sent."""
+        self.ignored: Image | None = None
+        """255 where change means nothing (the motion mask at the signature's size): no
+        foreground, edges or changed pixels there."""
 
     def extract(self, signature: Image, frame_width: int, frame_height: int) -> DifferenceFeatures:
         """Features of this frame; the background then learns it."""
-        mask = self.detector.clean(self.background.foreground(signature))
+        mask = self._foreground(signature)
         blobs = self.detector.detect(mask, frame_width, frame_height)
         previous = [b for frame in self._recent for b in frame]
         self._recent.append(blobs)
         self.background.update(signature, mask)
-        now = self._last = _Frame(signature, _edges(signature), mask)
+        now = self._last = _Frame(signature, self._edges(signature), mask)
         foreground = float(np.count_nonzero(mask)) / mask.size
         ref = self._reference
         arrivals = _count_new(blobs, previous)
         if ref is None or ref.signature.shape != signature.shape:
             return DifferenceFeatures(1.0, 1.0, 1.0, foreground, blobs, arrivals, len(blobs))
-        changed = cv2.absdiff(signature, ref.signature) > self.settings.pixel_delta
+        difference = np.asarray(cv2.absdiff(signature, ref.signature), np.uint8)
+        changed = self._unmasked(difference) > self.settings.pixel_delta
         return DifferenceFeatures(
             pixel=float(np.count_nonzero(changed)) / changed.size,
             area=float(np.count_nonzero(cv2.bitwise_xor(mask, ref.mask))) / mask.size,
@@ -293,9 +297,23 @@ class FeatureExtractor:
         if self._last is not None and self._last.signature is signature:
             self._reference, self._sent_blobs = self._last, self._latest_blobs()
             return
-        mask = self.detector.clean(self.background.foreground(signature))
-        self._reference = _Frame(signature, _edges(signature), mask)
+        mask = self._foreground(signature)
+        self._reference = _Frame(signature, self._edges(signature), mask)
         self._sent_blobs = self._latest_blobs()  # the latest known, in frame pixels
+
+    def _foreground(self, signature: Image) -> Image:
+        """The cleaned foreground, none under the motion mask (the background there is still
+        learned as if nothing moved)."""
+        return self._unmasked(self.detector.clean(self.background.foreground(signature)))
+
+    def _edges(self, signature: Image) -> Image:
+        return self._unmasked(_edges(signature))
+
+    def _unmasked(self, image: Image) -> Image:
+        """`image` with the motion mask's pixels zeroed (in place: callers own it)."""
+        if self.ignored is not None and self.ignored.shape == image.shape[:2]:
+            image[self.ignored > 0] = 0
+        return image
 
     def _latest_blobs(self) -> list[Detection]:
         return self._recent[-1] if self._recent else []

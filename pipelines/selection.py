@@ -23,6 +23,7 @@ from pipelines.frame_difference import (
     FrameDifferenceFilter,
     SendReason,
 )
+from pipelines.masks import MotionMask
 from pipelines.motion import DifferenceFeatures, FeatureExtractor, MotionSettings
 from pipelines.types import Detection
 
@@ -69,6 +70,8 @@ class FrameSelector:
         self._since_sent = 0
         """Frames decided since the last one sent."""
         self._pending: Image | None = None
+        self.motion_mask = MotionMask()
+        """Areas whose change means nothing: ignored by the filter and the tiny detector."""
 
     @property
     def threshold(self) -> float:
@@ -79,7 +82,9 @@ class FrameSelector:
         selection = self.decide_signature(self.filter.signature(frame), width, height, timestamp)
         if self.detector is None or selection.decision.reason not in LOOKED_AT:
             return selection
-        return self._by_objects(selection, self.detector.detect(frame))
+        found = self.detector.detect(frame)
+        objects = [o for o in found if self.motion_mask.keeps(o.box, (width, height))]
+        return self._by_objects(selection, objects)
 
     def _by_objects(self, selection: Selection, objects: list[Detection]) -> Selection:
         """A change the detector finds nothing in is dropped unless the edge tracks something
@@ -93,6 +98,7 @@ class FrameSelector:
         self, signature: Image, frame_width: int, frame_height: int, timestamp: float
     ) -> Selection:
         """Nothing becomes the reference until `commit_last()` says the frame was sent."""
+        self._ignore_masked(signature, frame_width, frame_height)
         decision = self.filter.decide_signature(signature, timestamp, commit=False)
         self._pending = signature
         if self.features is None:
@@ -101,6 +107,17 @@ class FrameSelector:
         features = self.features.extract(signature, frame_width, frame_height)
         decision = self._rate_limited(self._checked(decision, features), features)
         return Selection(decision, features, float(len(features.blobs)))
+
+    def _ignore_masked(self, signature: Image, frame_width: int, frame_height: int) -> None:
+        """Hand the motion mask, at the signature's size, to the filter and the features."""
+        ignored = None
+        if self.motion_mask:
+            size = (signature.shape[1], signature.shape[0])
+            grow = self.filter.settings.blur_kernel // 2
+            ignored = self.motion_mask.ignored(size, (frame_width, frame_height), grow)
+        self.filter.ignored = ignored
+        if self.features is not None:
+            self.features.ignored = ignored
 
     def _rate_limited(
         self, decision: FilterDecision, features: DifferenceFeatures | None

@@ -103,6 +103,7 @@ def test_settings_are_validated_applied_and_survive_a_restart(tmp_path: Path) ->
             "skip_share": 0.0,
             "budget_bytes_per_s": 50_000,
             "send_picture": False,
+            "masks": {"motion": [], "privacy": []},
         }
 
     with start(tmp_path, api_token) as edge, httpx.Client(base_url=edge.base_url) as client:
@@ -115,6 +116,7 @@ def test_settings_are_validated_applied_and_survive_a_restart(tmp_path: Path) ->
             "skip_share": 0.0,
             "budget_bytes_per_s": 50_000,
             "send_picture": False,
+            "masks": {"motion": [], "privacy": []},
         }
 
         back = put(client, edge, {"zones": [YAML_ZONE]})  # adaptive again, no fixed budget

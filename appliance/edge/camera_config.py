@@ -1,5 +1,5 @@
 """A camera as the edge box knows it: its id and token, and the settings that can change at run
-time (query, thresholds, zones, budget) through the API as well as the YAML."""
+time (query, thresholds, zones, masks, budget) through the API as well as the YAML."""
 
 from __future__ import annotations
 
@@ -8,20 +8,23 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cameras.config_checks import NAME_PATTERN, StrictConfig, require_unique
+from cameras.mask_config import (
+    MaskConfig,
+    PolygonPoints,
+    masks_outside,
+    outside_the_frame,
+    point_outside,
+)
 from pipelines.feedback import Query
 from pipelines.zones import Zone
 
-Coordinate = Annotated[float, Field(ge=0.0, le=16384.0, allow_inf_nan=False)]
-"""A pixel coordinate: finite, inside the largest frame the edge accepts (with room)."""
 FrameSide = Annotated[int, Field(ge=32, le=8192)]
 """A frame's width or height in pixels, within what the edge accepts."""
 
 
 class ZoneConfig(StrictConfig):
     name: str = Field(pattern=NAME_PATTERN, description="Zone name used in events.")
-    points: list[tuple[Coordinate, Coordinate]] = Field(
-        min_length=3,
-        max_length=64,
+    points: PolygonPoints = Field(
         description="Polygon corners [x, y] in frame pixels (3 to 64, each 0 to 16384); an"
         " object is in the zone when the bottom centre of its box is inside.",
     )
@@ -62,6 +65,11 @@ class CameraSettingsConfig(StrictConfig):
         description="Fixed uplink budget of this camera, bytes/s, taken off what the other"
         " cameras share; none: its share of uplink_capacity_mbps (or unlimited).",
     )
+    masks: MaskConfig = Field(
+        default_factory=MaskConfig,
+        description="Motion and privacy masks the edge sends this camera's node in every reply;"
+        " the node applies them, live, on top of those in its own YAML (camera.masks).",
+    )
 
     @field_validator("zones")
     @classmethod
@@ -75,15 +83,16 @@ def zones_outside(zones: list[ZoneConfig], frame: tuple[int, int] | None) -> str
     point is inside, or the frame size is not configured)."""
     if frame is None:
         return None
-    width, height = frame
-    for i, zone in enumerate(zones):
-        for j, (x, y) in enumerate(zone.points):
-            if x > width or y > height:
-                return (
-                    f"zones.{i}.points.{j}: ({x:g}, {y:g}) lies outside the camera's"
-                    f" {width}x{height} frame (max_frame_size)"
-                )
-    return None
+    found = point_outside([zone.points for zone in zones], frame)
+    if found is None:
+        return None
+    i, j, x, y = found
+    return outside_the_frame(f"zones.{i}.points.{j}", (x, y), frame)
+
+
+def polygons_outside(settings: CameraSettingsConfig, frame: tuple[int, int] | None) -> str | None:
+    """Where a zone or a mask leaves a camera's frame (see `zones_outside`)."""
+    return zones_outside(settings.zones, frame) or masks_outside(settings.masks, frame)
 
 
 class EdgeCameraConfig(CameraSettingsConfig):
@@ -93,13 +102,13 @@ class EdgeCameraConfig(CameraSettingsConfig):
     max_frame_size: tuple[FrameSide, FrameSide] | None = Field(
         None,
         description="Largest frame [width, height] this camera sends; a larger one (by its JPEG"
-        " header) is refused before it is decoded, and zones must lie inside it; none: the"
-        " box's limits only (8192 a side, 8K UHD in all).",
+        " header) is refused before it is decoded, and zones and masks must lie inside it; none:"
+        " the box's limits only (8192 a side, 8K UHD in all).",
     )
 
     @model_validator(mode="after")
-    def _zones_inside_the_frame(self) -> EdgeCameraConfig:
-        outside = zones_outside(self.zones, self.max_frame_size)
+    def _polygons_inside_the_frame(self) -> EdgeCameraConfig:
+        outside = polygons_outside(self, self.max_frame_size)
         if outside is not None:
             raise ValueError(outside)
         return self

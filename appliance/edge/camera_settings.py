@@ -1,9 +1,10 @@
-"""Camera settings changed at run time (thresholds, zones, budget): stored, applied, restored.
+"""Camera settings changed at run time (thresholds, zones, masks, budget): stored, applied,
+restored.
 
 The API validates a change with `CameraSettingsConfig`, the model the YAML's cameras use, stores
 it in the `camera_settings` table and applies it to the running box at once: the analyzer's
-zones and rate control (query, target), the fixed threshold in every reply, the camera's
-uplink budget.
+zones and rate control (query, target), the fixed threshold and the masks in every reply (the
+node applies them before its next frame), the camera's uplink budget.
 At start the stored settings win over the YAML's, so an edit survives a restart.
 """
 

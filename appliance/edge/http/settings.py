@@ -1,4 +1,5 @@
-"""`GET/PUT /api/v1/cameras/{id}/settings`: a camera's query, thresholds, zones and budget.
+"""`GET/PUT /api/v1/cameras/{id}/settings`: a camera's query, thresholds, zones, masks and
+budget.
 
 PUT (the admin token only) replaces the camera's settings (a field left out takes its default),
 validated by the YAML's model: a bad value is answered 422 with `field.path: reason`, as a
@@ -17,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from appliance.edge.box import EdgeBox
-from appliance.edge.camera_config import zones_outside
+from appliance.edge.camera_config import polygons_outside
 from appliance.edge.camera_settings import apply_settings, query_status, save_settings
 from appliance.edge.config import CameraSettingsConfig
 from appliance.edge.http.auth import shown
@@ -53,7 +54,7 @@ def add_camera_settings(
             settings = CameraSettingsConfig.model_validate_json(await request.body())
         except ValidationError as exc:
             raise HTTPException(422, describe_validation_error(exc)) from None
-        outside = zones_outside(settings.zones, box.cameras[camera_id].max_frame_size)
+        outside = polygons_outside(settings, box.cameras[camera_id].max_frame_size)
         if outside is not None:
             raise HTTPException(422, outside)
         return await run_in_threadpool(_apply, camera_id, settings)

@@ -90,6 +90,7 @@ def frame_reply(box: EdgeBox, camera: EdgeCameraConfig, result: AnalysisResult) 
             next_frame_s=result.next_frame_s,
             budget_bytes_per_s=box.site_uplink.budget(camera.id),
             send_picture=result.needs_picture,
+            masks=camera.masks,
         ),
     )
 
