@@ -4,13 +4,18 @@ Counted per camera and summed for the box. `detector_calls` counts whole-frame r
 detector (the cascade's `full` exit, and `split`: the tail of a model whose head ran on the
 camera node); `exits` shows how every analysed frame was answered (`cache`, `regions`,
 `full`, `split`), and `scanned_fraction` how much of the frames the detector
-looked at, so the cost of region runs is never hidden.
+looked at, so the cost of region runs is never hidden. `counts()` hands the same counters to
+the Prometheus collector (appliance/edge/prometheus.py) at scrape time.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import math
 import threading
 from collections import Counter, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +24,49 @@ import numpy as np
 EXITS = ("cache", "regions", "full", "split")
 LATENCY_WINDOW = 1000
 """Latencies kept per camera for the percentiles (the most recent frames)."""
+LATENCY_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+"""Upper bounds of the latency histogram's buckets, seconds (+Inf is added)."""
+
+
+@dataclass
+class LatencyHistogram:
+    """Capture-to-stored latencies of every analysed frame since start, by bucket: a
+    Prometheus histogram needs counts of all frames, not the percentile window's recent ones."""
+
+    buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS_S) + 1))
+    """Frames per bucket (not cumulative); the last one is above the largest bound."""
+    sum_s: float = 0.0
+
+    def observe(self, latency_s: float) -> None:
+        self.buckets[bisect.bisect_left(LATENCY_BUCKETS_S, latency_s)] += 1
+        self.sum_s += latency_s
+
+    def add(self, other: LatencyHistogram) -> None:
+        self.buckets = [a + b for a, b in zip(self.buckets, other.buckets, strict=True)]
+        self.sum_s += other.sum_s
+
+    def cumulative(self) -> list[tuple[float, int]]:
+        """(upper bound, frames at or below it) per bucket, ending with (inf, all frames)."""
+        return list(
+            zip((*LATENCY_BUCKETS_S, math.inf), itertools.accumulate(self.buckets), strict=True)
+        )
+
+
+@dataclass(frozen=True)
+class CameraCounts:
+    """One camera's counters at one moment, for exporters."""
+
+    frames_received: int
+    bytes_received: int
+    frames_analysed: int
+    frames_duplicate: int
+    exits: dict[str, int]
+    detector_seconds: float
+    dropped: dict[str, int]
+    """Frames the scheduler shed, by reason."""
+    latency: list[tuple[float, int]]
+    """Cumulative latency buckets (see LatencyHistogram.cumulative)."""
+    latency_sum_s: float
 
 
 @dataclass
@@ -32,6 +80,7 @@ class _CameraCounters:
     scanned: float = 0.0
     dropped: Counter[str] = field(default_factory=Counter)
     latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
+    latency: LatencyHistogram = field(default_factory=LatencyHistogram)
 
     def add(self, other: _CameraCounters) -> None:
         self.frames_received += other.frames_received
@@ -43,6 +92,20 @@ class _CameraCounters:
         self.scanned += other.scanned
         self.dropped.update(other.dropped)
         self.latencies_ms.extend(other.latencies_ms)
+        self.latency.add(other.latency)
+
+    def counts(self) -> CameraCounts:
+        return CameraCounts(
+            frames_received=self.frames_received,
+            bytes_received=self.bytes_received,
+            frames_analysed=self.frames_analysed,
+            frames_duplicate=self.frames_duplicate,
+            exits={name: self.exits[name] for name in EXITS},
+            detector_seconds=self.detector_seconds,
+            dropped=dict(self.dropped),
+            latency=self.latency.cumulative(),
+            latency_sum_s=self.latency.sum_s,
+        )
 
     def snapshot(self) -> dict[str, Any]:
         analysed = self.frames_analysed
@@ -105,11 +168,20 @@ class EdgeStats:
             counters.detector_seconds += detector_s
             counters.scanned += scanned
             counters.latencies_ms.append(1000 * latency_s)
+            counters.latency.observe(latency_s)
 
     def dropped(self, camera_id: str, reason: str) -> None:
         """Work shed by the scheduler (a frame superseded, expired or pushed out)."""
         with self._lock:
             self._camera(camera_id).dropped[reason] += 1
+
+    def counts(self, known: Iterable[str] = ()) -> tuple[dict[str, CameraCounts], dict[str, int]]:
+        """Each camera's counters, zeros for the `known` ones that sent nothing yet, and the
+        uploads refused by reason."""
+        with self._lock:
+            ids = sorted(set(self._cameras) | set(known))
+            cameras = {cid: self._cameras.get(cid, _CameraCounters()).counts() for cid in ids}
+            return cameras, dict(self.rejected)
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:

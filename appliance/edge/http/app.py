@@ -16,6 +16,7 @@ from appliance.edge.http.frame_checks import RejectedFrame
 from appliance.edge.http.frames import add_frame_ingest, add_status
 from appliance.edge.http.limits import BodyLimit
 from appliance.edge.http.live_view import add_live_view
+from appliance.edge.http.metrics import add_metrics
 from appliance.edge.http.reads import add_reads
 from appliance.edge.http.settings import add_camera_settings
 from appliance.edge.http.tensors import add_tensor_ingest
@@ -57,6 +58,7 @@ def create_app(box: EdgeBox, close_on_shutdown: bool = True) -> FastAPI:
     add_tensor_ingest(app, box)
     add_status(app, box)
     add_reads(app, box, reader_check(box))
+    add_metrics(app, box, reader_check(box))
     add_camera_settings(app, box, reader_check(box), admin_check(box))
     add_live_view(app, box, reader_check(box))
     add_api_docs(app, reader_check(box))
