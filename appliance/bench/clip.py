@@ -25,8 +25,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from appliance.bench.frame_total import frames_to_read
 from appliance.edge.config import DetectorConfig
 from appliance.edge.detector import build_detector
+from appliance.progress import SILENT, Progress
 from cameras.jpeg import JpegSettings
 from cameras.sources import VideoSource
 from pipelines.frame_difference import DifferenceSettings, FrameDifferenceFilter, Image
@@ -97,6 +99,7 @@ def analyse_video(
     jpeg: JpegSettings,
     detector_config: DetectorConfig,
     difference: DifferenceSettings,
+    progress: Progress = SILENT,
 ) -> AnalysedClip:
     """Decode `video` once (at most `frames` frames) and analyse every frame."""
     detector = build_detector(detector_config, Path("data"))
@@ -107,7 +110,8 @@ def analyse_video(
     sizes: list[int] = []
     signatures: list[Image] = []
     started = time.perf_counter()
-    with VideoSource(str(video)) as source:
+    total = frames_to_read(video, frames)
+    with VideoSource(str(video)) as source, progress.stage("analysing the clip", total) as stage:
         fps = source.fps
         while frames is None or len(sizes) < frames:
             frame = source.read()
@@ -126,6 +130,7 @@ def analyse_video(
             sums["signature"] += t1 - t0
             sums["jpeg"] += t2 - t1
             sums["detect"] += (t3 - t2) / 2
+            stage.advance()
     n = max(len(sizes), 1)
     timings = AnalysisTimings(
         analysis_s=time.perf_counter() - started,
@@ -146,6 +151,7 @@ def load_or_analyse(
     difference: DifferenceSettings,
     cache_dir: Path,
     refresh: bool = False,
+    progress: Progress = SILENT,
 ) -> AnalysedClip:
     """The cached analysis when there is one (unless `refresh`), else analyse and cache it."""
     key = cache_key(video, frames, jpeg, detector, difference)
@@ -155,7 +161,7 @@ def load_or_analyse(
             return _load(path)
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             log.warning("ignoring unreadable bench cache %s: %s", path, exc)
-    analysed = analyse_video(video, frames, jpeg, detector, difference)
+    analysed = analyse_video(video, frames, jpeg, detector, difference, progress)
     _save(path, analysed)
     return analysed
 

@@ -18,8 +18,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from appliance.bench.frame_total import frames_to_read
 from appliance.edge.config import DetectorConfig
 from appliance.edge.detector import build_edge_detector
+from appliance.progress import SILENT, Progress, progress_from
 from cameras.sources import VideoSource
 from pipelines.detectors import Detector
 from pipelines.frame_difference import Image
@@ -78,11 +80,16 @@ def run_detector_bench(
     picture: int | None = None,
     picture_path: Path | None = None,
     other: DetectorConfig = HOG_CONFIG,
+    progress: Progress = SILENT,
 ) -> dict[str, Any]:
     """`config`'s detector (reported as `default`) against `other` (HOG unless given)."""
     tallies = [_tally("default", config, data_dir), _tally("other", other, data_dir)]
     count, shown = 0, None
-    with VideoSource(str(video)) as source:
+    total = frames_to_read(video, frames)
+    with (
+        VideoSource(str(video)) as source,
+        progress.stage("frames through both detectors", total) as stage,
+    ):
         while frames is None or count < frames:
             frame = source.read()
             if frame is None:
@@ -97,6 +104,7 @@ def run_detector_bench(
             if keep:
                 shown = frame.image
             count += 1
+            stage.advance()
     report: dict[str, Any] = {"video": str(video), "frames": count}
     report.update({t.name: t.report(max(count, 1)) for t in tallies})
     default, other_ms = report["default"]["ms_per_frame"], report["other"]["ms_per_frame"]
@@ -157,7 +165,7 @@ def run_detectors_command(args: Any) -> int:
     other = bench_edge_config(args.other).detector if args.other else HOG_CONFIG
     report = run_detector_bench(
         resolve_video(args.video), args.frames, config.detector, config.data_dir,
-        args.picture, args.picture_out, other,
+        args.picture, args.picture_out, other, progress_from(args),
     )  # fmt: skip
     print(json.dumps(report) if args.json else detector_text(report))
     return 0

@@ -23,8 +23,10 @@ from typing import Any
 
 import cv2
 
+from appliance.bench.frame_total import frames_to_read
 from appliance.edge.config import EdgeConfig
 from appliance.edge.detector import build_detector
+from appliance.progress import SILENT, Progress, progress_from
 from appliance.sample_clips import resolve_video
 from cameras.jpeg import DEFAULT_JPEG_CHROMA, JpegSettings
 from cameras.sources import VideoSource
@@ -49,7 +51,11 @@ class _Run:
 
 
 def replay(
-    video: Path, frames: int | None, jpeg_quality: int, config: EdgeConfig
+    video: Path,
+    frames: int | None,
+    jpeg_quality: int,
+    config: EdgeConfig,
+    progress: Progress = SILENT,
 ) -> dict[str, Any]:
     # One detector for both, as the edge shares one model session: two onnxruntime sessions
     # taking turns slow each other (the idle one's threads spin) and skew the ratio.
@@ -57,7 +63,11 @@ def replay(
     cascade = config.cascade(baseline_detector)
     baseline, system = _Run(), _Run()
     times: list[float] = []
-    with VideoSource(str(video)) as source:
+    total = frames_to_read(video, frames)
+    with (
+        VideoSource(str(video)) as source,
+        progress.stage("full detector and cascade", total) as stage,
+    ):
         fps = source.fps
         while frames is None or len(times) < frames:
             captured = source.read()
@@ -78,6 +88,7 @@ def replay(
             system.answers.append(answer.detections)
             system.exits[answer.exit.value] += 1
             system.scanned += answer.scanned
+            stage.advance()
     return _report(video, fps, times, baseline, system, config)
 
 
@@ -161,6 +172,7 @@ def bench_edge_config(path: Path | None) -> EdgeConfig:
 
 def run_edge_command(args: argparse.Namespace) -> int:
     config = bench_edge_config(args.config)
-    report = replay(resolve_video(args.video), args.frames, args.jpeg_quality, config)
+    video = resolve_video(args.video)
+    report = replay(video, args.frames, args.jpeg_quality, config, progress_from(args))
     print(json.dumps(report) if args.json else format_report(report))
     return 0

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from appliance.bench.edge import bench_edge_config
+from appliance.bench.frame_total import frames_to_read
 from appliance.edge.config import EdgeConfig
 from appliance.edge.detector import build_edge_detector
+from appliance.progress import SILENT, Progress, progress_from
 from appliance.sample_clips import FootageError, resolve_video
 from cameras.jpeg import JpegChroma, JpegSettings
 from cameras.sources import VideoSource
@@ -53,11 +55,17 @@ def measure(
     settings: list[JpegSettings],
     every: int = 1,
     frames: int | None = None,
+    progress: Progress = SILENT,
 ) -> tuple[int, dict[JpegSettings, _Tally]]:
     """Frames measured and, per setting, the detections matched against the original's."""
     tallies = {s: _Tally() for s in settings}
     measured = 0
-    with VideoSource(str(video)) as source:
+    read = frames_to_read(video, frames)
+    total = None if read is None else -(-read // every)  # frames 0, every, 2 * every, ...
+    with (
+        VideoSource(str(video)) as source,
+        progress.stage("frames at every JPEG setting", total) as stage,
+    ):
         index = -1
         while frames is None or index + 1 < frames:
             captured = source.read()
@@ -75,6 +83,7 @@ def measure(
                 tally.found += len(found)
                 tally.expected += len(reference)
                 tally.bytes += int(encoded.size)
+            stage.advance()
     return measured, tallies
 
 
@@ -102,13 +111,14 @@ def run_encoding_bench(
     chromas: list[JpegChroma],
     every: int = 1,
     frames: int | None = None,
+    progress: Progress = SILENT,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     default = JpegSettings()  # the camera node's
     settings = sorted({JpegSettings(q, c) for q in qualities for c in chromas} | {default},
                       key=lambda s: (s.chroma, s.quality))  # fmt: skip
     built = build_edge_detector(config.detector, config.data_dir)  # one model load for both
-    measured, tallies = measure(video, built.make(), settings, every, frames)
+    measured, tallies = measure(video, built.make(), settings, every, frames, progress)
     if measured == 0:
         raise FootageError(f"no frames could be decoded from {video}")
     default_bytes = tallies[default].bytes
@@ -149,6 +159,7 @@ def run_encoding_command(args: argparse.Namespace) -> int:
         args.chromas,
         args.every,
         args.frames,
+        progress_from(args),
     )
     print(json.dumps(report) if args.json else format_report(report))
     return 0

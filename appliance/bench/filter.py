@@ -25,6 +25,7 @@ from appliance.bench.system_report import baseline_rows, format_system_report, s
 from appliance.edge.config import DetectorConfig, TrackerConfig
 from appliance.edge.detector import detector_summary
 from appliance.edge.filter_control import FilterControlConfig
+from appliance.progress import SILENT, Progress, progress_from
 from appliance.sample_clips import FootageError
 from cameras.config import DifferenceFilterConfig, TinyDetectorConfig
 from cameras.jpeg import JpegSettings
@@ -41,7 +42,10 @@ def run_filter_command(args: argparse.Namespace) -> int:
     video = bench_video(args.video, args.cache_dir)
     jpeg = JpegSettings(args.jpeg_quality, args.jpeg_chroma)
     query = Query(args.query)
-    report = run_filter_bench(video, args.frames, jpeg, args.cache_dir, args.no_cache, query)
+    progress = progress_from(args)
+    report = run_filter_bench(
+        video, args.frames, jpeg, args.cache_dir, args.no_cache, query, progress
+    )
     print(json.dumps(report) if args.json else format_filter_report(report))
     return 0
 
@@ -53,24 +57,30 @@ def run_filter_bench(
     cache_dir: Path,
     refresh: bool,
     query: Query = Query.EVENTS,
+    progress: Progress = SILENT,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     detector = DetectorConfig()
     difference = DifferenceFilterConfig().settings()
     tracker = TrackerConfig().settings()
-    analysed = load_or_analyse(video, frames, jpeg, detector, difference, cache_dir, refresh)
+    analysed = load_or_analyse(
+        video, frames, jpeg, detector, difference, cache_dir, refresh, progress
+    )
     clip = analysed.clip
     if clip.frames == 0:
         raise FootageError(f"no frames could be decoded from {video}")
     reference = query_reference(clip.timestamps, clip.raw_detections, tracker)
     tiny = TinyDetectorConfig()
     control = FilterControlConfig(query=query).settings(difference.threshold)
-    replayed = replay_system(clip, difference, tracker, control, tiny.settings(), tiny.arrival_area)
-    system = score_replayed(clip.jpeg_detections, replayed.sent, reference, tracker)
-    search = BaselineSearch(clip, reference, tracker, query)
-    target = system.accuracy(query)
-    baselines = search.tuned(difference, target)
-    score_ms = _selection_ms_per_frame(clip, difference, tiny)
+    with progress.timed("replaying the filter, tuning the baselines"):
+        replayed = replay_system(
+            clip, difference, tracker, control, tiny.settings(), tiny.arrival_area
+        )
+        system = score_replayed(clip.jpeg_detections, replayed.sent, reference, tracker)
+        search = BaselineSearch(clip, reference, tracker, query)
+        target = system.accuracy(query)
+        baselines = search.tuned(difference, target)
+    score_ms = _selection_ms_per_frame(clip, difference, tiny)  # timed: no bar redrawn meanwhile
     return {
         "video": str(video),
         "frames": clip.frames,

@@ -28,6 +28,7 @@ from appliance.bench.plan_report import summarise
 from appliance.bench.plan_types import PlanBenchSettings, Row
 from appliance.plan.link import ShapedUplink, TailServer
 from appliance.plan.profile import ProfileSettings, profile_device
+from appliance.progress import SILENT, Progress
 from pipelines.edgent.bandwidth import BandwidthEstimator
 from pipelines.edgent.codec import BYTES_PER_ELEMENT, Encoding, TensorCodec
 from pipelines.edgent.layout import RESULT_BYTES
@@ -153,16 +154,20 @@ def codec_cost(encoding: Encoding) -> tuple[float, float]:
     return statistics.median(encode), statistics.median(decode)
 
 
-def run_plan_bench(settings: PlanBenchSettings) -> dict[str, Any]:
+def run_plan_bench(settings: PlanBenchSettings, progress: Progress = SILENT) -> dict[str, Any]:
     started = time.monotonic()
     models = {e.name: onnx.load(str(e.path)) for e in settings.exits}
     exits = [Exit(e.name, e.accuracy, model_layout(models[e.name], e.name)) for e in settings.exits]
-    estimator, regression = build_estimator(settings)
+    with progress.timed("profiling this machine"):
+        estimator, regression = build_estimator(settings)
     runner = PlanRunner(models, settings)
     rows: list[Row] = []
+    bandwidths = settings.bandwidths_mbps
     try:
-        for mbps in settings.bandwidths_mbps:
-            rows.extend(_bandwidth_rows(runner, exits, estimator, settings, mbps))
+        with progress.stage("plans run per bandwidth", len(bandwidths), "bandwidth") as stage:
+            for mbps in bandwidths:
+                rows.extend(_bandwidth_rows(runner, exits, estimator, settings, mbps))
+                stage.advance()
     finally:
         runner.close()
     return summarise(rows, regression, settings, time.monotonic() - started)

@@ -7,6 +7,7 @@ import json
 import sys
 
 from appliance.bench.plan_report import format_table, write_plot
+from appliance.progress import progress_from
 
 
 def run_plan_command(args: argparse.Namespace) -> int:
@@ -21,11 +22,13 @@ def run_plan_command(args: argparse.Namespace) -> int:
         print(f"appliance: bench: needs the plan extra: pip install -e '.[plan]' ({exc})",
               file=sys.stderr)  # fmt: skip
         return 1
+    progress = progress_from(args)
     try:
         if args.exit:
             planned = resolve_exits(args.exit, args.accuracy_file)
         else:  # the trained default detector's exits, every accuracy measured on footage
-            planned = default_planned_exits(args.models_dir)
+            with progress.timed("default exits: built, accuracy measured (once)"):
+                planned = default_planned_exits(args.models_dir)
         settings = PlanBenchSettings(
             exits=tuple(ExitModel(e.name, e.path, e.accuracy) for e in planned),
             bandwidths_mbps=tuple(args.bandwidths),
@@ -39,7 +42,7 @@ def run_plan_command(args: argparse.Namespace) -> int:
         unknown = set(settings.held_out) - {e.name for e in settings.exits}
         if unknown:
             raise PlanError(f"--held-out {sorted(unknown)[0]}: no such exit")
-        summary = run_plan_bench(settings)
+        summary = run_plan_bench(settings, progress)
         summary["exits"] = {e.name: {"accuracy": e.accuracy, "source": e.source} for e in planned}
     except (PlanError, ModelToolError, OSError, ValueError) as exc:
         print(f"appliance: bench: {exc}", file=sys.stderr)

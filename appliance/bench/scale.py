@@ -32,6 +32,7 @@ import yaml
 from appliance.bench.built_clips import bench_video
 from appliance.bench.defaults import DEFAULT_CACHE_DIR
 from appliance.edge.server import free_port
+from appliance.progress import SILENT, Progress, progress_from
 
 MAX_LAG_S = 1.0
 MAX_P95_MS = 1000.0
@@ -112,7 +113,11 @@ def _start_camera(
 
 
 def run_scale(
-    video: Path, cameras: int, seconds: float, edge_config: dict[str, Any]
+    video: Path,
+    cameras: int,
+    seconds: float,
+    edge_config: dict[str, Any],
+    progress: Progress = SILENT,
 ) -> dict[str, Any]:
     import cv2
 
@@ -126,7 +131,8 @@ def run_scale(
         edge = _Edge(workdir, cameras, edge_config)
         try:
             nodes = [_start_camera(workdir, edge, i, video, frames) for i in range(cameras)]
-            outputs = [node.communicate(timeout=seconds * 20 + 60)[0] for node in nodes]
+            with progress.timed(f"{cameras} cameras in real time", seconds):
+                outputs = [node.communicate(timeout=seconds * 20 + 60)[0] for node in nodes]
             stats = edge.stats()
         finally:
             edge.stop()
@@ -183,7 +189,8 @@ def run_scale_command(args: argparse.Namespace) -> int:
     edge_config: dict[str, Any] = {}
     if args.no_early_exit:
         edge_config = {"early_exit": {"regions": False}, "result_cache": {"enabled": False}}
-    rows = [run_scale(video, n, args.seconds, edge_config) for n in args.cameras]
+    progress = progress_from(args)
+    rows = [run_scale(video, n, args.seconds, edge_config, progress) for n in args.cameras]
     passing = [r["cameras"] for r in rows if r["meets_target"]]
     unshed = [
         r["cameras"]

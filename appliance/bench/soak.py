@@ -43,6 +43,7 @@ from appliance.bench.soak_sampling import (
     shed_share,
     warmup_seconds,
 )
+from appliance.progress import SILENT, Progress, progress_from
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,10 @@ def run_soak_command(args: argparse.Namespace) -> int:
     base: dict[str, Any] = {}
     if args.config is not None:
         base = yaml.safe_load(args.config.read_text(encoding="utf-8")) or {}
-    report = run_soak(args.cameras, args.minutes * 60, args.sample_s, videos, base, args.work_dir)
+    report = run_soak(
+        args.cameras, args.minutes * 60, args.sample_s, videos, base, args.work_dir,
+        progress_from(args),
+    )  # fmt: skip
     print(json.dumps(report) if args.json else format_soak_report(report))
     if report["interrupted"]:
         return EXIT_INTERRUPTED
@@ -96,6 +100,7 @@ def run_soak(
     videos: list[Path],
     base: dict[str, Any],
     work_dir: Path | None = None,
+    progress: Progress = SILENT,
 ) -> dict[str, Any]:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     with _workdir(work_dir) as workdir, _stop_signals() as stopping:
@@ -107,7 +112,8 @@ def run_soak(
                 nodes = _nodes(workdir, edge, videos)
                 for node in nodes:
                     node.start()
-                run = _watch(edge, nodes, duration_s, sample_s, stopping)
+                with progress.timed(f"soak, {cameras} cameras", duration_s):
+                    run = _watch(edge, nodes, duration_s, sample_s, stopping)
         finally:
             for node in nodes:
                 node.stop()

@@ -22,6 +22,7 @@ from typing import Any
 
 from appliance.bench.built_clips import bench_video
 from appliance.bench.clip import load_or_analyse
+from appliance.bench.frame_total import frames_to_read
 from appliance.bench.stored_run import StoredRun, read_stored_run
 from appliance.bench.system_report import baseline_rows, format_system_report, scored
 from appliance.config_loader import load_config
@@ -30,8 +31,10 @@ from appliance.edge.box import EdgeBox
 from appliance.edge.camera_settings import query_status
 from appliance.edge.config import EdgeCameraConfig, EdgeConfig
 from appliance.edge.server import EdgeServer, free_port
+from appliance.progress import SILENT, Progress, progress_from
 from appliance.sample_clips import FootageError
 from cameras.config import CameraConfig
+from cameras.heartbeat import Heartbeat
 from cameras.jpeg import JpegSettings
 from cameras.node import NodeStats
 from cameras.runtime import run_camera_node
@@ -58,8 +61,9 @@ def run_system_command(args: argparse.Namespace) -> int:
     camera, edge = _configs(args.config)
     query = Query(args.query) if args.query else None
     report = run_system_bench(
-        video, args.frames, camera, edge, query, args.cache_dir, args.no_cache, args.realtime
-    )
+        video, args.frames, camera, edge, query, args.cache_dir, args.no_cache, args.realtime,
+        progress_from(args),
+    )  # fmt: skip
     print(json.dumps(report) if args.json else format_system_report(report))
     return 0
 
@@ -80,6 +84,7 @@ def run_system_bench(
     cache_dir: Path,
     refresh: bool = False,
     realtime: bool = False,
+    progress: Progress = SILENT,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     camera = camera or CameraConfig(
@@ -88,20 +93,27 @@ def run_system_bench(
     edge = edge or EdgeConfig(cameras=[EdgeCameraConfig(id=camera.id, token="x" * 16)])
     jpeg = JpegSettings(camera.jpeg_quality, camera.jpeg_chroma)
     difference = camera.filter.settings()
-    analysed = load_or_analyse(video, frames, jpeg, edge.detector, difference, cache_dir, refresh)
+    analysed = load_or_analyse(
+        video, frames, jpeg, edge.detector, difference, cache_dir, refresh, progress
+    )
     if analysed.clip.frames == 0:
         raise FootageError(f"no frames could be decoded from {video}")
     tracker = edge.tracker.settings()
     reference = query_reference(analysed.clip.timestamps, analysed.clip.raw_detections, tracker)
-    with tempfile.TemporaryDirectory(prefix="bench-system-") as data_dir:
+    total = frames_to_read(video, frames)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-system-") as data_dir,
+        progress.stage("camera node and edge box", total) as stage,
+    ):
         run = _run_system(
-            video, frames, camera, edge, query, Path(data_dir), analysed.fps, realtime
+            video, frames, camera, edge, query, Path(data_dir), analysed.fps, realtime, stage.tick
         )
     chosen = Query(run.control["query"]) if run.control["query"] else Query.EVENTS
-    system = score_system(run.stored.analysed, run.stored.events, reference)
-    search = BaselineSearch(analysed.clip, reference, tracker, chosen)
-    target = system.accuracy(chosen)
-    baselines = search.tuned(difference, target)
+    with progress.timed("scoring, tuning the baselines"):
+        system = score_system(run.stored.analysed, run.stored.events, reference)
+        search = BaselineSearch(analysed.clip, reference, tracker, chosen)
+        target = system.accuracy(chosen)
+        baselines = search.tuned(difference, target)
     clip = analysed.clip
     return {
         "video": str(video),
@@ -135,6 +147,7 @@ def _run_system(
     data_dir: Path,
     fps: float,
     realtime: bool,
+    frame_read: Heartbeat | None = None,
 ) -> SystemRun:
     """The node and the edge with the given configs, on `video`, into a fresh store."""
     token = secrets.token_urlsafe(24)
@@ -163,7 +176,7 @@ def _run_system(
                     "realtime": realtime,
                 }
             )
-            stats = run_camera_node(node_config, max_frames=frames)
+            stats = run_camera_node(node_config, max_frames=frames, heartbeat=frame_read)
         control = query_status(box, camera.id)
         stored = read_stored_run(box.database, camera.id, fps, edge.tracker.settings())
         edge_stats = box.stats.snapshot()["cameras"].get(camera.id, {})

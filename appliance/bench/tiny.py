@@ -24,8 +24,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from appliance.bench.frame_total import frames_to_read
 from appliance.edge.config import DetectorConfig
 from appliance.edge.detector import build_edge_detector
+from appliance.progress import SILENT, Progress, progress_from
 from cameras.config import DifferenceFilterConfig, TinyDetectorConfig
 from cameras.detector_config import YoloOnnxConfig
 from cameras.sources import VideoSource
@@ -119,24 +121,28 @@ def run_tiny_bench(
     reference: DetectorConfig,
     data_dir: Path,
     models: list[TinyYolo],
+    progress: Progress = SILENT,
 ) -> dict[str, Any]:
     """The motion blobs (camera defaults) and each of `models`, one pass each: a YOLO model is
     timed with no other onnxruntime session alive (idle sessions' threads slow a running one)."""
     edge = build_edge_detector(reference, data_dir)
     status = asdict(edge.status)
-    motion, passed = _first_pass(video, frames, edge.make())
+    with progress.stage("filter, motion and reference", frames_to_read(video, frames)) as stage:
+        motion, passed = _first_pass(video, frames, edge.make(), stage.tick)
     del edge  # the reference's session too
     tallies = [motion]
     for model in models:
         tally = _Tally(f"yolo-{model.size}")
         detect = model.build()
-        for index, image, _ in _frames(video, passed.frames):
-            truth = passed.reference.get(index)
-            if truth is not None:
-                started = time.perf_counter()
-                found = detect(image)
-                tally.seconds += time.perf_counter() - started
-                tally.score(found, truth)
+        with progress.stage(tally.name, passed.frames) as stage:
+            for index, image, _ in _frames(video, passed.frames):
+                truth = passed.reference.get(index)
+                if truth is not None:
+                    started = time.perf_counter()
+                    found = detect(image)
+                    tally.seconds += time.perf_counter() - started
+                    tally.score(found, truth)
+                stage.advance()
         del detect  # its session goes before the next one starts
         tallies.append(tally)
     count = len(passed.reference)
@@ -149,7 +155,9 @@ def run_tiny_bench(
     }
 
 
-def _first_pass(video: Path, frames: int | None, full: Detector) -> tuple[_Tally, _Passed]:
+def _first_pass(
+    video: Path, frames: int | None, full: Detector, frame_done: Callable[[], None]
+) -> tuple[_Tally, _Passed]:
     """The node's filter and motion blobs on every frame, the reference on the passed ones."""
     tiny = TinyDetectorConfig()
     difference = replace(DifferenceFilterConfig().settings(), max_interval_s=0.0)
@@ -169,6 +177,7 @@ def _first_pass(video: Path, frames: int | None, full: Detector) -> tuple[_Tally
             truth = full.detect(image)
             passed.reference[index] = truth
             motion.score(selection.found(), truth)
+        frame_done()
     return motion, passed
 
 
@@ -208,6 +217,8 @@ def run_tiny_command(args: Any) -> int:
     reference = config.detector.model_copy(update={"labels": labels})
     models = [TinyYolo(args.model, size, tuple(labels), args.threads) for size in args.sizes]
     video = bench_video(args.video, args.cache_dir)
-    report = run_tiny_bench(video, args.frames, reference, config.data_dir, models)
+    report = run_tiny_bench(
+        video, args.frames, reference, config.data_dir, models, progress_from(args)
+    )
     print(json.dumps(report) if args.json else format_report(report))
     return 0

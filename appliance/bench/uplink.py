@@ -33,8 +33,10 @@ from appliance.edge.box import EdgeBox
 from appliance.edge.config import EdgeCameraConfig, EdgeConfig
 from appliance.edge.outbox.config import CloudUplinkConfig
 from appliance.edge.server import EdgeServer, free_port
+from appliance.progress import SILENT, Progress, progress_from
 from appliance.sample_clips import resolve_video
 from cameras.config import CameraConfig
+from cameras.heartbeat import Heartbeat
 from cameras.jpeg import encode_jpeg
 from cameras.runtime import run_camera_node
 
@@ -103,22 +105,28 @@ class LoopbackClient(mqtt.Client):
 
 
 def run_uplink_command(args: argparse.Namespace) -> int:
-    result = measure_uplink(args.video, args.frames)
+    result = measure_uplink(args.video, args.frames, progress_from(args))
     print(json.dumps(dataclasses.asdict(result)) if args.json else format_result(result))
     return 0
 
 
-def measure_uplink(video_name: str, frames: int | None) -> UplinkBenchResult:
+def measure_uplink(
+    video_name: str, frames: int | None, progress: Progress = SILENT
+) -> UplinkBenchResult:
     video = resolve_video(video_name)
     total, fps = _clip_info(video)
     used = min(frames or total, total)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="bench-uplink-") as data_dir:
-        box, events = _run_pipeline(video, used, Path(data_dir))
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-uplink-") as data_dir,
+        progress.stage("camera node and edge box", used) as stage,
+    ):
+        box, events = _run_pipeline(video, used, Path(data_dir), stage.tick)
     stats = box.cloud.stats if box.cloud else None
     camera_hours = used / fps / HOUR_S
     video_bytes = round(video.stat().st_size * used / total)
-    jpeg_bytes = _all_frames_jpeg_bytes(video, used)
+    with progress.stage("every frame as JPEG", used) as stage:
+        jpeg_bytes = _all_frames_jpeg_bytes(video, used, stage.tick)
     cloud = stats.bytes_sent if stats else 0
     return UplinkBenchResult(
         video=str(video),
@@ -141,7 +149,9 @@ def measure_uplink(video_name: str, frames: int | None) -> UplinkBenchResult:
     )
 
 
-def _run_pipeline(video: Path, frames: int, data_dir: Path) -> tuple[EdgeBox, int]:
+def _run_pipeline(
+    video: Path, frames: int, data_dir: Path, frame_read: Heartbeat | None = None
+) -> tuple[EdgeBox, int]:
     """The demo's edge box and camera node, the cloud uplink on (loopback broker)."""
     token = secrets.token_urlsafe(24)
     config = EdgeConfig(
@@ -154,7 +164,7 @@ def _run_pipeline(video: Path, frames: int, data_dir: Path) -> tuple[EdgeBox, in
     try:
         with EdgeServer(box, config.listen.port) as server:
             camera = CameraConfig(id="bench", source=str(video), edge_url=server.url, token=token)
-            run_camera_node(camera, max_frames=frames)
+            run_camera_node(camera, max_frames=frames, heartbeat=frame_read)
     finally:
         box.close()
     return box, box.store.totals().events
@@ -170,7 +180,7 @@ def _clip_info(video: Path) -> tuple[int, float]:
     return max(total, 1), fps
 
 
-def _all_frames_jpeg_bytes(video: Path, frames: int) -> int:
+def _all_frames_jpeg_bytes(video: Path, frames: int, frame_done: Heartbeat) -> int:
     capture = cv2.VideoCapture(str(video))
     total = 0
     try:
@@ -179,6 +189,7 @@ def _all_frames_jpeg_bytes(video: Path, frames: int) -> int:
             if not ok:
                 break
             total += len(encode_jpeg(image))  # as a camera node with its defaults sends it
+            frame_done()
     finally:
         capture.release()
     return total

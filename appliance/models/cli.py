@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from appliance.progress import add_quiet_argument
+from appliance.progress import add_quiet_argument, progress_from
 
 # Beside the edge's data: set-up pulls the default detector here.
 DEFAULT_OUTPUT = Path("data/models")
@@ -151,12 +151,12 @@ def _pull(args: argparse.Namespace) -> int:
     if darknet is not None:
         from appliance.models.darknet.pull import pull_darknet
 
-        print(pull_text(pull_darknet(darknet, args.imgsz or 416, args.output)))
+        print(pull_text(pull_darknet(darknet, args.imgsz or 416, args.output, progress_from(args))))
         return 0
     from appliance.models.pull import PullSettings, pull
 
     settings = PullSettings(args.name, args.imgsz or 640, args.output, args.opset, args.retries)
-    print(pull_text(pull(settings)))
+    print(pull_text(pull(settings, progress_from(args))))
     return 0
 
 
@@ -169,11 +169,8 @@ def _convert(args: argparse.Namespace) -> int:
     if output is None:
         side = input_side(read_cfg(args.cfg), args.imgsz)
         output = DEFAULT_OUTPUT / f"{args.cfg.stem}-{side}.onnx"
-    print(
-        convert_text(
-            convert(ConvertSettings(args.cfg, args.weights, args.names, output, args.imgsz))
-        )
-    )
+    settings = ConvertSettings(args.cfg, args.weights, args.names, output, args.imgsz)
+    print(convert_text(convert(settings, progress_from(args))))
     return 0
 
 
@@ -186,5 +183,5 @@ def _quantize(args: argparse.Namespace) -> int:
     settings = QuantizeSettings(args.source, args.target, video, args.frames)
     if args.target_cpu:
         settings = dataclasses.replace(settings, target_cpu=args.target_cpu)
-    print(quantize_text(quantize(settings)))
+    print(quantize_text(quantize(settings, progress_from(args))))
     return 0

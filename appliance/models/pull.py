@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 from appliance.models.errors import ModelToolError
 from appliance.models.info import ModelInfo, describe_onnx
+from appliance.progress import SILENT, Progress
 from pipelines.detectors.yolo_settings import YoloOnnxSettings
 
 log = logging.getLogger(__name__)
@@ -56,12 +57,14 @@ class PullResult:
     info: ModelInfo
 
 
-def pull(settings: PullSettings) -> PullResult:
+def pull(settings: PullSettings, progress: Progress = SILENT) -> PullResult:
     """Get the checkpoint, export it to ONNX and check the edge can load the export."""
     ultralytics = import_ultralytics()
     settings.output_dir.mkdir(parents=True, exist_ok=True)
-    weights, source = _checkpoint(ultralytics, settings)
-    onnx_path = _export(ultralytics, weights, settings)
+    with progress.timed(f"getting {settings.name}"):
+        weights, source = _checkpoint(ultralytics, settings)
+    with progress.timed(f"exporting {weights.name} to ONNX"):
+        onnx_path = _export(ultralytics, weights, settings)
     info = describe_onnx(YoloOnnxSettings(model_path=str(onnx_path)))
     if info.problem:
         raise ModelToolError(f"the export is not usable by the edge: {info.problem}")

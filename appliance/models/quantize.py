@@ -15,7 +15,7 @@ import logging
 import os
 import platform
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from appliance.models.errors import ModelToolError
 from appliance.models.info import ModelInfo, describe_onnx
+from appliance.progress import SILENT, Progress
 from pipelines.detectors.letterbox import letterbox
 from pipelines.detectors.onnx_yolo import DEFAULT_INPUT_SIZE, preprocess
 from pipelines.detectors.yolo_settings import YoloOnnxSettings
@@ -66,13 +67,14 @@ class QuantizeResult:
     info: ModelInfo | None = None
 
 
-def quantize(settings: QuantizeSettings) -> QuantizeResult:
+def quantize(settings: QuantizeSettings, progress: Progress = SILENT) -> QuantizeResult:
     """Write the INT8 model and check the edge's detector loads it."""
     source_info = _usable(settings.source, settings.input_size)
     q = _quantization()
     settings.target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="quantize-") as work, _quiet_onnxruntime():
-        prepared = _prepare(q, settings.source, Path(work) / "prepared.onnx")
+        with progress.timed("preparing the model"):
+            prepared = _prepare(q, settings.source, Path(work) / "prepared.onnx")
         keep_float = decode_tail(prepared)
         log.info(
             "quantising %s for %s CPUs, %d decoding nodes kept float",
@@ -82,15 +84,17 @@ def quantize(settings: QuantizeSettings) -> QuantizeResult:
         )
         if settings.calibration is None:
             mode, frames = "dynamic", 0
-            _dynamic(q, prepared, settings.target, keep_float)
+            with progress.timed("quantising (dynamic)"):
+                _dynamic(q, prepared, settings.target, keep_float)
         else:
-            reader = FrameReader(
-                settings.calibration,
-                settings.frames,
-                source_info.input_size or DEFAULT_INPUT_SIZE,  # known for a model the edge loads
-                source_info.inputs[0].name,
-            )
-            _static(q, prepared, settings, reader, keep_float)
+            # The input size is known for a model the edge loads.
+            size = source_info.input_size or DEFAULT_INPUT_SIZE
+            with progress.stage("calibrating, then quantising", settings.frames) as stage:
+                reader = FrameReader(
+                    settings.calibration, settings.frames, size, source_info.inputs[0].name,
+                    stage.tick,
+                )  # fmt: skip
+                _static(q, prepared, settings, reader, keep_float)
             mode, frames = "static", reader.used
     return QuantizeResult(
         source=settings.source,
@@ -221,16 +225,26 @@ class FrameReader:
     """An onnxruntime CalibrationDataReader (it needs only get_next): frames spread over a video,
     letterboxed and preprocessed as the detector does."""
 
-    def __init__(self, video: Path, count: int, input_size: int, input_name: str) -> None:
+    def __init__(
+        self,
+        video: Path,
+        count: int,
+        input_size: int,
+        input_name: str,
+        frame_read: Callable[[], None] | None = None,
+    ) -> None:
         self.used = 0
         self._name = input_name
         self._frames = self._blobs(video, count, input_size)
+        self._frame_read = frame_read
 
     def get_next(self) -> dict[str, npt.NDArray[Any]] | None:
         blob = next(self._frames, None)
         if blob is None:
             return None
         self.used += 1
+        if self._frame_read is not None:
+            self._frame_read()
         return {self._name: blob}
 
     @staticmethod

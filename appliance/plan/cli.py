@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from appliance.plan.errors import DEFAULT_PROFILES, PlanError
-from appliance.progress import add_quiet_argument
+from appliance.progress import add_quiet_argument, progress_from
 
 
 def add_plan_parser(roles: Any) -> None:
@@ -104,7 +105,7 @@ def add_exit_arguments(parser: argparse.ArgumentParser, required: bool = True) -
 
 
 def _profile(args: argparse.Namespace) -> int:
-    return _guarded("run_profile", args)
+    return _guarded("run_profile", args, f"profiling {len(args.model)} models")
 
 
 def _layout(args: argparse.Namespace) -> int:
@@ -112,18 +113,21 @@ def _layout(args: argparse.Namespace) -> int:
 
 
 def _accuracy(args: argparse.Namespace) -> int:
-    return _guarded("run_accuracy", args)
+    return _guarded("run_accuracy", args, f"running {len(args.exit)} exits and the full model")
 
 
 def _choose(args: argparse.Namespace) -> int:
     return _guarded("run_choose", args)
 
 
-def _guarded(command: str, args: argparse.Namespace) -> int:
+def _guarded(command: str, args: argparse.Namespace, long_step: str | None = None) -> int:
+    """Run `command`; a `long_step` shows its time on a bar (the work reports nothing sooner)."""
+    step = progress_from(args).timed(long_step) if long_step else contextlib.nullcontext()
     try:
         from appliance.plan import commands
 
-        result = getattr(commands, command)(args)
+        with step:
+            result = getattr(commands, command)(args)
     except ModuleNotFoundError as exc:
         print(f"appliance: plan: needs the plan extra: pip install -e '.[plan]' ({exc})",
               file=sys.stderr)  # fmt: skip

@@ -25,6 +25,7 @@ from appliance.models.darknet.heads import YoloHead, build_head
 from appliance.models.darknet.weights import WeightsReader
 from appliance.models.errors import ModelToolError
 from appliance.models.info import ModelInfo, describe_onnx
+from appliance.progress import SILENT, Progress
 from pipelines.detectors.yolo_settings import YoloOnnxSettings
 
 log = logging.getLogger(__name__)
@@ -67,14 +68,14 @@ class ConvertResult:
     info: ModelInfo
 
 
-def convert(settings: ConvertSettings) -> ConvertResult:
+def convert(settings: ConvertSettings, progress: Progress = SILENT) -> ConvertResult:
     """Build, check and write the ONNX model, then open it as the edge would."""
     cfg = read_cfg(settings.cfg)
     labels = read_names(settings.names)
     side = input_side(cfg, settings.imgsz)
     weights = WeightsReader(settings.weights)
     shape = ModelShape(side, settings.heads, settings.static)
-    model, candidates = darknet_to_onnx(cfg, weights, labels, shape, str(settings.names))
+    model, candidates = darknet_to_onnx(cfg, weights, labels, shape, str(settings.names), progress)
     model.metadata_props.extend(_provenance(settings))
     write_model(model, settings.output)
     info = describe_onnx(YoloOnnxSettings(model_path=str(settings.output)))
@@ -122,6 +123,7 @@ def darknet_to_onnx(
     labels: list[str],
     shape: ModelShape,
     names: str = "the names file",
+    progress: Progress = SILENT,
 ) -> tuple[onnx.ModelProto, int]:
     """The model, and its candidates at the nominal input side."""
     side = shape.side
@@ -131,12 +133,15 @@ def darknet_to_onnx(
         raise cfg.net.fail(f"channels={channels}: only RGB models (3 channels) are supported")
     outputs = [LayerOutput(INPUT_NAME, 3, side, side)]
     heads: list[tuple[str, YoloHead]] = []
-    for index, section in enumerate(cfg.layers):
-        if section.kind == "yolo":
-            heads.append(build_head(graph, section, index, outputs[-1], side, shape.static))
-            outputs.append(outputs[-1])  # a [yolo] layer passes its input on to later routes
-        else:
-            outputs.append(build_layer(graph, section, index, outputs, weights))
+    name = f"converting {Path(cfg.path).stem}"
+    with progress.stage(name, len(cfg.layers), "layer") as stage:
+        for index, section in enumerate(cfg.layers):
+            if section.kind == "yolo":
+                heads.append(build_head(graph, section, index, outputs[-1], side, shape.static))
+                outputs.append(outputs[-1])  # a [yolo] layer passes its input on to later routes
+            else:
+                outputs.append(build_layer(graph, section, index, outputs, weights))
+            stage.advance()
     weights.finish()
     _check_heads(cfg, [head for _, head in heads], labels, names)
     kept = _kept(heads, shape.heads, cfg)

