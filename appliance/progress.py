@@ -119,6 +119,11 @@ def progress_from(args: argparse.Namespace) -> Progress:
     return Progress(quiet=bool(getattr(args, "quiet", False)))
 
 
+def counted(count: int, noun: str) -> str:
+    """`1 camera`, `2 cameras`: a count in a stage's name."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _bar(name: str, total: float | None, unit: str, quiet: bool, **options: Any) -> Any:
     return tqdm(
         desc=name,

@@ -32,7 +32,7 @@ import yaml
 from appliance.bench.built_clips import bench_video
 from appliance.bench.defaults import DEFAULT_CACHE_DIR
 from appliance.edge.server import free_port
-from appliance.progress import SILENT, Progress, progress_from
+from appliance.progress import SILENT, Progress, counted, progress_from
 
 MAX_LAG_S = 1.0
 MAX_P95_MS = 1000.0
@@ -131,7 +131,7 @@ def run_scale(
         edge = _Edge(workdir, cameras, edge_config)
         try:
             nodes = [_start_camera(workdir, edge, i, video, frames) for i in range(cameras)]
-            with progress.timed(f"{cameras} cameras in real time", seconds):
+            with progress.timed(f"{counted(cameras, 'camera')} in real time", seconds):
                 outputs = [node.communicate(timeout=seconds * 20 + 60)[0] for node in nodes]
             stats = edge.stats()
         finally:

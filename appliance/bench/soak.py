@@ -43,7 +43,7 @@ from appliance.bench.soak_sampling import (
     shed_share,
     warmup_seconds,
 )
-from appliance.progress import SILENT, Progress, progress_from
+from appliance.progress import SILENT, Progress, counted, progress_from
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def run_soak(
                 nodes = _nodes(workdir, edge, videos)
                 for node in nodes:
                     node.start()
-                with progress.timed(f"soak, {cameras} cameras", duration_s):
+                with progress.timed(f"soak, {counted(cameras, 'camera')}", duration_s):
                     run = _watch(edge, nodes, duration_s, sample_s, stopping)
         finally:
             for node in nodes:

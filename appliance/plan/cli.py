@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.plan.errors import DEFAULT_PROFILES, PlanError
-from appliance.progress import add_quiet_argument, progress_from
+from appliance.progress import add_quiet_argument, counted, progress_from
 
 
 def add_plan_parser(roles: Any) -> None:
@@ -105,7 +105,7 @@ def add_exit_arguments(parser: argparse.ArgumentParser, required: bool = True) -
 
 
 def _profile(args: argparse.Namespace) -> int:
-    return _guarded("run_profile", args, f"profiling {len(args.model)} models")
+    return _guarded("run_profile", args, f"profiling {counted(len(args.model), 'model')}")
 
 
 def _layout(args: argparse.Namespace) -> int:
@@ -113,7 +113,8 @@ def _layout(args: argparse.Namespace) -> int:
 
 
 def _accuracy(args: argparse.Namespace) -> int:
-    return _guarded("run_accuracy", args, f"running {len(args.exit)} exits and the full model")
+    step = f"running {counted(len(args.exit), 'exit')} and the full model"
+    return _guarded("run_accuracy", args, step)
 
 
 def _choose(args: argparse.Namespace) -> int:
