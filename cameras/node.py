@@ -257,7 +257,9 @@ class CameraNode:
         self.selector.follow(
             EdgeReply(moving, threshold, feedback.skip_share, feedback.next_frame_s)
         )
-        self.masks.follow(feedback.masks)
+        if self.masks.follow(feedback.masks) and self.regions is not None:
+            # Regions pasted onto the edge's last picture would leave its unpainted pixels.
+            self.regions.force_full()
 
 
 def _wire(detection: Detection) -> WireDetection:

@@ -38,15 +38,17 @@ class NodeMasks:
             return frame
         return replace(frame, image=self.privacy.apply_privacy(frame.image))
 
-    def follow(self, from_edge: MaskConfig | None) -> None:
-        """Apply the masks of an edge reply (None: an edge without masks, keep them)."""
+    def follow(self, from_edge: MaskConfig | None) -> bool:
+        """Apply the masks of an edge reply (None: an edge without masks, keep them); whether
+        the privacy masks changed (the edge's picture then needs a whole frame)."""
         if from_edge is None:
-            return
+            return False
         polygons = from_edge.polygons()
         if polygons == self.from_edge:
-            return
+            return False
         self.from_edge = polygons
         masks = self.in_force
+        privacy_changed = masks.privacy != self.privacy.polygons
         self.privacy = PrivacyMask(masks.privacy)
         self.selector.motion_mask = MotionMask(masks.motion)
         log.info(
@@ -54,3 +56,4 @@ class NodeMasks:
             len(masks.motion),
             len(masks.privacy),
         )
+        return privacy_changed
