@@ -58,18 +58,6 @@ def _camera(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from appliance.demo import format_summary, run_demo
-    from appliance.demo_config import DemoConfig
-
-    config = load_config(args.config, DemoConfig) if args.config else DemoConfig()
-    overrides = {"video": args.video, "frames": args.frames, "data_dir": args.data_dir}
-    config = config.model_copy(update={k: v for k, v in overrides.items() if v is not None})
-    summary = run_demo(config)
-    print(json.dumps(asdict(summary)) if args.json else format_summary(summary))
-    return 0
-
-
 def _ui(args: argparse.Namespace) -> int:
     from appliance.ui_launcher import run_ui
     from ui.config import UiConfig
@@ -101,13 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     camera.add_argument("--frames", type=int, help="stop after this many frames")
     camera.set_defaults(handler=_camera)
 
-    demo = roles.add_parser("demo", help="edge box + camera node on real sample footage")
-    demo.add_argument("--config", type=Path, help="demo YAML (default: built-in settings)")
-    demo.add_argument("--video", help="sample name (vtest, bikes) or video file path")
-    demo.add_argument("--frames", type=int, help="stop after this many frames")
-    demo.add_argument("--data-dir", type=Path, help="where run folders are created")
-    demo.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    demo.set_defaults(handler=_demo)
+    from appliance.demo_cli import add_demo_parser
+
+    add_demo_parser(roles)
 
     ui = roles.add_parser("ui", help="run the monitoring UI (Streamlit) on the edge's HTTP API")
     ui.add_argument("--config", type=Path, default=Path("configs/ui.yaml"))

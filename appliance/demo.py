@@ -1,4 +1,6 @@
-"""`appliance demo`: an edge box and one camera node on real footage, then a summary."""
+"""`appliance demo`: an edge box and one camera node on real footage, then a summary.
+
+`appliance demo --ui` (appliance/demo_ui.py) runs the same parts, looping, with the UI."""
 
 from __future__ import annotations
 
@@ -10,7 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import cv2
+
 from appliance.demo_config import DemoConfig
+from appliance.demo_progress import DemoProgress
 from appliance.edge.access_config import ListenConfig
 from appliance.edge.box import EdgeBox
 from appliance.edge.config import EdgeCameraConfig, EdgeConfig
@@ -41,10 +46,20 @@ class DemoSummary:
     database: str
 
 
-def run_demo(config: DemoConfig) -> DemoSummary:
+def new_run_dir(data_dir: Path) -> Path:
+    """A fresh folder per run, named by its start time (UTC)."""
+    return data_dir / datetime.now(timezone.utc).strftime("run-%Y%m%d-%H%M%S-%f")
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def run_demo(config: DemoConfig, quiet: bool = False) -> DemoSummary:
+    """`quiet`: no progress bar (there is none anyway when stderr is not a terminal)."""
     video = resolve_video(config.video)
-    run_dir = config.data_dir / datetime.now(timezone.utc).strftime("run-%Y%m%d-%H%M%S-%f")
-    token = secrets.token_urlsafe(24)
+    run_dir = new_run_dir(config.data_dir)
+    token = new_token()
     edge_config = EdgeConfig(
         listen=ListenConfig(port=free_port()),
         data_dir=run_dir,
@@ -56,16 +71,24 @@ def run_demo(config: DemoConfig) -> DemoSummary:
     started = time.perf_counter()
     box = EdgeBox(edge_config)
     try:
-        with EdgeServer(box, edge_config.listen.port) as server:
-            stats = _run_camera(config, video, server.url, token)
+        with (
+            EdgeServer(box, edge_config.listen.port) as server,
+            DemoProgress(box.inputs, _frames_to_read(video, config.frames), quiet) as progress,
+        ):
+            camera = camera_config(config, config.camera_id, video, server.url, token)
+            stats = run_camera_node(camera, max_frames=config.frames)
+            progress.finish(stats.frames_read, stats.frames_sent)
     finally:
         box.close()
     return _summary(config, video, run_dir, box, stats, time.perf_counter() - started)
 
 
-def _run_camera(config: DemoConfig, video: Path, edge_url: str, token: str) -> NodeStats:
-    camera = CameraConfig(
-        id=config.camera_id,
+def camera_config(
+    config: DemoConfig, camera_id: str, video: Path, edge_url: str, token: str, live: bool = False
+) -> CameraConfig:
+    """The demo's camera node on `video`; `live`: paced at the clip's frame rate and looped."""
+    return CameraConfig(
+        id=camera_id,
         source=str(video),
         edge_url=edge_url,
         token=token,
@@ -74,8 +97,20 @@ def _run_camera(config: DemoConfig, video: Path, edge_url: str, token: str) -> N
         filter=config.filter,
         tiny_detector=config.tiny_detector,
         regions=config.regions,
+        realtime=live,
+        loop=live,
     )
-    return run_camera_node(camera, max_frames=config.frames)
+
+
+def _frames_to_read(video: Path, limit: int | None) -> int | None:
+    """What the progress bar counts to: the clip's length (from its header), or the limit."""
+    capture = cv2.VideoCapture(str(video))
+    try:
+        length = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    finally:
+        capture.release()
+    known = [n for n in (length, limit) if n]
+    return min(known) if known else None
 
 
 def _summary(

@@ -17,6 +17,7 @@ from cameras.jpeg import (
 )
 from cameras.mask_config import MaskConfig
 from cameras.reconnect import ReconnectSettings
+from cameras.sources import SourceKind, classify_source
 from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST
 from pipelines.frame_difference import DifferenceSettings
 from pipelines.motion import MotionSettings
@@ -190,6 +191,11 @@ class CameraConfig(BaseModel):
     realtime: bool = Field(
         False, description="Pace a video file at its own frame rate (live sources always are)."
     )
+    loop: bool = Field(
+        False,
+        description="Start a video file again from its beginning at its end, frame numbers and"
+        " clip time counting on (a demo camera that never runs out); files only.",
+    )
     request_timeout_s: float = Field(10.0, gt=0, description="Timeout of one upload to the edge.")
     uplink_in_flight: int = Field(
         1,
@@ -222,3 +228,9 @@ class CameraConfig(BaseModel):
         description="Motion and privacy masks of this camera, polygons in frame pixels; the"
         " edge's settings (cameras[].masks, PUT .../settings) add theirs from its first reply.",
     )
+
+    @model_validator(mode="after")
+    def _only_files_loop(self) -> CameraConfig:
+        if self.loop and classify_source(self.source) is not SourceKind.FILE:
+            raise ValueError("loop: only a video file can loop, not a stream or USB camera")
+        return self

@@ -51,10 +51,11 @@ def open_beating_source(
     *,
     stop: threading.Event,
     on_state_change: Callable[[SourceStateChange], None] | None = None,
+    loop: bool = False,
 ) -> FrameSource:
     """`open_source`, with a live source beating on each reconnect attempt and backoff second."""
     if classify_source(spec) is SourceKind.FILE:
-        return VideoSource(spec, realtime=realtime)
+        return VideoSource(spec, realtime=realtime, loop=loop)
 
     def opener(target: str) -> FrameSource:
         heartbeat()

@@ -235,8 +235,10 @@ def open_source(
     *,
     stop: threading.Event | None = None,
     on_state_change: Callable[[SourceStateChange], None] | None = None,
+    loop: bool = False,
 ) -> FrameSource:
-    """A file as a plain VideoSource; a stream or USB camera as a ReconnectingSource."""
+    """A file as a plain VideoSource (looped with `loop`); a stream or USB camera as a
+    ReconnectingSource."""
     if classify_source(spec) is SourceKind.FILE:
-        return VideoSource(spec, realtime=realtime)
+        return VideoSource(spec, realtime=realtime, loop=loop)
     return ReconnectingSource(spec, settings, stop=stop, on_state_change=on_state_change)

@@ -129,10 +129,21 @@ def _open(
     settings = config.reconnect.settings()
     if heartbeat is None:
         return open_source(
-            config.source, config.realtime, settings, stop=stop, on_state_change=report
+            config.source,
+            config.realtime,
+            settings,
+            stop=stop,
+            on_state_change=report,
+            loop=config.loop,
         )
     return open_beating_source(
-        config.source, heartbeat, config.realtime, settings, stop=stop, on_state_change=report
+        config.source,
+        heartbeat,
+        config.realtime,
+        settings,
+        stop=stop,
+        on_state_change=report,
+        loop=config.loop,
     )
 
 

@@ -53,12 +53,17 @@ class CapturedFrame:
 
 
 class VideoSource:
-    """Reads frames in order; files can be paced at their own frame rate."""
+    """Reads frames in order; files can be paced at their own frame rate and looped."""
 
-    def __init__(self, spec: str, realtime: bool = False) -> None:
+    def __init__(self, spec: str, realtime: bool = False, loop: bool = False) -> None:
+        """`loop`: a file starts again from its beginning at its end (frame numbers and clip
+        time keep counting); other sources ignore it."""
         self.spec = spec
         self.kind = classify_source(spec)
         self.realtime = realtime or self.kind is not SourceKind.FILE
+        self.loop = loop and self.kind is SourceKind.FILE
+        self.loops = 0
+        """How many times a looped file started again."""
         self.name = redact_url(spec)
         self._capture = self._open()
         self.fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0) or 25.0
@@ -86,17 +91,33 @@ class VideoSource:
 
     def read(self) -> CapturedFrame | None:
         """Next frame, or None at the end of a file or when a stream stops delivering."""
-        ok, image = self._capture.read()
-        if not ok or image is None:
+        image = self._read_image()
+        if image is None and self.loop and self._index > 0:
+            image = self._rewind()
+        if image is None:
             return None
         timestamp = self._timestamp()
-        frame = CapturedFrame(self._index, timestamp, np.asarray(image, dtype=np.uint8))
+        frame = CapturedFrame(self._index, timestamp, image)
         self._index += 1
         if self.kind is SourceKind.FILE and self.realtime:
             delay = timestamp - time.time()
             if delay > 0:
                 time.sleep(delay)
         return frame
+
+    def _read_image(self) -> npt.NDArray[np.uint8] | None:
+        ok, image = self._capture.read()
+        if not ok or image is None:
+            return None
+        return np.asarray(image, dtype=np.uint8)
+
+    def _rewind(self) -> npt.NDArray[np.uint8] | None:
+        # Reopened rather than seeked: seeking to frame 0 is not exact for every codec.
+        self._capture.release()
+        self._capture = self._open()
+        self.loops += 1
+        log.debug("looping %s (%d)", self.name, self.loops)
+        return self._read_image()
 
     def _timestamp(self) -> float:
         if self.kind is not SourceKind.FILE:
