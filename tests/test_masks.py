@@ -5,8 +5,9 @@ box, and the test reads back what the edge kept (its live picture, its event sna
   the edge holds (its live picture, event snapshots), while the rest of the scene is not;
 - motion: on Debian's tree.avi (a tree swaying in the wind, nothing else), the node sends
   frames for the moving leaves; with the tree under a motion mask it sends only its first;
-- live: masks PUT on the edge while the node runs apply from the node's next frames, and a bad
-  polygon is refused naming it.
+- live: masks PUT on the edge while the node runs apply from the node's next reply on (a motion
+  mask stops the leaves' frames; a privacy mask blacks out the area), and a bad polygon is
+  refused naming it.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ SHRINK = 8
 """Pixels off the polygon's edges where its black is checked (JPEG blurs the edge a little)."""
 BLACK = 16
 """Brightest a painted pixel may come back after JPEG."""
-TOKENS = {cid: f"{cid}-" + secrets.token_hex(8) for cid in ("door", "tree", "lawn")}
+TOKENS = {cid: f"{cid}-" + secrets.token_hex(8) for cid in ("door", "tree", "lawn", "pond")}
 API_TOKEN = "api-" + secrets.token_hex(8)
 
 
@@ -144,12 +145,14 @@ def test_a_privacy_mask_is_black_in_every_picture_the_edge_keeps(edge: EdgeProce
 def test_a_motion_mask_over_swaying_leaves_sends_only_the_first_frame(edge: EdgeProcess) -> None:
     tree = vtest_path().with_name("tree.avi")
     swaying = run_node(edge, "tree", tree, TREE_FRAMES)
-    masked = run_node(edge, "tree", tree, TREE_FRAMES, masks={"motion": [TREE]})
+    # At the clip's own pace, as a live camera: replayed faster, frames would go as keepalives
+    # before the edge's first reply says that it tracks nothing here.
+    masked = run_node(edge, "tree", tree, TREE_FRAMES, masks={"motion": [TREE]}, realtime=True)
     assert swaying.frames_sent >= 5, "the leaves should move enough to be sent unmasked"
     assert masked.frames_sent == 1, "changes inside the motion mask sent frames"
 
 
-def test_masks_put_on_the_edge_apply_on_the_running_node(edge: EdgeProcess) -> None:
+def test_a_privacy_mask_put_on_the_edge_applies_on_the_running_node(edge: EdgeProcess) -> None:
     url = "/api/v1/cameras/lawn/settings"
     with httpx.Client(base_url=edge.base_url, timeout=30, headers=edge.read_headers()) as client:
         check_refusals(client)
@@ -170,6 +173,32 @@ def test_masks_put_on_the_edge_apply_on_the_running_node(edge: EdgeProcess) -> N
             "motion": [],
             "privacy": [PRIVACY],
         }
+
+
+def test_a_motion_mask_put_on_the_edge_applies_from_the_nodes_next_reply(
+    edge: EdgeProcess,
+) -> None:
+    seen: dict[str, int] = {"read": 0}
+    with httpx.Client(base_url=edge.base_url, timeout=30, headers=edge.read_headers()) as client:
+
+        def at_frame_5() -> None:
+            seen["read"] += 1
+            if seen["read"] == 5:  # the node runs, unmasked: its leaves would send 8 more
+                seen["before"] = frames_received(client, "pond")
+                body = {"masks": {"motion": [TREE]}}
+                assert client.put("/api/v1/cameras/pond/settings", json=body).status_code == 200
+
+        tree = vtest_path().with_name("tree.avi")
+        stats = run_node(edge, "pond", tree, TREE_FRAMES, heartbeat=at_frame_5, realtime=True)
+        after = frames_received(client, "pond")
+    # The node hears of the mask in the reply to its next frame (and one more may be on its
+    # way meanwhile); from then on the leaves send nothing.
+    assert after - seen["before"] <= 2 and stats.frames_sent == after
+
+
+def frames_received(client: httpx.Client, camera: str) -> int:
+    cameras = client.get("/api/v1/stats").json()["edge"]["cameras"]
+    return int(cameras[camera]["frames_received"]) if camera in cameras else 0
 
 
 def check_refusals(client: httpx.Client) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -24,6 +25,8 @@ from appliance.edge.store.sessions import read_session, write_session
 from cameras.config import DifferenceFilterConfig
 from cameras.config_checks import describe_validation_error
 from pipelines.feedback import QueryController
+from pipelines.frame_difference import Image
+from pipelines.masks import MaskPolygons, PrivacyMask
 
 if TYPE_CHECKING:
     from appliance.edge.box import EdgeBox
@@ -104,3 +107,15 @@ def restore_settings(box: EdgeBox) -> None:
     for camera_id, settings in stored_settings(box).items():
         apply_settings(box, camera_id, settings)
         log.info("camera %s: settings changed through the API restored", camera_id)
+
+
+def paint_privacy(box: EdgeBox, camera_id: str, image: Image) -> Image:
+    """The camera's privacy masks painted on a picture it sent, again on the edge: a node
+    learns the edge's masks from its first reply, so its first frame left unpainted (the
+    node's own masks are painted from its first frame)."""
+    return _privacy_mask(box.cameras[camera_id].masks.polygons()).apply_privacy(image)
+
+
+@lru_cache(maxsize=64)
+def _privacy_mask(polygons: MaskPolygons) -> PrivacyMask:
+    return PrivacyMask(polygons.privacy)

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from appliance.edge.analysis import AnalysisResult
 from appliance.edge.box import EdgeBox
+from appliance.edge.camera_settings import paint_privacy
 from appliance.edge.http.auth import authenticate_camera
 from appliance.edge.http.frame_checks import (
     check_capture_time,
@@ -86,7 +87,7 @@ def _store_status(box: EdgeBox, camera_id: str, status: CameraStatus) -> dict[st
 
 
 def _analyse(box: EdgeBox, camera_id: str, body: bytes, meta: FrameMeta) -> AnalysisResult:
-    image = decode_jpeg(body)
+    image = paint_privacy(box, camera_id, decode_jpeg(body))
     with analysis_refusals(camera_id, meta):
         result = box.analyzers[camera_id].analyse(image, meta, len(body))
     count_outcome(box, camera_id, len(body), meta, result)
