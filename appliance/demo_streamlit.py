@@ -76,26 +76,26 @@ class DemoUi:
         with httpx.Client(timeout=2.0) as client:
             while not stop.is_set():
                 if (code := self.exit_code()) is not None:
-                    raise UiStartError(f"the UI exited with status {code}:\n{self.output_tail()}")
+                    raise UiStartError(self.failure(f"the UI exited with status {code}"))
                 try:
                     if client.get(self.url + HEALTH_PATH).status_code == 200:
                         return
                 except httpx.TransportError:
                     pass
                 if time.monotonic() > deadline:
-                    tail = self.output_tail()
-                    raise UiStartError(f"the UI did not answer at {self.url}:\n{tail}")
+                    raise UiStartError(self.failure(f"the UI did not answer at {self.url}"))
                 stop.wait(0.25)
 
     def exit_code(self) -> int | None:
         """The UI's exit status once it has exited; None while it runs (or before start)."""
         return None if self.process is None else self.process.poll()
 
-    def output_tail(self) -> str:
+    def failure(self, what: str) -> str:
+        """`what` went wrong, then the end of the UI's output (where Streamlit says why)."""
         if not self.log_path.exists():
-            return ""
+            return what
         lines = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
-        return "\n".join(lines[-LOG_TAIL_LINES:])
+        return "\n".join([f"{what}, its last output:", *lines[-LOG_TAIL_LINES:]])
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after STOP_TIMEOUT_S; returns once it has exited."""

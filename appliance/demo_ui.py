@@ -147,7 +147,10 @@ def _run(
         threads.join()
         ui.stop()
     if failure is not None:
-        print(f"appliance: demo: {failure}; everything else was stopped", file=sys.stderr)
+        what, _, detail = failure.partition("\n")
+        print(f"appliance: demo: {what}; everything else was stopped", file=sys.stderr)
+        if detail:
+            print(detail, file=sys.stderr)
         return 1
     return 0
 
@@ -156,7 +159,7 @@ def _ui_failure(ui: DemoUi) -> str | None:
     code = ui.exit_code()
     if code is None:
         return None
-    return f"the UI exited with status {code}:\n{ui.output_tail()}"
+    return ui.failure(f"the UI exited with status {code}")
 
 
 def _announce(ui: DemoUi, nodes: list[CameraConfig], box: EdgeBox, out: TextIO) -> None:

@@ -27,6 +27,7 @@ from tests.edge_process import PROJECT_ROOT, appliance_command
 from tests.live_edge import wait_for
 
 CHROMIUM = "/usr/bin/chromium"
+README_SCREENSHOT = PROJECT_ROOT / "docs" / "screenshots" / "demo.png"
 CAMERAS = ("vtest", "bikes")
 UI_LINE = re.compile(r"^Demo UI: (http://127\.0\.0\.1:(\d+))$")
 EDGE_LINE = re.compile(r"edge API\s+http://127\.0\.0\.1:(\d+)")
@@ -114,6 +115,15 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
 
 
 @pytest.fixture(scope="module")
+def screenshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the demo's overview is photographed: the README's picture only when asked for
+    (APPLIANCE_UPDATE_SCREENSHOTS=1), so that a test run leaves the working tree as it was."""
+    if os.environ.get("APPLIANCE_UPDATE_SCREENSHOTS") == "1":
+        return README_SCREENSHOT
+    return tmp_path_factory.mktemp("screenshots") / "demo.png"
+
+
+@pytest.fixture(scope="module")
 def page(demo: DemoRun) -> Iterator[Page]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -149,7 +159,9 @@ def camera_events(page: Page, url: str, camera: str) -> tuple[int, list[str]]:
     return found
 
 
-def test_the_browser_finds_both_cameras_with_events(demo: DemoRun, page: Page) -> None:
+def test_the_browser_finds_both_cameras_with_events(
+    demo: DemoRun, page: Page, screenshot: Path
+) -> None:
     page.goto(f"{demo.url}/?page=Overview")
     table = page.locator('[data-testid="stTable"] tbody')
     wait_for(lambda: table.count() > 0, 60, "the cameras table")
@@ -162,6 +174,15 @@ def test_the_browser_finds_both_cameras_with_events(demo: DemoRun, page: Page) -
             f"an event of {camera}",
         )
         assert shown >= len(captions) > 0
+    page.goto(f"{demo.url}/?page=Overview")
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    wait_for(lambda: charts.count() >= 3, 60, "the overview's charts")
+    # A few refreshes (2 s each) later the charts over time have lines, not single points.
+    frames_sent = page.locator('[data-testid="stMetric"]').filter(has_text="Frames sent")
+    for _ in range(3):
+        before = frames_sent.inner_text()
+        wait_for(lambda b=before: frames_sent.inner_text() != b, 30, "the overview's refresh")
+    page.screenshot(path=str(screenshot), full_page=True)
 
 
 def test_progress_goes_to_the_terminal_not_to_stdout(demo: DemoRun) -> None:
