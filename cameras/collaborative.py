@@ -115,6 +115,7 @@ class CollaborativeUploader:
         # which plans that keep work off the edge would otherwise never measure again.
         ran = replace(choice, cut=0) if detour else choice
         self.plans.record_times(ran, device_ms, model_ms)
+        self.plans.record_latency(device_ms + 1000.0 * posted.transfer_s + model_ms)
         return Uploaded(posted.reply, sent)
 
     def _run_head(self, image: Image, frame: Outgoing, choice: Choice) -> Head:
@@ -219,7 +220,11 @@ def _plans(config: CameraEdgentConfig, exits: Mapping[str, ExitModel]) -> PlanSo
         return PinnedPlan(config.pin.exit, config.pin.cut, config.deadline_ms)
     assert config.device_profile is not None and config.edge_profile is not None  # validated
     accuracies = _accuracies(config)
-    planned = [Exit(e.name, accuracies[e.name], _layout(exits[e.name])) for e in config.exits]
+    edge_only = config.edge_detector_exit
+    planned = [
+        Exit(e.name, accuracies[e.name], _layout(exits[e.name]), edge_only in (None, e.name))
+        for e in config.exits
+    ]
     return online_plans(
         planned,
         _profile(config.device_profile),

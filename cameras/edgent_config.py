@@ -104,6 +104,14 @@ class CameraEdgentConfig(DecodingConfig):
     exits: list[CameraExitConfig] = Field(
         default_factory=list, description="The exits (models) the planner chooses among."
     )
+    edge_detector_exit: str | None = Field(
+        None,
+        pattern=EXIT_NAME,
+        description="The exit that is the edge box's own detector: frames planned edge-only go"
+        " as JPEGs, which that detector analyses, so only this exit is planned edge-only; none:"
+        " any exit may be (its edge-only accuracy and time are then the exit's, not the"
+        " detector's).",
+    )
     accuracy_file: Path | None = Field(
         None,
         description="Exit accuracies measured on this camera's footage against the full model"
@@ -155,8 +163,12 @@ class CameraEdgentConfig(DecodingConfig):
             return self
         if not self.exits:
             raise ValueError("enabled needs at least one exit")
-        if self.pin is not None and self.pin.exit not in {e.name for e in self.exits}:
+        names = {e.name for e in self.exits}
+        if self.pin is not None and self.pin.exit not in names:
             raise ValueError(f"pin.exit {self.pin.exit!r} is not one of the exits")
+        detector = self.edge_detector_exit
+        if detector is not None and detector not in names:
+            raise ValueError(f"edge_detector_exit {detector!r} is not one of the exits")
         unknown = [e.name for e in self.exits if e.accuracy is None]
         if self.pin is None and unknown and self.accuracy_file is None:
             raise ValueError(f"exits {unknown} need an accuracy or edgent.accuracy_file")

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from pipelines.edgent.bandwidth import BandwidthEstimator
 from pipelines.edgent.codec import BYTES_PER_ELEMENT, Encoding
+from pipelines.edgent.deadline_tally import DeadlineTally
 from pipelines.edgent.load import LoadMeter
 from pipelines.edgent.online import OnlinePlanner, OnlineSettings
 from pipelines.edgent.planner import Estimator, Exit, Link
@@ -50,6 +51,10 @@ class PlanSource(Protocol):
         a worker) on the edge, as the edge reported it."""
         ...
 
+    def record_latency(self, total_ms: float) -> None:
+        """A frame's measured head + upload + tail, against the latency requirement."""
+        ...
+
 
 class OnlinePlans:
     """`OnlinePlanner` behind a lock, with edge-only planned at the JPEG size actually sent."""
@@ -59,12 +64,17 @@ class OnlinePlans:
         self._jpeg_bytes: float | None = None
         self._device = LoadMeter()
         self._edge = LoadMeter()
+        self._tally = DeadlineTally(planner.settings.deadline_ms)
         self._lock = threading.Lock()
 
     def choose(self, at: float) -> Choice:
         with self._lock:
             plan = self.planner.plan(at).plan
-            return Choice(plan.exit, plan.cut, self.planner.status())
+            return Choice(plan.exit, plan.cut, {**self.planner.status(), **self._tally.status()})
+
+    def record_latency(self, total_ms: float) -> None:
+        with self._lock:
+            self._tally.record(total_ms)
 
     def record_transfer(self, nbytes: int, seconds: float, at: float) -> None:
         with self._lock:
@@ -112,6 +122,7 @@ class PinnedPlan:
         self.cut = cut
         self.deadline_ms = deadline_ms
         self.bandwidth = BandwidthEstimator()
+        self._tally = DeadlineTally(deadline_ms)
         self._lock = threading.Lock()
 
     def choose(self, at: float) -> Choice:
@@ -130,10 +141,16 @@ class PinnedPlan:
     def record_times(self, choice: Choice, device_ms: float, edge_ms: float) -> None:
         return None
 
+    def record_latency(self, total_ms: float) -> None:
+        with self._lock:
+            self._tally.record(total_ms)
+
     def status(self) -> dict[str, Any]:
         with self._lock:
             bps = self.bandwidth.bps()
+            tally = self._tally.status()
         return {
+            **tally,
             "deadline_ms": self.deadline_ms,
             "bandwidth_mbps": round((bps or 0.0) / 1e6, 3),
             "bandwidth_measured": bps is not None,

@@ -123,6 +123,18 @@ class PlanReport(BaseModel):
     reason: str | None = Field(
         default=None, max_length=REASON_CHARS, description="Why this plan (the last decision)."
     )
+    frames_timed: int = Field(
+        default=0, ge=0, description="Frames whose latency the camera measured since it started."
+    )
+    frames_met: int = Field(
+        default=0, ge=0, description="Of those, the frames that met `deadline_ms`."
+    )
+    last_ms: float | None = Field(
+        default=None,
+        ge=0,
+        allow_inf_nan=False,
+        description="The last frame's measured head + upload + tail, ms (None: none yet).",
+    )
 
 
 def plan_report(status: Mapping[str, Any]) -> PlanReport:

@@ -8,12 +8,18 @@ scored against its raw detections, events against its tracks (`pipelines.event_s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pipelines.event_scoring import EventScore, ScoredEvent, score_events, tracked_events
 from pipelines.feedback import Query
-from pipelines.metrics import LabelledBox, count_error_per_second, labelled, score_clip
+from pipelines.metrics import (
+    LabelledBox,
+    count_error_per_second,
+    labelled,
+    score_clip,
+    score_frame,
+)
 from pipelines.tracker import TrackerSettings
 from pipelines.types import Detection
 
@@ -103,3 +109,16 @@ def score_replayed(
     analysed = {i: detections[i] for i in sent}
     events = tracked_events(detections, reference.timestamps, sorted(sent), tracker)
     return score_system(analysed, events, reference)
+
+
+def analysed_f1(
+    analysed: Analysed, reference: QueryReference, frames: Iterable[int]
+) -> float | None:
+    """Mean box F1 on the given frames that the edge analysed (what its models found there,
+    nothing held over from earlier frames); None: none of them was analysed."""
+    scores = [
+        score_frame(labelled(analysed[i]), reference.answers[i]).f1
+        for i in frames
+        if i in analysed and i < len(reference.answers)
+    ]
+    return sum(scores) / len(scores) if scores else None

@@ -17,6 +17,7 @@ from appliance.models.darknet.pull import SOURCES_DIR
 from appliance.plan import default_exits
 from pipelines.detectors.letterbox import letterbox
 from pipelines.detectors.onnx_yolo import preprocess
+from pipelines.edgent.exits import load_exit
 from tests.footage import vtest_frames
 from tests.test_darknet_convert import MODELS, Pulled, pulled_yolov3_tiny
 
@@ -69,6 +70,9 @@ def test_the_family_is_built_and_measured_once(
     assert [e.name for e in exits] == ["full-256", "coarse-256"]
     assert all(onnx.load(str(e.path)).graph.input[0].type.tensor_type.shape.dim[2].dim_value
                == 256 for e in exits)  # fmt: skip
+    # What a camera node and the edge load as Edgent exits (static input and output).
+    loaded = [load_exit(e.name, e.path) for e in exits]
+    assert [m.input_size for m in loaded] == [256, 256]
     measured = default_exits.exit_accuracies(tmp_path, exits)
     assert set(measured) == {"full-256", "coarse-256"}
     assert all(m.frames == 6 and m.video == "vtest" for m in measured.values())

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import pytest
 
 from pipelines.edgent.layout import RESULT_BYTES
-from pipelines.edgent.planner import STRATEGIES, Conditions, Estimator, Link, search
+from pipelines.edgent.planner import (
+    STRATEGIES,
+    Conditions,
+    Estimator,
+    Link,
+    candidates,
+    search,
+)
 from pipelines.edgent.regression import DeviceProfile
 from tests.edgent_fixtures import FULL, SMALL, estimator, exits, layout, profile
 
@@ -90,6 +98,16 @@ def test_edge_only_can_send_a_jpeg_instead_of_the_input_tensor() -> None:
     jpeg = Estimator(est.device, est.edge, Link(bytes_per_element=2.0, input_bytes=6_000))
     plan = search(exits(), jpeg, Conditions(5 * MBIT), deadline_ms=30, strategy="edge-only")
     assert plan.transfer_bytes == 6_000 and plan.meets
+
+
+def test_only_the_exit_that_is_the_edges_detector_is_planned_edge_only() -> None:
+    """A JPEG goes to the edge's own detector: an exit that is not it cannot run edge-only."""
+    est = Estimator(estimator().device, estimator().edge, Link(input_bytes=6_000))
+    now = Conditions(100 * MBIT)
+    every = [replace(e, edge_only=e.name == SMALL) for e in exits()]
+    pairs = {(p.exit, p.cut) for p in candidates(every, est, now, 1000.0)}
+    assert (SMALL, 0) in pairs and (FULL, 0) not in pairs
+    assert any(name == FULL and cut > 0 for name, cut in pairs)
 
 
 def test_profile_round_trips_through_json() -> None:

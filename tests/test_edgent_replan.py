@@ -92,6 +92,19 @@ def test_bandwidth_is_averaged_over_real_transfers() -> None:
     assert not meter.needs_probe(5.0) and meter.needs_probe(10.0)
 
 
+def test_a_drop_is_followed_at_the_first_transfer_and_a_rise_within_a_few() -> None:
+    meter = BandwidthEstimator()
+    for step in range(10):
+        meter.add(50_000, 50_000 * 8 / (40 * MBIT), at=step * 0.2)
+    meter.add(50_000, 50_000 * 8 / MBIT, at=3.0)  # the link drops to 1 Mbit/s
+    after_drop = meter.bps()
+    assert after_drop is not None and after_drop < 2 * MBIT  # a plan for 40 would miss
+    for step in range(3):  # and recovers
+        meter.add(50_000, 50_000 * 8 / (40 * MBIT), at=4.0 + step * 0.2)
+    recovered = meter.bps()
+    assert recovered is not None and recovered > 40 * MBIT / 3
+
+
 def test_small_transfers_show_a_link_that_slowed_but_not_round_trips() -> None:
     meter = BandwidthEstimator()
     for step in range(10):  # JPEG probes on a 40 Mbit/s link, 15 ms of round trip

@@ -271,6 +271,10 @@ def test_a_camera_node_plans_online_and_the_edge_shows_its_plan(
     assert report["plan"]["exit"] == EXIT and report["deadline_ms"] == 200.0
     assert report["reason"]
     assert camera["frames_received"] == node.frames_sent
+    # What the frames took, measured on the camera, beside the plan's prediction: the report
+    # leaves with a frame, so it counts every frame before the last.
+    assert report["frames_timed"] == node.frames_sent - 1
+    assert 0 <= report["frames_met"] <= report["frames_timed"] and report["last_ms"] > 0
 
 
 class Clock:

@@ -21,7 +21,7 @@ from tests.edge_process import PROJECT_ROOT
 from tests.edgent_fixtures import FIXTURES
 from tests.edgent_runtime import CONFIDENCE, camera_edgent, edge_extra
 from tests.footage import vtest_path
-from tests.netns_link import ShapedLink, shaped_link, unavailable
+from appliance.bench.netns_link import ShapedLink, shaped_link, unavailable
 
 CAMERA, TOKEN, API_TOKEN = "shaped", "shaped-token-1", "shaped-api-token"
 PORT = 8080

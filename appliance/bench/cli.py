@@ -17,6 +17,7 @@ from appliance.bench.cli_types import (
     size_list,
 )
 from appliance.bench.defaults import DEFAULT_CACHE_DIR
+from appliance.bench.link_cli import add_link_parser
 from appliance.plan.cli import add_exit_arguments
 from appliance.progress import add_quiet_argument
 from cameras.detector_config import DEFAULT_MODEL_PATH
@@ -34,6 +35,7 @@ def add_bench_parser(roles: Any) -> None:
     _add_soak(benchmarks)
     _add_uplink(benchmarks)
     _add_plan(benchmarks)
+    add_link_parser(benchmarks)
     _add_encoding(benchmarks)
     _add_detectors(benchmarks)
     _add_tiny(benchmarks)

@@ -1,7 +1,7 @@
-"""A real shaped network link for tests: a camera namespace and an edge namespace joined by a
-veth pair whose camera side is rate-limited by `tc` (a token bucket filter, tbf), and a second,
-unshaped veth from the test's own namespace to the edge, so the test reads the edge's API
-without going through the shaped link.
+"""A real shaped network link (`appliance bench link` and the tests): a camera namespace and an
+edge namespace joined by a veth pair whose camera side is rate-limited by `tc` (a token bucket
+filter, tbf), and a second, unshaped veth from the caller's own namespace to the edge, so the
+caller reads the edge's API without going through the shaped link.
 
 Needs root, `ip` and `tc`. netem (delay, loss) is not used: this kernel has no sch_netem, so the
 link has a rate but no added delay (docs/edgent.md).

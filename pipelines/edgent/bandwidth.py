@@ -7,7 +7,8 @@ trip: then the link got slower than believed, and the small transfers a plan for
 sends are the only news of it (measured over a real shaped link, the estimate otherwise waited
 for a probe every `probe_after_s` and took a minute to see a drop from 40 to 1 Mbit/s). A
 sample more than `surprise` times off the estimate counts for half (the link changed: follow
-it within a few transfers, not `window`).
+it within a few transfers, not `window`); a slower one counts in seconds per bit, so a single
+transfer at the new rate brings the estimate within 2x of it (deadlines are missed meanwhile).
 """
 
 from __future__ import annotations
@@ -61,11 +62,18 @@ class BandwidthEstimator:
 
     def _count(self, sample: float, at: float) -> None:
         weight = 1.0 / min(self.samples + 1, self.settings.window)
-        if self._bps is not None and not (
-            self._bps / self.settings.surprise <= sample <= self._bps * self.settings.surprise
-        ):
-            weight = max(weight, 0.5)  # the link changed: follow it now
-        self._bps = sample if self._bps is None else self._bps + weight * (sample - self._bps)
+        bps = self._bps
+        if bps is None:
+            self._bps = sample
+        elif sample * self.settings.surprise < bps:
+            # Slower: averaged in seconds per bit, what a transfer's time is linear in, so one
+            # transfer at the new rate moves the estimate most of the way (40 -> 1 Mbit/s: 1.95).
+            weight = max(weight, 0.5)
+            self._bps = 1.0 / (1.0 / bps + weight * (1.0 / sample - 1.0 / bps))
+        else:
+            if sample > bps * self.settings.surprise:
+                weight = max(weight, 0.5)  # faster: follow it within a few transfers
+            self._bps = bps + weight * (sample - bps)
         self._last = at
         self.samples += 1
 

@@ -22,6 +22,9 @@ class Exit:
     name: str
     accuracy: float
     layout: ModelLayout
+    edge_only: bool = True
+    """Whether cut 0 is a choice. A running camera sends edge-only frames as JPEGs that the
+    edge's own detector analyses, so only the exit that is that detector plans them."""
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,7 @@ def candidates(
         estimator.plan(e, cut.index, now, deadline_ms)
         for e in exits
         for cut in e.layout.cuts
-        if allowed(e, cut.index, e.name == full)
+        if (cut.index > 0 or e.edge_only) and allowed(e, cut.index, e.name == full)
     ]
 
 

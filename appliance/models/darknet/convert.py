@@ -32,10 +32,11 @@ log = logging.getLogger(__name__)
 
 # Opset 13 has every operator used here and runs on older onnxruntime builds (Jetson's).
 OPSET = 13
-CONVERTER_VERSION = "4"
+CONVERTER_VERSION = "5"
 """Raised whenever the graph the converter builds changes (2: dynamic height and width; 3:
 scalar constants are scalars, so a static-input model passes shape inference; 4: a static
-model's cell grid is a constant), so `models pull` rebuilds models an older converter made."""
+model's cell grid is a constant; 5: and its output declares its candidate count), so `models
+pull` rebuilds models an older converter made."""
 IR_VERSION = 7
 INPUT_NAME, OUTPUT_NAME = "images", "output0"
 
@@ -147,8 +148,9 @@ def darknet_to_onnx(
     kept = _kept(heads, shape.heads, cfg)
     joined = graph.node("Concat", [heads[i][0] for i in kept], OUTPUT_NAME, axis=2)
     graph.prune([joined])  # an early exit leaves the later heads' layers unused
-    model = _model(graph, joined, shape, labels, cfg)
-    return model, _candidates(outputs, cfg, heads, kept)
+    candidates = _candidates(outputs, cfg, heads, kept)
+    count = candidates if shape.static else None
+    return _model(graph, joined, shape, labels, cfg, count), candidates
 
 
 def _kept(
@@ -197,13 +199,15 @@ def _model(
     shape: ModelShape,
     labels: list[str],
     cfg: DarknetCfg,
+    candidates: int | None,
 ) -> onnx.ModelProto:
+    """`candidates`: declared in the output's shape (a static model: Edgent checks it)."""
     side = shape.side
     dims: list[int | str] = [1, 3, side, side] if shape.static else ["batch", 3, "height", "width"]
     batch: int | str = 1 if shape.static else "batch"
     image = helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, dims)
     result = helper.make_tensor_value_info(
-        output, TensorProto.FLOAT, [batch, 4 + len(labels), "candidates"]
+        output, TensorProto.FLOAT, [batch, 4 + len(labels), candidates or "candidates"]
     )
     body = helper.make_graph(
         graph.nodes, Path(cfg.path).stem or "darknet", [image], [result], graph.initializers
