@@ -32,7 +32,7 @@ def short_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def read_all(source: VideoSource, limit: int) -> list[CapturedFrame]:
-    frames = []
+    frames: list[CapturedFrame] = []
     while len(frames) < limit and (frame := source.read()) is not None:
         assert frame.index == len(frames)
         frames.append(frame)

@@ -17,10 +17,11 @@ import termios
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Locator, Page, sync_playwright
 
 from appliance.edge.server import free_port
 from tests.edge_process import PROJECT_ROOT, appliance_command
@@ -159,6 +160,16 @@ def camera_events(page: Page, url: str, camera: str) -> tuple[int, list[str]]:
     return found
 
 
+def with_events(page: Page, url: str, camera: str) -> tuple[int, list[str]] | None:
+    """`camera_events` once the camera has events, else None (the page is loaded again)."""
+    found = camera_events(page, url, camera)
+    return found if found[0] > 0 else None
+
+
+def changed(locator: Locator, before: str) -> bool:
+    return locator.inner_text() != before
+
+
 def test_the_browser_finds_both_cameras_with_events(
     demo: DemoRun, page: Page, screenshot: Path
 ) -> None:
@@ -168,11 +179,7 @@ def test_the_browser_finds_both_cameras_with_events(
     rows = table.first.inner_text()
     assert all(camera in rows for camera in CAMERAS), rows
     for camera in CAMERAS:
-        shown, captions = wait_for(
-            lambda c=camera: (found := camera_events(page, demo.url, c))[0] > 0 and found,
-            120,
-            f"an event of {camera}",
-        )
+        shown, captions = wait_for(partial(with_events, page, demo.url, camera), 120, camera)
         assert shown >= len(captions) > 0
     page.goto(f"{demo.url}/?page=Overview")
     charts = page.locator('[data-testid="stVegaLiteChart"]')
@@ -181,7 +188,7 @@ def test_the_browser_finds_both_cameras_with_events(
     frames_sent = page.locator('[data-testid="stMetric"]').filter(has_text="Frames sent")
     for _ in range(3):
         before = frames_sent.inner_text()
-        wait_for(lambda b=before: frames_sent.inner_text() != b, 30, "the overview's refresh")
+        wait_for(partial(changed, frames_sent, before), 30, "the overview's refresh")
     page.screenshot(path=str(screenshot), full_page=True)
 
 
