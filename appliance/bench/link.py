@@ -54,6 +54,7 @@ from appliance.plan.default_exits import (
 )
 from appliance.plan.exit_accuracies import save_accuracies
 from appliance.plan.profile import ProfileSettings, profile_device, save_profile
+from appliance.progress import SILENT, Progress, counted
 from cameras.config import CameraConfig
 from cameras.jpeg import JpegSettings
 from pipelines.edgent.codec import Encoding
@@ -88,20 +89,23 @@ class _Run:
     """Epoch seconds at which each phase began, then when the last ended."""
 
 
-def run_link_bench(settings: LinkBenchSettings) -> dict[str, Any]:
+def run_link_bench(settings: LinkBenchSettings, progress: Progress = SILENT) -> dict[str, Any]:
     why = unavailable()
     if why is not None:
         raise LinkRunError(f"no shaped link on this machine: {why}")
-    exits = exit_models(settings.models_dir)
-    accuracies = exit_accuracies(settings.models_dir, exits)
-    reference = _reference(settings)
+    with progress.timed("default exits: built, accuracy measured (once)"):
+        exits = exit_models(settings.models_dir)
+        accuracies = exit_accuracies(settings.models_dir, exits)
+    with progress.timed("reference: the default detector on every frame (cached)"):
+        reference = _reference(settings)
     with tempfile.TemporaryDirectory(prefix="bench-link-") as folder:
         work = Path(folder)
         save_accuracies(accuracies, work / "accuracy.json")
         name = f"appliance-bench-link-{secrets.token_hex(4)}"
         with cpu_quota(name, settings.camera_slowdown) as quota:
-            planning = _planning(settings, exits, work, quota)
-            run = _run(settings, planning, work, quota)
+            with progress.timed("profiles: the edge, then the camera under its quota"):
+                planning = _planning(settings, exits, work, quota)
+            run = _run(settings, planning, work, quota, progress)
         return link_report(settings, work / "data", reference, run.samples, run.boundaries)
 
 
@@ -149,7 +153,11 @@ def _planning(
 
 
 def _run(
-    settings: LinkBenchSettings, planning: CameraPlanning, work: Path, quota: CpuQuota
+    settings: LinkBenchSettings,
+    planning: CameraPlanning,
+    work: Path,
+    quota: CpuQuota,
+    progress: Progress,
 ) -> _Run:
     api_token, token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     first = settings.phases[0].mbit_per_s
@@ -164,8 +172,11 @@ def _run(
             config = camera_config(work, settings.video, edge_url, token, planning)
             camera = start_role(link, link.camera_ns, "camera", config, quota.join())
             reader = _StatsReader(url, api_token)
-            _warm_up(reader, camera, work)
-            return _phases(settings, link, reader, camera, work)
+            with progress.timed("camera node starting under its quota"):
+                _warm_up(reader, camera, work)
+            seconds = sum(phase.seconds for phase in settings.phases)
+            with progress.timed(f"{counted(len(settings.phases), 'phase')} of the link", seconds):
+                return _phases(settings, link, reader, camera, work)
         finally:
             stop(camera)
             stop(edge)

@@ -66,6 +66,7 @@ def run_link_command(args: argparse.Namespace) -> int:
     from appliance.bench.link_report import format_link_report
     from appliance.models.errors import ModelToolError
     from appliance.plan.errors import PlanError
+    from appliance.progress import progress_from
 
     try:
         settings = LinkBenchSettings(
@@ -77,7 +78,7 @@ def run_link_command(args: argparse.Namespace) -> int:
             camera_slowdown=args.camera_slowdown,
             encoding=args.encoding,
         )
-        report = run_link_bench(settings)
+        report = run_link_bench(settings, progress_from(args))
     except (LinkRunError, CpuQuotaError, PlanError, ModelToolError, OSError) as exc:
         print(f"appliance: bench link: {exc}", file=sys.stderr)
         return 1
