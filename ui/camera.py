@@ -158,6 +158,8 @@ def _edit_form(client: EdgeClient, camera: str, settings: dict[str, Any]) -> Non
                 "accuracy_target": target or None,
                 "budget_bytes_per_s": budget or None,
             }
+            if "masks" in settings:  # not on this form: a PUT without them would drop them
+                body["masks"] = settings["masks"]
             _save(client, camera, body, zones)
 
 
