@@ -22,6 +22,7 @@ def add_plan_parser(roles: Any) -> None:
     _add_layout(commands)
     _add_accuracy(commands)
     _add_choose(commands)
+    _add_distill(commands)
     for parser in commands.choices.values():
         add_quiet_argument(parser)
 
@@ -90,6 +91,33 @@ def _add_choose(commands: Any) -> None:
     parser.set_defaults(handler=_choose)
 
 
+def _add_distill(commands: Any) -> None:
+    parser = commands.add_parser(
+        "distill", help="train a light exit head on an earlier feature map (needs torch: train)"
+    )
+    parser.add_argument("--size", type=int, default=416, help="input side (default: 416)")
+    parser.add_argument("--models-dir", type=Path, default=Path("data/models"),
+                        help="the default detector's folder (default: data/models)")  # fmt: skip
+    parser.add_argument("--cut", default="layer8_convolutional_leaky",
+                        help="feature map the head reads (default: 26x26 at 416 px)")  # fmt: skip
+    parser.add_argument(
+        "--train", action="append", metavar="CLIP[:START:END[:STEP]]",
+        help="frames to train on (repeatable; default: vtest:0:600 and bikes)",
+    )  # fmt: skip
+    parser.add_argument("--held-out", default="vtest:600:", metavar="CLIP:START:END",
+                        help="frames scored, never trained on (default: vtest:600:)")  # fmt: skip
+    parser.add_argument("--hidden", type=int, default=128, help="head channels (default: 128)")
+    parser.add_argument("--epochs", type=int, default=30, help="default: 30")
+    parser.add_argument("--batch", type=int, default=16, help="frames per step (default: 16)")
+    parser.add_argument("--seed", type=int, default=0, help="default: 0")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1)")
+    parser.add_argument("--timing-runs", type=int, default=20, help="timed runs per exit")
+    parser.add_argument("--output", type=Path,
+                        help="default: MODELS/exits/yolov3-tiny-light-SIZE.onnx")  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=_distill)
+
+
 def add_exit_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
     """`--exit` (repeatable) and `--accuracy-file`, as `plan choose` and `bench plan` take them."""
     default = "" if required else "; none: the default detector's exits, measured on vtest"
@@ -119,6 +147,23 @@ def _accuracy(args: argparse.Namespace) -> int:
 
 def _choose(args: argparse.Namespace) -> int:
     return _guarded("run_choose", args)
+
+
+def _distill(args: argparse.Namespace) -> int:
+    """Like `_guarded`, but torch is the `train` extra (distill_command says so)."""
+    try:
+        from appliance.plan import distill_command
+
+        result = distill_command.run(args)
+    except ModuleNotFoundError as exc:
+        print(f"appliance: plan: needs the plan extra: pip install -e '.[plan]' ({exc})",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    except (PlanError, OSError, ValueError) as exc:
+        print(f"appliance: plan: distill: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result["json"]) if args.json else result["text"])
+    return 0
 
 
 def _guarded(command: str, args: argparse.Namespace, long_step: str | None = None) -> int:
