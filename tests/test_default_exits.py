@@ -64,6 +64,7 @@ def test_the_family_is_built_and_measured_once(
 ) -> None:
     (tmp_path / SOURCES_DIR).symlink_to(MODELS / SOURCES_DIR)  # the release set-up fetched
     monkeypatch.setattr(default_exits, "EXIT_SIZES", (256,))
+    monkeypatch.setattr(default_exits, "INT8_HEADS", ())  # tests/test_int8_exits.py
     monkeypatch.setattr(default_exits, "ACCURACY_FRAMES", 6)
     monkeypatch.setattr(default_exits, "ACCURACY_STEP", 130)
     exits = default_exits.exit_models(tmp_path)

@@ -52,6 +52,11 @@ class QuantizeSettings:
     frames: int = DEFAULT_CALIBRATION_FRAMES
     input_size: int | None = None
     target_cpu: str = field(default_factory=host_cpu)
+    float_ops: tuple[str, ...] = ()
+    """Op types kept float (with the decoding tail), e.g. MaxPool, whose uint8 kernel is
+    slower than the float one outside onnxruntime's NHWC layout."""
+    skip_every: int | None = None
+    """Frames whose index is a multiple of this are not calibrated on (an accuracy set)."""
 
 
 @dataclass(frozen=True)
@@ -75,9 +80,9 @@ def quantize(settings: QuantizeSettings, progress: Progress = SILENT) -> Quantiz
     with tempfile.TemporaryDirectory(prefix="quantize-") as work, _quiet_onnxruntime():
         with progress.timed("preparing the model"):
             prepared = _prepare(q, settings.source, Path(work) / "prepared.onnx")
-        keep_float = decode_tail(prepared)
+        keep_float = decode_tail(prepared) + nodes_of(prepared, settings.float_ops)
         log.info(
-            "quantising %s for %s CPUs, %d decoding nodes kept float",
+            "quantising %s for %s CPUs, %d nodes kept float (decoding, float_ops)",
             settings.source,
             settings.target_cpu,
             len(keep_float),
@@ -92,7 +97,7 @@ def quantize(settings: QuantizeSettings, progress: Progress = SILENT) -> Quantiz
             with progress.stage("calibrating, then quantising", settings.frames) as stage:
                 reader = FrameReader(
                     settings.calibration, settings.frames, size, source_info.inputs[0].name,
-                    stage.tick,
+                    stage.tick, settings.skip_every,
                 )  # fmt: skip
                 _static(q, prepared, settings, reader, keep_float)
             mode, frames = "static", reader.used
@@ -221,6 +226,16 @@ def decode_tail(path: Path) -> list[str]:
     return sorted(tail)
 
 
+def nodes_of(path: Path, op_types: tuple[str, ...]) -> list[str]:
+    """Names of the nodes of these op types."""
+    import onnx
+
+    if not op_types:
+        return []
+    graph = onnx.load(str(path), load_external_data=False).graph
+    return sorted(node.name for node in graph.node if node.op_type in op_types and node.name)
+
+
 class FrameReader:
     """An onnxruntime CalibrationDataReader (it needs only get_next): frames spread over a video,
     letterboxed and preprocessed as the detector does."""
@@ -232,10 +247,11 @@ class FrameReader:
         input_size: int,
         input_name: str,
         frame_read: Callable[[], None] | None = None,
+        skip_every: int | None = None,
     ) -> None:
         self.used = 0
         self._name = input_name
-        self._frames = self._blobs(video, count, input_size)
+        self._frames = self._blobs(video, count, input_size, skip_every)
         self._frame_read = frame_read
 
     def get_next(self) -> dict[str, npt.NDArray[Any]] | None:
@@ -248,26 +264,34 @@ class FrameReader:
         return {self._name: blob}
 
     @staticmethod
-    def _blobs(video: Path, count: int, input_size: int) -> Iterator[npt.NDArray[Any]]:
-        for frame in spread_frames(video, count):
+    def _blobs(
+        video: Path, count: int, input_size: int, skip_every: int | None
+    ) -> Iterator[npt.NDArray[Any]]:
+        for frame in spread_frames(video, count, skip_every):
             image, _ = letterbox(frame, input_size)
             yield preprocess(image, np.float32)
 
 
-def spread_frames(video: Path, count: int) -> Iterator[npt.NDArray[np.uint8]]:
-    """Every k-th frame, so `count` frames cover the whole clip (read in order: no seeking)."""
+def spread_frames(
+    video: Path, count: int, skip_every: int | None = None
+) -> Iterator[npt.NDArray[np.uint8]]:
+    """Every k-th frame, so `count` frames cover the whole clip (read in order: no seeking);
+    one whose index is a multiple of `skip_every` gives way to the next frame that is not."""
     capture = cv2.VideoCapture(str(video))
     if not capture.isOpened():
         raise ModelToolError(f"{video}: cannot open the calibration video")
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     step = max(1, total // count) if total > 0 else 1
     index = kept = 0
+    due = False
     try:
         while kept < count:
             ok, frame = capture.read()
             if not ok:
                 break
-            if index % step == 0:
+            due = due or index % step == 0
+            if due and not (skip_every and index % skip_every == 0):
+                due = False
                 kept += 1
                 yield np.asarray(frame, dtype=np.uint8)
             index += 1

@@ -25,6 +25,7 @@ from appliance.plan.exit_accuracies import (
     measured_exits,
     save_accuracies,
 )
+from appliance.plan.int8_exits import INT8_BUILD, build_int8_exit, int8_build, int8_name, int8_path
 from cameras.exit_accuracy_file import MeasuredExit
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ ACCURACY_VIDEO = "vtest"
 ACCURACY_FRAMES = 60
 ACCURACY_STEP = 13
 """60 frames spread over vtest's 795 (every 13th): the whole clip, not its first seconds."""
+INT8_HEADS = ("full",)
+"""Exit kinds that also come as INT8 (`full-320-int8`, appliance/plan/int8_exits.py)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,21 @@ def exit_models(models_dir: Path) -> list[DefaultExit]:
                     static=True,
                 )
             )
-    return exits
+    return exits + _int8_exits(exits, stale)
+
+
+def _int8_exits(exits: list[DefaultExit], stale: list[DefaultExit]) -> list[DefaultExit]:
+    """INT8 variants, quantised (in seconds) where missing or their FP32 source was rebuilt."""
+    made = []
+    for source in (e for e in exits if e.heads in INT8_HEADS):
+        variant = DefaultExit(
+            int8_name(source.name), int8_path(source.path), source.size, source.heads
+        )
+        if source in stale or int8_build(variant.path) != INT8_BUILD:
+            log.info("building exit %s (%s)", variant.name, variant.path)
+            build_int8_exit(source.path, variant.path, source.size, ACCURACY_VIDEO, ACCURACY_STEP)
+        made.append(variant)
+    return made
 
 
 def reference_model(models_dir: Path) -> Path:

@@ -23,6 +23,7 @@ from onnx import TensorProto, helper
 
 from pipelines.edgent.regression import DeviceProfile, LayerSample, fit_profile
 from pipelines.edgent.sessions import median_run_ms, open_session, random_feeds, session_options
+from pipelines.edgent.split import graph_features
 from pipelines.edgent.trace import node_timings, samples
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def measure_model(path: Path, settings: ProfileSettings) -> ModelMeasurement:
             profiled.run(None, feeds)
         trace = Path(profiled.end_profiling())
         events = json.loads(trace.read_text())
-    timings = node_timings(events)
+    timings = node_timings(events, graph_features(onnx.load(model)))
     kernel = sum(t.ms for t in timings)
     log.info("%s: %d layers, %.2f ms profiled, %.2f ms wall", path, len(timings), kernel, wall)
     return ModelMeasurement(path, samples(timings), kernel, wall)

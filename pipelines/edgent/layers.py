@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 Shape = Sequence[int]
 # Ops whose cost is dominated by multiply-accumulates over a reduction axis.
-WEIGHTED_OPS = frozenset({"Conv", "ConvTranspose", "MatMul", "Gemm"})
+WEIGHTED_OPS = frozenset({"Conv", "QLinearConv", "ConvTranspose", "MatMul", "Gemm"})
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,9 @@ def _flops(op_type: str, inputs: Sequence[Shape], outputs_total: float) -> float
     if op_type in ("Conv", "FusedConv") and len(inputs) >= 2 and len(inputs[1]) >= 2:
         # Weight [C_out, C_in/groups, k...]: each output element sums over C_in/groups x k...
         return 2.0 * outputs_total * elements(inputs[1][1:])
+    if op_type == "QLinearConv" and len(inputs) >= 4 and len(inputs[3]) >= 2:
+        # onnxruntime's fused int8 convolution: x, its scale and zero point, then the weight.
+        return 2.0 * outputs_total * elements(inputs[3][1:])
     if op_type == "ConvTranspose" and len(inputs) >= 2 and len(inputs[1]) >= 2:
         return 2.0 * elements(inputs[0]) * elements(inputs[1][1:])
     if op_type in ("MatMul", "Gemm") and inputs and len(inputs[0]) >= 1:

@@ -23,7 +23,10 @@ class Cut:
     index: int
     tensors: tuple[str, ...]
     elements: int
-    """Elements crossing the cut (0 at the device-only end: only detections go)."""
+    """Float elements crossing the cut (0 at the device-only end: only detections go)."""
+    raw_bytes: int = 0
+    """Bytes of integer tensors crossing it (an INT8 exit's uint8 activations): the codec
+    sends them as they are, whatever its encoding."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,8 @@ class ModelLayout:
                  "out": f.output_elements}
                 for n, f in zip(self.layer_names, self.layers, strict=True)
             ],
-            "cuts": [{"index": c.index, "tensors": list(c.tensors), "elements": c.elements}
+            "cuts": [{"index": c.index, "tensors": list(c.tensors), "elements": c.elements,
+                      "raw_bytes": c.raw_bytes}
                      for c in self.cuts],
         }  # fmt: skip
 
@@ -65,7 +69,10 @@ class ModelLayout:
             for d in data["layers"]
         )
         cuts = tuple(
-            Cut(int(c["index"]), tuple(c["tensors"]), int(c["elements"])) for c in data["cuts"]
+            Cut(
+                int(c["index"]), tuple(c["tensors"]), int(c["elements"]), int(c.get("raw_bytes", 0))
+            )
+            for c in data["cuts"]
         )
         names = tuple(str(d["name"]) for d in data["layers"])
         return cls(str(data["name"]), layers, names, cuts)

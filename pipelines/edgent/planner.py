@@ -83,8 +83,9 @@ class Estimator:
             return RESULT_BYTES
         if cut == 0 and self.link.input_bytes is not None:
             return self.link.input_bytes
-        elements = layout.cuts[cut].elements
-        return int(elements * self.link.bytes_per_element) + self.link.header_bytes
+        crossing = layout.cuts[cut]
+        encoded = int(crossing.elements * self.link.bytes_per_element)
+        return encoded + crossing.raw_bytes + self.link.header_bytes
 
     def compute_ms(self, layout: ModelLayout, cut: int) -> tuple[float, float]:
         """Device time of the head and edge time of the tail, unloaded (0 for an empty part)."""

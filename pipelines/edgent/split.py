@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import onnx
-from onnx import shape_inference
+from onnx import helper, shape_inference
 from onnx.utils import Extractor
 
 from pipelines.edgent.layers import LayerFeatures, elements, layer_features
@@ -46,6 +46,19 @@ def tensor_shapes(model: onnx.ModelProto) -> dict[str, list[int]]:
     return shapes
 
 
+def integer_itemsizes(model: onnx.ModelProto) -> dict[str, int]:
+    """Bytes per element of every integer tensor with a known type (sent raw by the codec)."""
+    sizes = {}
+    for value in [*model.graph.input, *model.graph.value_info, *model.graph.output]:
+        elem_type = value.type.tensor_type.elem_type
+        if elem_type == onnx.TensorProto.UNDEFINED:
+            continue
+        kind = helper.tensor_dtype_to_np_dtype(elem_type)
+        if kind.kind in "iub":
+            sizes[value.name] = kind.itemsize
+    return sizes
+
+
 def crossing(model: onnx.ModelProto, cut: int) -> tuple[str, ...]:
     """Tensors made before `cut` (or fed to the model) and read at or after it, in order."""
     nodes = model.graph.node
@@ -64,6 +77,7 @@ def model_layout(model: onnx.ModelProto, name: str) -> ModelLayout:
     """Layers with their regression features and every cut with the elements crossing it."""
     model = inferred(model)
     shapes = tensor_shapes(model)
+    raw = integer_itemsizes(model)
     layers: list[LayerFeatures] = []
     for node in model.graph.node:
         try:
@@ -75,10 +89,24 @@ def model_layout(model: onnx.ModelProto, name: str) -> ModelLayout:
     cuts = []
     for index in range(len(layers) + 1):
         tensors = crossing(model, index)
-        size = 0 if index == len(layers) else sum(elements(shapes[t]) for t in tensors)
-        cuts.append(Cut(index, tensors, size))
+        if index == len(layers):
+            cuts.append(Cut(index, tensors, 0))
+            continue
+        floats = sum(elements(shapes[t]) for t in tensors if t not in raw)
+        raw_bytes = sum(elements(shapes[t]) * raw[t] for t in tensors if t in raw)
+        cuts.append(Cut(index, tensors, floats, raw_bytes))
     names = tuple(n.name or f"{n.op_type}_{i}" for i, n in enumerate(model.graph.node))
     return ModelLayout(name, tuple(layers), names, tuple(cuts))
+
+
+def graph_features(model: onnx.ModelProto) -> dict[str, LayerFeatures]:
+    """Each node's features by name, from the graph's static shapes (none where the shapes
+    are not static: a profile then uses the shapes it recorded)."""
+    try:
+        layout = model_layout(model, "")
+    except (SplitError, shape_inference.InferenceError):
+        return {}
+    return dict(zip(layout.layer_names, layout.layers, strict=True))
 
 
 def split_model(model: onnx.ModelProto, cut: int) -> SplitModel:

@@ -31,8 +31,15 @@ def _shapes(entries: Sequence[Mapping[str, Sequence[int]]]) -> list[list[int]]:
     return [list(next(iter(entry.values()))) for entry in entries if entry]
 
 
-def node_timings(events: Iterable[Mapping[str, Any]]) -> list[NodeTiming]:
-    """One timing per node, in first-run order; durations are medians over runs."""
+def node_timings(
+    events: Iterable[Mapping[str, Any]], graph: Mapping[str, LayerFeatures] | None = None
+) -> list[NodeTiming]:
+    """One timing per node, in first-run order; durations are medians over runs.
+
+    A node the model's graph names with the same op type takes the graph's features: the
+    profile leaves out inputs onnxruntime pre-packed (QLinearConv's int8 weight), so its shapes
+    alone would miss the convolution's FLOPs.
+    """
     durations: dict[str, list[float]] = defaultdict(list)
     features: dict[str, LayerFeatures] = {}
     for event in events:
@@ -43,9 +50,14 @@ def node_timings(events: Iterable[Mapping[str, Any]]) -> list[NodeTiming]:
         args = event.get("args", {})
         durations[node].append(float(event["dur"]) / 1000.0)
         if node not in features:
+            op_type = str(args.get("op_name", ""))
+            known = (graph or {}).get(node)
+            if known is not None and known.op_type == op_type:
+                features[node] = known
+                continue
             inputs = _shapes(args.get("input_type_shape", []))
             outputs = _shapes(args.get("output_type_shape", []))
-            features[node] = layer_features(str(args.get("op_name", "")), inputs, outputs)
+            features[node] = layer_features(op_type, inputs, outputs)
     return [NodeTiming(n, features[n], statistics.median(d)) for n, d in durations.items()]
 
 
