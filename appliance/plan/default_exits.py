@@ -7,7 +7,7 @@ it is a cut of the full model. With input sizes 256 to 608 this gives a family o
 a static-input ONNX model (Edgent's profiles and splits need fixed shapes) kept under
 `<models>/exits/`. Their accuracies are measured, not declared: each exit's detections on real
 footage against the default detector (the full model at 416 px) on the original frames, cached
-beside them.
+beside them. The full exits also come as INT8 (`full-320-int8`: appliance/plan/int8_exits.py).
 """
 
 from __future__ import annotations
