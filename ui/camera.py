@@ -1,5 +1,5 @@
 """Camera page: the latest annotated frame, the settings and Edgent plan in force, the live view,
-and edits."""
+the settings form, and the editor that draws zones and masks on the picture."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import streamlit as st
 
 from ui import format as fmt
-from ui import plan
+from ui import plan, polygon_editor
 from ui.client import EdgeClient, EdgeError, ViewerTicket
 from ui.context import Context
 from ui.viewer import ViewerSettings, live_view
@@ -54,6 +54,7 @@ def render(ctx: Context) -> None:
     mjpeg = st.toggle("MJPEG instead of WebRTC", key="viewer_mjpeg")
     _live_view(ctx, camera, mjpeg)
     _edit_form(ctx.client, camera, view["settings"])
+    polygon_editor.render(ctx.client, camera)
 
 
 def _live_view(ctx: Context, camera: str, mjpeg: bool) -> None:
@@ -146,11 +147,19 @@ def _edit_form(client: EdgeClient, camera: str, settings: dict[str, Any]) -> Non
             value=float(settings["budget_bytes_per_s"] or 0),
             step=1000.0,
         )
-        zones = st.text_area(
-            'Zones (JSON: [{"name": ..., "points": [[x, y], ...]}])',
-            json.dumps(settings["zones"]),
-            height=120,
-        )
+        with st.expander("Zones and masks as JSON (drawing them below is easier)"):
+            polygons = {
+                "zones": st.text_area(
+                    'Zones (JSON: [{"name": ..., "points": [[x, y], ...]}])',
+                    json.dumps(settings["zones"]),
+                    height=120,
+                ),
+                "masks": st.text_area(
+                    'Masks (JSON: {"motion": [[[x, y], ...], ...], "privacy": [...]})',
+                    json.dumps(settings.get("masks", {})),
+                    height=120,
+                ),
+            }
         if st.form_submit_button("Save"):
             body = {
                 "difference_threshold": None if adaptive else threshold,
@@ -158,17 +167,16 @@ def _edit_form(client: EdgeClient, camera: str, settings: dict[str, Any]) -> Non
                 "accuracy_target": target or None,
                 "budget_bytes_per_s": budget or None,
             }
-            if "masks" in settings:  # not on this form: a PUT without them would drop them
-                body["masks"] = settings["masks"]
-            _save(client, camera, body, zones)
+            _save(client, camera, body, polygons)
 
 
-def _save(client: EdgeClient, camera: str, body: dict[str, Any], zones: str) -> None:
-    try:
-        body["zones"] = json.loads(zones or "[]")
-    except json.JSONDecodeError as exc:
-        st.error(f"zones: not JSON ({exc.msg} at character {exc.pos})")
-        return
+def _save(client: EdgeClient, camera: str, body: dict[str, Any], polygons: dict[str, str]) -> None:
+    for field, text in polygons.items():
+        try:
+            body[field] = json.loads(text or ("[]" if field == "zones" else "{}"))
+        except json.JSONDecodeError as exc:
+            st.error(f"{field}: not JSON ({exc.msg} at character {exc.pos})")
+            return
     try:
         client.put_settings(camera, body)
     except EdgeError as exc:

@@ -59,9 +59,11 @@ class EdgeClient:
         view: dict[str, Any] = response.json()
         return view
 
-    def frame(self, camera: str) -> bytes | None:
-        """The latest annotated frame (JPEG); None before the camera sent one."""
-        return self._bytes(f"/api/v1/cameras/{camera}/frame.jpg")
+    def frame(self, camera: str, annotated: bool = True) -> bytes | None:
+        """The latest analysed frame (JPEG), annotated or with nothing drawn on it; None before
+        the camera sent one."""
+        params = None if annotated else {"annotated": "false"}
+        return self._bytes(f"/api/v1/cameras/{camera}/frame.jpg", params)
 
     def viewer_ticket(self, camera: str) -> ViewerTicket:
         """A short-lived ticket for the browser's live view (its `ticket` None: the edge needs
@@ -73,9 +75,9 @@ class EdgeClient:
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         return self._call("GET", path, params=clean)
 
-    def _bytes(self, path: str) -> bytes | None:
+    def _bytes(self, path: str, params: dict[str, Any] | None = None) -> bytes | None:
         try:
-            return self._get(path).content
+            return self._get(path, params).content
         except EdgeError as exc:
             if "(404)" in str(exc):
                 return None

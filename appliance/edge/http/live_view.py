@@ -1,10 +1,11 @@
 """The live view: each camera's latest analysed picture with boxes, track ids and zones drawn.
 
-`GET .../frame.jpg` is the latest annotated picture, `GET .../stream.mjpeg` a low-rate MJPEG
-stream of them (the fallback player), and `live_view_webrtc` sends them over WebRTC. Readers
-present a token, or a viewer ticket: a short-lived HMAC of the camera id and expiry made with the
-API token (`POST .../viewer-ticket`), so a browser can play a camera without holding a token; a
-stream opened with a ticket ends when the ticket does.
+`GET .../frame.jpg` is the latest annotated picture (`?annotated=false`: nothing drawn, admin),
+`GET .../stream.mjpeg` a low-rate MJPEG stream of them (the fallback player), and
+`live_view_webrtc` sends them over WebRTC. Readers present a token, or a viewer ticket: a
+short-lived HMAC of the camera id and expiry made with the API token (`POST .../viewer-ticket`),
+so a browser can play a camera without holding a token; a stream opened with a ticket ends when
+the ticket does.
 """
 
 from __future__ import annotations
@@ -15,18 +16,22 @@ import hmac
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
+import cv2
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import StreamingResponse
 
 from appliance.edge.box import EdgeBox
-from appliance.edge.http.auth import ViewerGrant, role_of, shown
+from appliance.edge.http.auth import Role, ViewerGrant, role_of, shown
 from appliance.edge.http.webrtc import add_webrtc
 from appliance.edge.live_frames import LiveFrames
 
 BOUNDARY = "frame"
+PLAIN_QUALITY = 90
+"""JPEG quality of the un-annotated picture (`?annotated=false`), drawn on by the UI."""
 
 
 def make_ticket(token: str, camera_id: str, expires_at: float) -> str:
@@ -105,8 +110,20 @@ def add_live_view(app: FastAPI, box: EdgeBox, reader: Callable[..., None]) -> Li
         return {"ticket": ticket, "expires_at": expires}
 
     @app.get("/api/v1/cameras/{camera_id}/frame.jpg", dependencies=[Depends(viewer)])
-    async def frame_jpg(camera_id: str) -> Response:
-        latest = await asyncio.to_thread(frames.jpeg, camera_id)
+    async def frame_jpg(
+        camera_id: str,
+        annotated: bool = Query(
+            True,
+            description="false: the picture as analysed, nothing drawn on it (api_token only)",
+        ),
+        authorization: str | None = Header(None),
+    ) -> Response:
+        # Unannotated is for whoever may draw zones and masks on it: nothing of the viewers'
+        # treatment (tickets, redaction) applies to it.
+        if not annotated and role_of(box, authorization) is not Role.ADMIN:
+            raise HTTPException(403, "annotated=false needs the api_token")
+        picture = frames.jpeg if annotated else partial(plain_jpeg, box)
+        latest = await asyncio.to_thread(picture, camera_id)
         if latest is None:
             raise HTTPException(404, f"no frame of camera {shown(camera_id)} yet")
         headers = {"Cache-Control": "no-store", "X-Frame-Version": str(latest[0])}
@@ -126,6 +143,16 @@ def add_live_view(app: FastAPI, box: EdgeBox, reader: Callable[..., None]) -> Li
         )
 
     return frames
+
+
+def plain_jpeg(box: EdgeBox, camera_id: str) -> tuple[int, bytes] | None:
+    """(version, JPEG) of the camera's latest analysed picture with nothing drawn on it (what
+    the UI draws zones and masks on); None before the first."""
+    view = box.analyzers[camera_id].latest_view()
+    if view is None:
+        return None
+    ok, encoded = cv2.imencode(".jpg", view.image, [cv2.IMWRITE_JPEG_QUALITY, PLAIN_QUALITY])
+    return (view.version, bytes(encoded.tobytes())) if ok else None
 
 
 def _close_on_shutdown(app: FastAPI, close: Callable[[], Awaitable[None]]) -> None:
