@@ -21,6 +21,7 @@ from appliance.edge.outbox.uplink import CloudUplink
 from appliance.edge.retention import RetentionJob
 from appliance.edge.scheduler import FrameScheduler, SchedulerSettings
 from appliance.edge.site_uplink import SiteUplink
+from appliance.edge.snapshot_redaction import SnapshotRedaction
 from appliance.edge.snapshots import SnapshotWriter
 from appliance.edge.stats import EdgeStats
 from appliance.edge.store import CameraRow, Database, Store, open_database, sqlite_url
@@ -52,7 +53,9 @@ def _cloud_uplink(
     if not config.cloud.enabled:
         return None
     cameras = [c.id for c in config.cameras]
-    return CloudUplink(config.cloud, database, cameras, config.data_dir, client)
+    redact = config.privacy.redact
+    redaction = SnapshotRedaction(redact, config.snapshots.margin) if redact.cloud else None
+    return CloudUplink(config.cloud, database, cameras, config.data_dir, client, redaction)
 
 
 class EdgeBox:

@@ -17,6 +17,7 @@ from appliance.edge.camera_config import EdgeCameraConfig as EdgeCameraConfig
 from appliance.edge.edgent_config import EdgeEdgentConfig
 from appliance.edge.filter_control import FilterControlConfig
 from appliance.edge.outbox.config import CloudUplinkConfig
+from appliance.edge.privacy_config import PrivacyConfig
 from appliance.edge.retention import RetentionConfig
 from cameras.config_checks import StrictConfig
 from cameras.detector_config import DEFAULT_MODEL_PATH, YoloOnnxConfig
@@ -288,6 +289,10 @@ class EdgeConfig(StrictConfig):
     )
     cloud: CloudUplinkConfig = Field(
         default_factory=CloudUplinkConfig, description="Metadata to the cloud over MQTT."
+    )
+    privacy: PrivacyConfig = Field(
+        default_factory=PrivacyConfig,
+        description="People redacted in the pictures that leave the box (cloud, viewers).",
     )
     edgent: EdgeEdgentConfig = Field(
         default_factory=EdgeEdgentConfig, description="Tails of models split with camera nodes."

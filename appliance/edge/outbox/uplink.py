@@ -9,6 +9,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from appliance.edge.snapshot_redaction import SnapshotRedaction
 from appliance.edge.store import Database, Store, StoreError
 from appliance.edge.store.outbox import OutboxStore
 
@@ -30,9 +31,13 @@ class CloudUplink:
         cameras: Sequence[str],
         data_dir: Path,
         client: mqtt.Client | None = None,
+        redaction: SnapshotRedaction | None = None,
     ) -> None:
+        """``redaction``: what the thumbnails have redacted (None: nothing)."""
         self.config = config
-        self.writer = OutboxWriter(config, snapshot_path=lambda relative: data_dir / relative)
+        self.writer = OutboxWriter(
+            config, snapshot_path=lambda relative: data_dir / relative, redaction=redaction
+        )
         self.outbox = OutboxStore(database)
         self.stats = UplinkStats(list(cameras), config.broker.address())
         self.publisher = Publisher(config, self.outbox, self.stats, client)

@@ -12,11 +12,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from appliance.edge.snapshot_redaction import SnapshotRedaction
 from appliance.edge.store import CameraState, EventRow, FrameRow
 from appliance.edge.store.outbox import queue_message
 from appliance.mqtt.wire import Record, encode_record
@@ -38,8 +40,11 @@ class OutboxWriter:
         config: CloudUplinkConfig,
         snapshot_path: Callable[[str], Path] | None = None,
         clock: Callable[[], float] = time.time,
+        redaction: SnapshotRedaction | None = None,
     ) -> None:
+        """``redaction``: what thumbnails have redacted (None: nothing)."""
         self._config = config
+        self._redaction = redaction
         self._site = config.site_id
         self._snapshot_path = snapshot_path if config.thumbnails else None
         self._clock = clock
@@ -98,7 +103,7 @@ class OutboxWriter:
         ended: list[str] = []
         for row in events:
             for kind in self._record_kinds(row, stored.get(row.id)):
-                thumb = self._thumbnail(row) if kind == "end" else None
+                thumb = self._thumbnail(session, row) if kind == "end" else None
                 record = event_record(self._site, row, kind, thumb)
                 self._queue(session, "events", row.camera_id, record)
                 if kind == "end":
@@ -131,12 +136,15 @@ class OutboxWriter:
             for event_id in ended:
                 self._last_update.pop(event_id, None)
 
-    def _thumbnail(self, row: EventRow) -> str | None:
+    def _thumbnail(self, session: Session, row: EventRow) -> str | None:
         if self._snapshot_path is None or row.snapshot is None:
             return None
-        config = self._config
+        config, redaction = self._config, self._redaction
         return thumbnail(
-            self._snapshot_path(row.snapshot), config.thumbnail_width, config.thumbnail_max_bytes
+            self._snapshot_path(row.snapshot),
+            config.thumbnail_width,
+            config.thumbnail_max_bytes,
+            None if redaction is None else partial(redaction.apply, session=session, event=row),
         )
 
     # --- plumbing -------------------------------------------------------------------------
