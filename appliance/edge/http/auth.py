@@ -32,6 +32,8 @@ class ViewerGrant:
     """What let a viewer in: a token (no end) or a ticket that ends at `expires_at`."""
 
     expires_at: float | None = None
+    redacted: bool = False
+    """The viewer gets pictures with people redacted (privacy.redact.viewers)."""
 
     def seconds_left(self, limit_s: float) -> float:
         """How long a stream of this viewer may run, at most `limit_s`."""

@@ -1,4 +1,5 @@
-"""What UIs and tools read: health, stats, counts per camera, events and their snapshots."""
+"""What UIs and tools read: health, stats, counts per camera, events and their snapshots
+(redacted for the viewer token when `privacy.redact.viewers` is on)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Response
 from fastapi.responses import FileResponse
 
 from appliance.edge.box import EdgeBox
 from appliance.edge.camera_settings import query_status
 from appliance.edge.http.auth import shown
+from appliance.edge.http.redacted_pictures import redacted_for, redacted_snapshot
 from cameras.process_memory import memory_snapshot
 
 
@@ -84,7 +86,7 @@ def add_reads(app: FastAPI, box: EdgeBox, reader: Callable[[str | None], None]) 
         return dataclasses.asdict(row)
 
     @app.get("/api/v1/events/{event_id}/snapshot.jpg", dependencies=guarded)
-    def snapshot(event_id: str) -> FileResponse:
+    def snapshot(event_id: str, authorization: str | None = Header(None)) -> Response:
         row = box.store.get_event(event_id)
         missing = HTTPException(404, f"no snapshot for event {shown(event_id)}")
         if row is None or row.snapshot is None or box.snapshots is None:
@@ -92,6 +94,11 @@ def add_reads(app: FastAPI, box: EdgeBox, reader: Callable[[str | None], None]) 
         path = box.snapshots.path(row.snapshot)
         if not path.is_file():  # removed by retention while this was asked
             raise missing
+        if redacted_for(box, authorization):
+            jpeg = redacted_snapshot(box, row, path)
+            if jpeg is None:
+                raise missing
+            return Response(jpeg, media_type="image/jpeg")
         return FileResponse(path, media_type="image/jpeg")
 
 

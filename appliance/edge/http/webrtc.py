@@ -47,13 +47,17 @@ class SessionDescription(BaseModel):
 
 
 class AnnotatedTrack(VideoStreamTrack):
-    """The camera's latest annotated picture, `fps` times a second."""
+    """The camera's latest annotated picture (`redacted`: as viewers get it), `fps` times a
+    second."""
 
-    def __init__(self, frames: LiveFrames, camera_id: str, fps: float) -> None:
+    def __init__(
+        self, frames: LiveFrames, camera_id: str, fps: float, redacted: bool = False
+    ) -> None:
         super().__init__()
         self.frames = frames
         self.camera_id = camera_id
         self.fps = fps
+        self.redacted = redacted
         self._started: float | None = None
         self._count = 0
 
@@ -65,7 +69,7 @@ class AnnotatedTrack(VideoStreamTrack):
             wait = self._started + self._count / self.fps - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-        latest = await asyncio.to_thread(self.frames.annotated, self.camera_id)
+        latest = await asyncio.to_thread(self.frames.annotated, self.camera_id, self.redacted)
         image = waiting_picture() if latest is None else latest[1]
         frame = VideoFrame.from_ndarray(_even(image), format="bgr24")
         frame.pts = round(self._count * CLOCK_RATE / self.fps)
@@ -123,7 +127,7 @@ class WebRtcPeers:
 
         try:
             await peer.setRemoteDescription(RTCSessionDescription(offer.sdp, offer.type))
-            peer.addTrack(AnnotatedTrack(self.frames, camera_id, self.fps))
+            peer.addTrack(AnnotatedTrack(self.frames, camera_id, self.fps, grant.redacted))
             await peer.setLocalDescription(await peer.createAnswer())
         except (ValueError, AttributeError, KeyError) as exc:
             await self._close(peer)
