@@ -4,6 +4,7 @@ stitched model is what Edgent loads as an exit and finds the teacher's people ag
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +14,10 @@ import pytest
 import torch
 
 from appliance.models.darknet.convert import ConvertSettings, convert
+from appliance.models.darknet.release import RELEASES
 from appliance.plan.distill import DistillResult, DistillSettings, run_distill
 from appliance.plan.distill_data import FrameRange, open_backbone, parse_range
+from appliance.plan.distilled_exits import distilled_exits
 from appliance.plan.errors import PlanError
 from pipelines.detectors.letterbox import letterbox
 from pipelines.detectors.onnx_yolo import preprocess
@@ -85,6 +88,21 @@ def test_training_learns_the_teachers_boxes(distilled: DistillResult) -> None:
     # On the frames it was trained on it finds a good share of what the teacher found.
     assert light.frames == 5 and light.detections > 0
     assert light.f1 > 0.5
+
+
+def test_the_planner_takes_a_light_exit_with_its_held_out_f1(
+    distilled: DistillResult, tmp_path: Path
+) -> None:
+    weights = RELEASES["yolov3-tiny"].weights.sha256
+    shutil.copy(distilled.output, tmp_path / f"yolov3-tiny-light-{SIZE}.onnx")
+    model = onnx.load(str(distilled.output))
+    for prop in model.metadata_props:
+        if prop.key == "weights_sha256":
+            prop.value = "0" * 64  # distilled from other weights: not planned with
+    onnx.save(model, str(tmp_path / "yolov3-tiny-light-608.onnx"))
+    (planned,) = distilled_exits(tmp_path, weights)
+    assert planned.name == f"light-{SIZE}" and planned.accuracy == distilled.exits[0].f1
+    assert planned.source == "measured: F1 on 5 held-out frames of vtest:0:60:12"
 
 
 def test_bad_frames_and_cuts_are_named(full_exit: Path) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from appliance.models.darknet.convert import CONVERTER_VERSION, ConvertSettings, convert
 from appliance.models.darknet.pull import SOURCES_DIR, built_from, pull_darknet
 from appliance.models.darknet.release import RELEASES, fetch_release
+from appliance.plan.distilled_exits import distilled_exits
 from appliance.plan.exit_accuracies import (
     PlannedExit,
     load_accuracies,
@@ -123,7 +124,8 @@ def exit_accuracies(models_dir: Path, exits: list[DefaultExit]) -> dict[str, Mea
 
 
 def default_planned_exits(models_dir: Path) -> list[PlannedExit]:
-    """The default family with measured accuracies (what `bench plan` uses without --exit)."""
+    """The default family with measured accuracies (what `bench plan` uses without --exit), and
+    any light exit `appliance plan distill` made (appliance/plan/distilled_exits.py)."""
     exits = exit_models(models_dir)
     measured = exit_accuracies(models_dir, exits)
     return [
@@ -134,4 +136,4 @@ def default_planned_exits(models_dir: Path) -> list[PlannedExit]:
             f"measured: F1 on {measured[e.name].frames} frames of {measured[e.name].video}",
         )
         for e in exits
-    ]
+    ] + distilled_exits(models_dir / EXITS_DIR, RELEASES[MODEL].weights.sha256)

@@ -4,7 +4,8 @@ F1 is scored as `appliance plan accuracy` scores exits (appliance/plan/accuracy.
 model run as the edge runs a detector (`YoloOnnxDetector`), its detections against the default
 detector's on the original frames, per-frame F1 at IoU 0.5 averaged (pipelines.metrics), but on
 a frame range of its own, so that the frames the head was trained on can be left out.
-Latency: onnxruntime on one thread, the median of timed runs of one letterboxed frame.
+Latency: onnxruntime on one thread, the median of timed runs of one letterboxed frame, the
+exits taking turns.
 """
 
 from __future__ import annotations
@@ -59,27 +60,29 @@ def held_out_f1(
     return scores
 
 
-def ms_per_frame(model: Path, frames: FrameRange, runs: int = 20) -> float:
-    """Median wall ms of one run on one thread, on the range's first frame."""
-    session = ort.InferenceSession(str(model), session_options(1), ["CPUExecutionProvider"])
-    side = session.get_inputs()[0].shape[2]
-    image, _ = letterbox(next(iter(frames_in(frames))), int(side))
-    blob = {session.get_inputs()[0].name: preprocess(image, np.float32)}
-    for _ in range(3):
-        session.run(None, blob)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        session.run(None, blob)
-        times.append((time.perf_counter() - start) * 1000)
-    return round(statistics.median(times), 2)
+def ms_per_frame(models: Mapping[str, Path], frames: FrameRange, runs: int) -> dict[str, float]:
+    """Median wall ms of one run on one thread, on the range's first frame. The models take
+    turns run by run, so a neighbour's load on a shared machine falls on all of them alike."""
+    first = next(iter(frames_in(frames)))
+    sessions, blobs = {}, {}
+    for name, path in models.items():
+        session = ort.InferenceSession(str(path), session_options(1), ["CPUExecutionProvider"])
+        image, _ = letterbox(first, int(session.get_inputs()[0].shape[2]))
+        sessions[name] = session
+        blobs[name] = {session.get_inputs()[0].name: preprocess(image, np.float32)}
+    times: dict[str, list[float]] = {name: [] for name in models}
+    for turn in range(runs + 3):  # three warm-up turns, not counted
+        for name, session in sessions.items():
+            start = time.perf_counter()
+            session.run(None, blobs[name])
+            if turn >= 3:
+                times[name].append((time.perf_counter() - start) * 1000)
+    return {name: round(statistics.median(t), 2) if t else 0.0 for name, t in times.items()}
 
 
 def compare_exits(
     reference: Path, exits: Mapping[str, Path], frames: FrameRange, runs: int
 ) -> list[ExitFigures]:
     scores = held_out_f1(reference, exits, frames)
-    return [
-        ExitFigures(name, *scores[name], ms_per_frame(path, frames, runs) if runs else 0.0)
-        for name, path in exits.items()
-    ]
+    ms = ms_per_frame(exits, frames, runs)
+    return [ExitFigures(name, *scores[name], ms[name]) for name in exits]
