@@ -5,8 +5,11 @@ synchronously would fall behind its camera whenever the edge is slow. Here up to
 frames are on their way at once (the edge's scheduler sees them all and decides, across
 cameras, what to analyse); a frame chosen while all are busy waits in one slot, and a newer
 one replaces it (latest wins: it says more about now) unless `block` is set (replaying a file
-as fast as possible: every chosen frame is sent). Outcomes come back in `drain()`, on the
-node's own thread, as the frames complete.
+as fast as possible: every chosen frame is sent, and `offer` returns once the edge answered it,
+so the node decides the next frame with the edge's reply in hand, as a live camera whose edge
+answers within a frame's interval does; without the wait a replay reads on through dozens of
+frames per reply and the edge's feedback arrives late in clip time). Outcomes come back in
+`drain()`, on the node's own thread, as the frames complete.
 """
 
 from __future__ import annotations
@@ -62,9 +65,10 @@ class FrameSender:
             thread.start()
 
     def offer(self, frame: Outgoing) -> None:
-        """Hand a frame over; waits for room only when `block` is set."""
+        """Hand a frame over; with `block`, waits until its upload has an outcome."""
         if self.block:
             self._pending.put(frame)
+            self._pending.join()
             return
         # Only the node's thread puts: after taking the waiting frame out, the slot is free.
         try:
@@ -102,3 +106,5 @@ class FrameSender:
                 log.exception("upload of frame %d failed unexpectedly", frame.index)
                 error = UplinkError(f"upload failed: {type(exc).__name__}: {exc}")
                 self._done.put(Delivery(frame, error=error))
+            finally:
+                self._pending.task_done()

@@ -93,7 +93,8 @@ def _run(
     is_file = isinstance(source, VideoSource)
     # A live camera does not wait for the edge: frames chosen while it is busy are replaced.
     # A file replayed as fast as possible sends every chosen frame, one at a time (a second in
-    # flight could be superseded by a third at the edge before it started).
+    # flight could be superseded by a third at the edge before it started), and reads on once
+    # the edge answered it: its feedback applies from the next frame, as on a live camera.
     live = config.realtime or not is_file
     uplink = uploader.uplink
     in_flight = config.uplink_in_flight if live else 1

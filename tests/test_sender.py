@@ -65,12 +65,15 @@ def test_a_live_camera_replaces_waiting_frames_instead_of_waiting(edge_url: str)
     assert 2 <= len(sent) <= 4 and sent[-1] == 9, "the newest frame is always sent"
 
 
-def test_a_file_replay_sends_every_frame(edge_url: str) -> None:
-    sender = FrameSender(EdgeUplink(edge_url, "cam", "token-123"), in_flight=2, block=True)
+def test_a_file_replay_sends_every_frame_each_answered_before_the_next(edge_url: str) -> None:
+    sender = FrameSender(EdgeUplink(edge_url, "cam", "token-123"), in_flight=1, block=True)
+    answered = []
     for i in range(6):
         sender.offer(frame(i))
-    deliveries = sender.close()
-    assert sorted(d.frame.index for d in deliveries if d.reply is not None) == list(range(6))
+        # The edge's reply is in hand before the node decides on the next frame.
+        answered += [d.frame.index for d in sender.drain() if d.reply is not None]
+        assert answered == list(range(i + 1))
+    assert sender.close() == []
 
 
 class BrokenUploader:
@@ -86,7 +89,7 @@ class BrokenUploader:
 def test_an_unexpected_upload_failure_is_reported_and_the_replay_goes_on(edge_url: str) -> None:
     uplink = EdgeUplink(edge_url, "cam", "token-123")
     sender = FrameSender(uplink, in_flight=1, block=True, uploader=BrokenUploader(uplink))  # type: ignore[arg-type]
-    for i in range(3):  # a file replay: offer blocks until a worker takes the frame
+    for i in range(3):  # a file replay: offer blocks until the frame's upload has an outcome
         sender.offer(frame(i))
     closed: list[list[Delivery]] = []
     closer = threading.Thread(target=lambda: closed.append(list(sender.close())))

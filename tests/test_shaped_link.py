@@ -17,11 +17,11 @@ import httpx
 import pytest
 import yaml
 
+from appliance.bench.netns_link import ShapedLink, shaped_link, unavailable
 from tests.edge_process import PROJECT_ROOT
 from tests.edgent_fixtures import FIXTURES
 from tests.edgent_runtime import CONFIDENCE, camera_edgent, edge_extra
 from tests.footage import vtest_path
-from appliance.bench.netns_link import ShapedLink, shaped_link, unavailable
 
 CAMERA, TOKEN, API_TOKEN = "shaped", "shaped-token-1", "shaped-api-token"
 PORT = 8080
