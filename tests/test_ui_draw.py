@@ -6,8 +6,10 @@ edge's reason and store nothing."""
 from __future__ import annotations
 
 import base64
+import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -15,8 +17,9 @@ import httpx
 import numpy as np
 import pytest
 from playwright.sync_api import Locator, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.edge_process import EdgeProcess
+from tests.edge_process import PROJECT_ROOT, EdgeProcess
 from tests.footage import vtest_frames
 from tests.live_edge import FRAME_HEIGHT, FRAME_WIDTH, fed_edge, wait_for
 from tests.ui_process import UiProcess, running_ui
@@ -31,6 +34,15 @@ ZONE = {"name": "path", "points": [[0, 0], [768, 0], [768, 200], [0, 200]]}
 PIXEL_TOLERANCE = 3.0
 """Frame pixels a stored corner may lie from where the test clicked (the page scales the
 picture, the browser reports whole CSS pixels)."""
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the editor is photographed: docs/screenshots/ only when asked for
+    (APPLIANCE_UPDATE_SCREENSHOTS=1), so that a test run leaves the working tree as it was."""
+    if os.environ.get("APPLIANCE_UPDATE_SCREENSHOTS") == "1":
+        return PROJECT_ROOT / "docs" / "screenshots"
+    return tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture(scope="module")
@@ -73,11 +85,17 @@ def picture(page: Page) -> Locator:
     return page.locator("img.clickable-picture")
 
 
+def settle(page: Page) -> None:
+    """Wait until Streamlit finished running the page (its running indicator gone)."""
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=30_000)
+
+
 def corners(page: Page) -> int:
     return int(picture(page).get_attribute("data-corners") or -1)
 
 
 def choose(page: Page, kind: str) -> None:
+    settle(page)
     page.locator('[data-testid="stRadio"] label').filter(has_text=kind).click()
     wait_for(lambda: page.get_by_role("button", name=f"Save {kind.lower()}").count(), 30, kind)
 
@@ -86,6 +104,7 @@ def draw(page: Page, fractions: list[tuple[float, float]]) -> list[tuple[float, 
     """Click the picture at these fractions of its shown size, waiting for each corner to be
     drawn; where they lie in frame pixels."""
     wait_for(lambda: corners(page) == 0, 30, "an empty drawing")
+    settle(page)
     for count, (fx, fy) in enumerate(fractions, start=1):
         box = picture(page).bounding_box()
         assert box is not None and box["width"] < FRAME_WIDTH * 2
@@ -110,6 +129,17 @@ def shown_picture(page: Page) -> np.ndarray[Any, np.dtype[np.float64]]:
     """The picture the editor shows now (its data URL), decoded."""
     src = picture(page).get_attribute("src") or ""
     return decoded(base64.b64decode(src.partition(",")[2]))
+
+
+def photograph_editor(page: Page, path: Path) -> None:
+    """The editor, from its heading to the row of buttons under the picture."""
+    heading = page.get_by_role("heading", name="Draw zones and masks")
+    heading.scroll_into_view_if_needed()
+    top, bottom = heading.bounding_box(), page.get_by_text("corners drawn.").bounding_box()
+    assert top is not None and bottom is not None
+    x, y = top["x"] - 12, top["y"] - 8
+    clip = {"x": x, "y": y, "width": 880.0, "height": bottom["y"] + bottom["height"] + 12 - y}
+    page.screenshot(path=str(path), clip=clip)  # type: ignore[arg-type]
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -154,11 +184,14 @@ def test_a_drawn_privacy_mask_is_stored_in_frame_pixels_and_shown(
     )
 
 
-def test_a_drawn_zone_is_stored_with_its_name(page: Page, edge: EdgeProcess) -> None:
+def test_a_drawn_zone_is_stored_with_its_name(
+    page: Page, edge: EdgeProcess, screenshots: Path
+) -> None:
     choose(page, "Zone")
     page.get_by_label("Zone name").fill("doorstep")
     page.get_by_label("Zone name").press("Enter")
     clicked = draw(page, [(0.1, 0.6), (0.4, 0.6), (0.25, 0.95)])
+    photograph_editor(page, screenshots / "draw.png")
     page.get_by_role("button", name="Save zone").click()
     wait_for(lambda: len(settings(edge)["zones"]) == 2, 30, "the stored zone")
     zones = {zone["name"]: zone["points"] for zone in settings(edge)["zones"]}
@@ -180,8 +213,20 @@ def test_a_two_corner_mask_is_refused_with_the_edges_reason(page: Page, edge: Ed
 
 
 def test_an_existing_zone_is_deleted(page: Page, edge: EdgeProcess) -> None:
-    page.locator('[data-testid="stSelectbox"]').filter(has_text="Existing zones").click()
-    page.get_by_role("option", name="zone path").click()
+    existing = page.locator('[data-testid="stSelectbox"]').filter(has_text="Existing zones")
+    option = page.get_by_role("option", name="zone path")
+
+    def pick() -> bool:
+        # A rerun still drawing the page can close the list as it opens: open it again.
+        settle(page)
+        existing.click()
+        try:
+            option.click(timeout=3_000)
+        except PlaywrightTimeoutError:
+            return False
+        return True
+
+    wait_for(pick, 30, "zone path picked")
     page.get_by_role("button", name="Delete", exact=True).click()
     wait_for(lambda: len(settings(edge)["zones"]) == 1, 30, "the zone deleted")
     assert [zone["name"] for zone in settings(edge)["zones"]] == ["doorstep"]
