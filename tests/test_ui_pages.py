@@ -185,6 +185,9 @@ def test_camera_page_shows_the_plan_in_force(app: AppTest, edge: EdgeProcess) ->
     assert shown["Requirement"] == f"{report['deadline_ms']:,.1f} ms"
     assert shown["Bandwidth (measured)"] == f"{report['bandwidth_mbps']:,.2f} Mbit/s"
     assert shown["Plan switches"] == str(report["switches"])
+    assert shown["Frames within the requirement"] == "66.7%"  # as the camera measured them
+    assert shown["Frames timed"] == "3"
+    assert shown["Last frame took"] == f"{report['last_ms']:,.1f} ms"
     assert any(f"Why: {report['reason']}" in c.value for c in app.caption)
 
     app.selectbox(key="camera_id").set_value(IDLE).run()

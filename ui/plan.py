@@ -38,6 +38,7 @@ def render(camera: dict[str, Any]) -> None:
         st.info("The camera's planner has not chosen a plan yet.")
     else:
         _plan(plan, report["deadline_ms"])
+    _measured(report)
     _conditions(report)
 
 
@@ -52,6 +53,15 @@ def _plan(plan: dict[str, Any], deadline_ms: float) -> None:
         column.metric(f"Predicted {part}", fmt.number(plan[f"{part}_ms"], 1, "ms"))
     times[4].metric("Requirement", fmt.number(deadline_ms, 1, "ms"))
     st.caption(f"Partition point: layer {plan['cut']}; {fmt.size(plan['transfer_bytes'])} cross it")
+
+
+def _measured(report: dict[str, Any]) -> None:
+    """What the frames took, as the camera measured them, beside the prediction above."""
+    timed, met = report.get("frames_timed", 0), report.get("frames_met", 0)
+    row = st.columns(3)
+    row[0].metric("Last frame took", fmt.number(report.get("last_ms"), 1, "ms"))
+    row[1].metric("Frames within the requirement", fmt.percent(met / timed if timed else None))
+    row[2].metric("Frames timed", fmt.number(timed))
 
 
 def _conditions(report: dict[str, Any]) -> None:
