@@ -23,11 +23,13 @@ EXIT_CONFIG_ERROR = 2
 
 
 def _edge(args: argparse.Namespace) -> int:
-    from appliance.edge.box import EdgeBox
     from appliance.edge.config import EdgeConfig
+
+    # The config first: a mistake in it is reported before the box's modules load (seconds).
+    config = load_config(args.config, EdgeConfig)
+    from appliance.edge.box import EdgeBox
     from appliance.edge.server import serve
 
-    config = load_config(args.config, EdgeConfig)
     if args.port is not None:
         config.listen.port = args.port
     if args.data_dir is not None:
@@ -38,12 +40,13 @@ def _edge(args: argparse.Namespace) -> int:
 
 
 def _camera(args: argparse.Namespace) -> int:
-    from appliance.service.liveness import ServiceLiveness
     from cameras.config import CameraConfig
+
+    config = load_config(args.config, CameraConfig)  # before the node's modules, as the edge's
+    from appliance.service.liveness import ServiceLiveness
     from cameras.process_memory import peak_rss_mb
     from cameras.runtime import run_camera_node
 
-    config = load_config(args.config, CameraConfig)
     stop = threading.Event()
     # Under systemd: READY=1 at the first frame, watchdog fed while frames (or retries) go on.
     with ServiceLiveness.from_environment(f"camera node {config.id}") as live:
