@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from pipelines.appearance import Appearance
 from pipelines.metrics import labelled, score_frame
 from pipelines.tracker import IouTracker, TrackedObject, TrackUpdate
 from pipelines.types import Detection
@@ -208,11 +209,16 @@ class HeldAnswer:
         self.detections: list[Detection] = []
 
     def update(
-        self, tracker: IouTracker, detections: Sequence[Detection], timestamp: float
+        self,
+        tracker: IouTracker,
+        detections: Sequence[Detection],
+        timestamp: float,
+        appearances: Sequence[Appearance] | None = None,
     ) -> tuple[TrackUpdate, HeldAccuracy]:
-        """Feed a frame to the tracker; also return how accurate the held answer was."""
+        """Feed a frame to the tracker (with descriptors when the caller has its pixels); also
+        return how accurate the held answer was."""
         tracks = tracker.predict(timestamp)
-        update = tracker.update(detections, timestamp)
+        update = tracker.update(detections, timestamp, appearances)
         accuracy = held_accuracy(self.detections, detections, tracks, update)
         self.detections = list(detections)
         return update, accuracy

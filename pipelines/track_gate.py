@@ -42,7 +42,7 @@ def gated_pairs(
     scored: list[tuple[float, int, int]] = []
     for track in tracks:
         for di in sorted(free):
-            distance = _distance(track.box, detections[di].box)
+            distance = centre_distance(track.box, detections[di].box)
             if detections[di].label == track.label and distance <= gate:
                 scored.append((distance, track.index, di))
     scored.sort()
@@ -57,7 +57,7 @@ def gated_pairs(
     return pairs
 
 
-def _distance(a: Box, b: Box) -> float:
+def centre_distance(a: Box, b: Box) -> float:
     """Centre distance in widths of the wider box; infinite when the sizes differ too much."""
     if not (_similar(a.width, b.width) and _similar(a.height, b.height)):
         return math.inf

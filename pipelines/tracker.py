@@ -10,70 +10,14 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from pipelines.appearance import Appearance, AppearanceTrack, appearance_pairs, blend
 from pipelines.track_gate import Candidate, gated_pairs
+from pipelines.tracker_settings import TrackerSettings
 from pipelines.types import Box, Detection
 
-CONFIRM_SLACK_S = 1e-3
+__all__ = ["IouTracker", "TrackUpdate", "TrackedObject", "TrackerSettings"]
 
-
-@dataclass(frozen=True)
-class TrackerSettings:
-    """Tuning knobs; the defaults suit people/vehicles at a few analysed frames per second."""
-
-    iou_threshold: float = 0.1
-    """Least IoU of a track's predicted box and a detection to match. Low, because the camera
-    sends sparse frames: at 0.3, people walking across vtest sampled every 4th frame broke into
-    fragments (event precision 0.66; 0.80 at 0.1)."""
-    min_hits: int = 2
-    confirm_s: float = 0.2
-    """A track is confirmed (an event) once it has `min_hits` matches spanning at least this
-    long: time, not frames, so confirmation takes as long whether the edge analysed every frame
-    or a few per second (counting hits alone made sparse tracks wait 3 gaps)."""
-    max_age_s: float = 2.0
-    velocity_smoothing: float = 0.3
-    report_misses: int | None = 1
-    """predict() leaves out tracks unmatched on more than this many analysed frames in a row:
-    the detector lost them, and a box coasting on a guessed velocity is more often wrong than
-    right (None: report until max_age_s ends the track)."""
-    stationary_after_s: float | None = 10.0
-    """A confirmed track whose box stays where it settled (IoU >= stationary_iou) this long is
-    stationary: a parked car, a bag on a bench. It asks the camera for no keepalive frames and
-    does not end for lack of frames, since the camera sends one whenever its pixels change:
-    it ends when analysed frames miss it for max_age_s (None: no track is ever stationary)."""
-    stationary_iou: float = 0.6
-    new_track_gate: float | None = 1.0
-    """A track seen once has no velocity to predict with: it also takes a detection of similar
-    size left over by IoU matching whose centre is within this many box widths of its box
-    (`pipelines.track_gate`). On sparse frames a walker moves about a width before the next
-    one: without it, vtest every 4th frame gave event precision 0.80 (0.84 with), `bench
-    system` vtest events 0.85 (0.91), quiet 0.81-0.86 (0.86-0.90). 0.75 changed nothing, 1.5
-    no more; the same gate for lost tracks (re-join) merged people in crowds (None: IoU only)."""
-
-    def confirms(self, hits: int, span_s: float) -> bool:
-        """Whether a track with `hits` matches over `span_s` seconds is an event."""
-        # A millisecond of slack: at an exact frame rate, 0.7 - 0.5 is 0.19999999999999996 s.
-        return hits >= self.min_hits and span_s >= self.confirm_s - CONFIRM_SLACK_S
-
-    def __post_init__(self) -> None:
-        # Fail at configuration time rather than silently producing odd tracks later.
-        if not 0.0 <= self.iou_threshold <= 1.0:
-            raise ValueError(f"iou_threshold must be in [0, 1], got {self.iou_threshold}")
-        if self.min_hits < 1:
-            raise ValueError(f"min_hits must be >= 1, got {self.min_hits}")
-        if not self.confirm_s >= 0.0:
-            raise ValueError(f"confirm_s must be >= 0, got {self.confirm_s}")
-        if not self.max_age_s >= 0.0:
-            raise ValueError(f"max_age_s must be >= 0, got {self.max_age_s}")
-        if self.report_misses is not None and self.report_misses < 0:
-            raise ValueError(f"report_misses must be >= 0 or None, got {self.report_misses}")
-        if not 0.0 < self.velocity_smoothing <= 1.0:
-            raise ValueError(f"velocity_smoothing must be in (0, 1], got {self.velocity_smoothing}")
-        if self.stationary_after_s is not None and not self.stationary_after_s >= 0.0:
-            raise ValueError(f"stationary_after_s must be >= 0, got {self.stationary_after_s}")
-        if not 0.0 < self.stationary_iou <= 1.0:
-            raise ValueError(f"stationary_iou must be in (0, 1], got {self.stationary_iou}")
-        if self.new_track_gate is not None and not self.new_track_gate > 0.0:
-            raise ValueError(f"new_track_gate must be > 0 or None, got {self.new_track_gate}")
+DEFAULT_SETTINGS = TrackerSettings()
 
 
 @dataclass(frozen=True)
@@ -127,6 +71,7 @@ class _Track:
     settled_box: Box | None = None  # where it has stayed (IoU) since settled_at
     settled_at: float = 0.0
     stationary: bool = False
+    appearance: Appearance | None = None  # blended over its matches; None without descriptors
 
     def predicted_box(self, timestamp: float) -> Box:
         # Constant velocity of the centre; size is kept from the last match because detector
@@ -175,6 +120,12 @@ def _shift(box: Box, dx: float, dy: float) -> Box:
     return Box(box.x1 + dx, box.y1 + dy, box.x2 + dx, box.y2 + dy)
 
 
+def _blended(old: Appearance | None, new: Appearance) -> Appearance:
+    # Half the newest sighting: enough to follow light changes, while one sighting of a
+    # neighbour in the box does not make the track look like the neighbour.
+    return new if old is None else blend(old, new, 0.5)
+
+
 def _greedy_pairs(
     tracks: Sequence[_Track], detections: Sequence[Detection], timestamp: float, threshold: float
 ) -> list[tuple[int, int]]:
@@ -205,7 +156,7 @@ def _greedy_pairs(
 class IouTracker:
     """Greedy IoU tracker with velocity prediction; one instance per camera."""
 
-    def __init__(self, settings: TrackerSettings = TrackerSettings()) -> None:
+    def __init__(self, settings: TrackerSettings = DEFAULT_SETTINGS) -> None:
         self._settings = settings
         self._tracks: list[_Track] = []
         self._next_id = 1
@@ -231,11 +182,24 @@ class IouTracker:
         drops them): what keepalive frames are for."""
         return sum(1 for t in self._tracks if not t.stationary)
 
-    def update(self, detections: Sequence[Detection], timestamp: float) -> TrackUpdate:
-        """Feed one analysed frame's detections, captured at `timestamp` (seconds)."""
+    def update(
+        self,
+        detections: Sequence[Detection],
+        timestamp: float,
+        appearances: Sequence[Appearance] | None = None,
+    ) -> TrackUpdate:
+        """Feed one analysed frame's detections, captured at `timestamp` (seconds), with a
+        descriptor per detection if the caller has the frame's pixels (`appearance_gate`)."""
+        if appearances is not None and len(appearances) != len(detections):
+            raise ValueError(
+                f"appearances must give one descriptor per detection: got {len(appearances)}"
+                f" for {len(detections)} detections"
+            )
         self._check_timestamp(timestamp)
         ended = self._expire(timestamp)
         pairs = self._pairs(detections, timestamp)
+        if appearances is not None:
+            pairs += self._appearance_pairs(pairs, detections, appearances, timestamp)
         matches: dict[int, int] = {}
         confirmed: list[TrackedObject] = []
         improved: list[TrackedObject] = []
@@ -249,6 +213,8 @@ class IouTracker:
             track = self._tracks[ti]
             was_confirmed, old_best = track.confirmed, track.best_confidence
             self._apply_match(track, detections[di], timestamp)
+            if appearances is not None:
+                track.appearance = _blended(track.appearance, appearances[di])
             matches[di] = track.track_id
             if track.confirmed and not was_confirmed:
                 confirmed.append(track.snapshot())
@@ -257,6 +223,7 @@ class IouTracker:
         for di, det in enumerate(detections):
             if di not in matches:
                 track = self._start_track(det, timestamp)
+                track.appearance = None if appearances is None else appearances[di]
                 matches[di] = track.track_id
                 if track.confirmed:
                     confirmed.append(track.snapshot())
@@ -295,6 +262,27 @@ class IouTracker:
             if t.velocity is None and ti not in matched
         ]
         return pairs + gated_pairs(once, detections, free, gate)
+
+    def _appearance_pairs(
+        self,
+        pairs: list[tuple[int, int]],
+        detections: Sequence[Detection],
+        appearances: Sequence[Appearance],
+        timestamp: float,
+    ) -> list[tuple[int, int]]:
+        """Pairs for tracks still unmatched that look like a leftover detection nearby."""
+        gate = self._settings.appearance_gate
+        if gate is None:
+            return []
+        matched = {ti for ti, _ in pairs}
+        free = set(range(len(detections))) - {di for _, di in pairs}
+        lost = [
+            AppearanceTrack(ti, t.label, (t.box, t.predicted_box(timestamp)), t.appearance)
+            for ti, t in enumerate(self._tracks)
+            if ti not in matched and not t.stationary and t.appearance is not None
+        ]
+        least = self._settings.appearance_similarity
+        return appearance_pairs(lost, detections, appearances, free, gate, least)
 
     def _check_timestamp(self, timestamp: float) -> None:
         if not math.isfinite(timestamp):

@@ -16,6 +16,7 @@ from appliance.edge.event_book import EventBook
 from appliance.edge.snapshots import SnapshotWriter
 from appliance.edge.store import DetectionRow, FrameRow, Store, StoreError
 from cameras.protocol import FrameMeta
+from pipelines.appearance import Appearance, describe_all
 from pipelines.cascade import EarlyExitCascade, Exit
 from pipelines.detectors.yolo_decode import FrameSize
 from pipelines.feedback import Gap, HeldAnswer, QueryController, reply_after
@@ -201,7 +202,10 @@ class CameraAnalyzer:
         # A frame that is not stored must not have moved the tracks either.
         saved = copy.deepcopy((self._tracker, self._held, self._book.events, self._controller))
         try:
-            update, held = self._held.update(self._tracker, detections, meta.captured_at)
+            appearances = self._appearances(image, detections)
+            update, held = self._held.update(
+                self._tracker, detections, meta.captured_at, appearances
+            )
             if image is not None:
                 self._book.keep_best_crops(image, update, meta.captured_at)
             self._book.note_zones(update, meta.captured_at, self.zones)
@@ -237,6 +241,15 @@ class CameraAnalyzer:
             needs_picture=self._book.needs_picture(active),
             moving_detections=_moving_detections(update),
         )
+
+    def _appearances(
+        self, image: npt.NDArray[np.uint8] | None, detections: list[Detection]
+    ) -> list[Appearance] | None:
+        """Descriptors for the tracker's appearance gate, from the pixels analysed (none for a
+        frame without a picture, or with the gate off: the tracker then uses boxes only)."""
+        if image is None or self._tracker.settings.appearance_gate is None:
+            return None
+        return describe_all(image, detections)
 
     def _show(
         self, image: npt.NDArray[np.uint8], detections: list[Detection], tracks: dict[int, int]

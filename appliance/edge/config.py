@@ -124,6 +124,20 @@ class TrackerConfig(StrictConfig):
         " whose centre is within this many box widths (on sparse frames a walker moves about a"
         " width); none: overlap only.",
     )
+    appearance_gate: float | None = Field(
+        1.5,
+        gt=0.0,
+        le=10.0,
+        description="A track left unmatched (lost, or seen once) also takes a leftover detection"
+        " of its label and size within this many box widths that looks alike (colour histogram"
+        " of the box's centre, computed from the analysed frame); none: no descriptors.",
+    )
+    appearance_similarity: float = Field(
+        0.95,
+        ge=0.0,
+        le=1.0,
+        description="Least likeness (0-1) for appearance_gate; most people are 0.8-0.9 alike.",
+    )
 
     def settings(self) -> TrackerSettings:
         return TrackerSettings(
@@ -135,6 +149,8 @@ class TrackerConfig(StrictConfig):
             stationary_after_s=self.stationary_after_s,
             stationary_iou=self.stationary_iou,
             new_track_gate=self.new_track_gate,
+            appearance_gate=self.appearance_gate,
+            appearance_similarity=self.appearance_similarity,
         )
 
 
