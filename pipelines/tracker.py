@@ -121,8 +121,8 @@ def _shift(box: Box, dx: float, dy: float) -> Box:
 
 
 def _blended(old: Appearance | None, new: Appearance) -> Appearance:
-    # Half the newest sighting: enough to follow light changes, while one sighting of a
-    # neighbour in the box does not make the track look like the neighbour.
+    # Half the newest sighting: follows light and pose within a few frames (the one weight
+    # tried; not tuned).
     return new if old is None else blend(old, new, 0.5)
 
 
