@@ -39,13 +39,14 @@ class TrackerSettings:
     one: without it, vtest every 4th frame gave event precision 0.80 (0.84 with), `bench
     system` vtest events 0.85 (0.91), quiet 0.81-0.86 (0.86-0.90). 0.75 changed nothing, 1.5
     no more; the same gate for lost tracks (re-join) merged people in crowds (None: IoU only)."""
-    appearance_gate: float | None = 1.5
+    appearance_gate: float | None = None
     """When update() gets a descriptor per detection (`pipelines.appearance`), a track left
     unmatched (lost, or seen once) also takes a leftover detection of its label and size whose
     centre is within this many box widths of its last or predicted box, if it looks alike
     (`appearance_similarity`). Replays of vtest every 4th/5th frame: event precision 0.90/0.72
-    without, 1.00/0.94 with (docs/benchmarks.md). Without descriptors it changes nothing
-    (None: never)."""
+    without, 1.00/0.94 with (docs/benchmarks.md), but one-to-one pairs with the reference fell
+    (65 -> 60 of 65) and identity F1 stayed flat: part of the gain is look-alike people walking
+    together joined into one event. None (the default): never; 1.5 is the measured gate."""
     appearance_similarity: float = 0.95
     """Least similarity (Bhattacharyya, 0-1) for that: vtest's muted clothes make most people
     0.8-0.9 alike; 0.9 merged people walking side by side."""

@@ -24,7 +24,8 @@ from tests.footage import vtest_frames
 FPS = 10.0
 STEP = 5
 """Every 5th frame: 0.5 s between analysed frames."""
-SETTINGS = TrackerSettings()
+SETTINGS = TrackerSettings(appearance_gate=1.5)
+"""The gate as measured (off by default: docs/benchmarks.md)."""
 
 
 class Footage:
@@ -113,12 +114,12 @@ def test_two_people_near_each_other_are_not_merged(footage: Footage) -> None:
     first_frames = [frame for frame, _ in sightings(reference, first, list(range(45, 71)))]
     assert first_frames[0] < 65 < first_frames[-1]
 
-    default = footage.sparse_ids(frames, SETTINGS, with_appearance=True)
+    gated = footage.sparse_ids(frames, SETTINGS, with_appearance=True)
     colour_blind = replace(SETTINGS, appearance_similarity=0.0)
     lax = footage.sparse_ids(frames, colour_blind, with_appearance=True)
 
-    first_id = {default[key] for key in sightings(reference, first, frames)}
-    second_id = {default[key] for key in sightings(reference, second, frames)}
+    first_id = {gated[key] for key in sightings(reference, first, frames)}
+    second_id = {gated[key] for key in sightings(reference, second, frames)}
     assert first_id.isdisjoint(second_id)
     # Position and size alone would have joined them: the likeness is what keeps them apart.
     lax_first = {lax[key] for key in sightings(reference, first, frames)}

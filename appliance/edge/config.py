@@ -125,12 +125,13 @@ class TrackerConfig(StrictConfig):
         " width); none: overlap only.",
     )
     appearance_gate: float | None = Field(
-        1.5,
+        None,
         gt=0.0,
         le=10.0,
         description="A track left unmatched (lost, or seen once) also takes a leftover detection"
         " of its label and size within this many box widths that looks alike (colour histogram"
-        " of the box's centre, computed from the analysed frame); none: no descriptors.",
+        " of the box's centre, computed from the analysed frame; 1.5 was measured); none: no"
+        " descriptors. Off by default: it also joins look-alike people walking together.",
     )
     appearance_similarity: float = Field(
         0.95,
