@@ -98,7 +98,7 @@ def _add_distill(commands: Any) -> None:
     parser.add_argument("--size", type=int, default=416, help="input side (default: 416)")
     parser.add_argument("--models-dir", type=Path, default=Path("data/models"),
                         help="the default detector's folder (default: data/models)")  # fmt: skip
-    parser.add_argument("--cut", default="layer8_convolutional_leaky",
+    parser.add_argument("--cut", metavar="TENSOR",
                         help="feature map the head reads (default: 26x26 at 416 px)")  # fmt: skip
     parser.add_argument(
         "--train", action="append", metavar="CLIP[:START:END[:STEP]]",

@@ -7,7 +7,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from appliance.plan.distill import DistillResult, DistillSettings, run_distill
+from appliance.plan.distill import (
+    DEFAULT_CUT,
+    TRAIN_FRAMES,
+    DistillResult,
+    DistillSettings,
+    run_distill,
+)
 from appliance.plan.distill_data import parse_range
 from appliance.plan.distill_export import LIGHT_KIND
 from appliance.plan.errors import PlanError
@@ -39,8 +45,8 @@ def settings_from(args: argparse.Namespace) -> DistillSettings:
         full_exit=full,
         cfg=release.cfg,
         output=args.output or light_exit_path(args.models_dir, args.size),
-        cut=args.cut,
-        train=tuple(parse_range(t) for t in args.train or ("vtest:0:600", "bikes")),
+        cut=args.cut or DEFAULT_CUT,
+        train=tuple(parse_range(t) for t in args.train) if args.train else TRAIN_FRAMES,
         held_out=parse_range(args.held_out),
         hidden=args.hidden,
         epochs=args.epochs,
