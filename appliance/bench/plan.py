@@ -8,9 +8,10 @@ bandwidth; the bandwidth the planner uses is measured from a probe transfer over
 
 For every (bandwidth, latency requirement) each strategy picks its plan from the predictions,
 planning for the requirement less `margin` (10%: the replanner's margin);
-the distinct plans are then run and timed (median of `runs`). Plans predicted to take longer
-than `max_run_ms` are not run (their transfer alone can take minutes at 0.25 Mbit/s); they
-count as missing the requirement, and their measured latency is null.
+the distinct plans are then run and timed (median of `runs`, after two untimed runs, as the
+profile is warm). Plans predicted to take longer than `max_run_ms` are not run (their transfer
+alone can take minutes at 0.25 Mbit/s); they count as missing the requirement, and their
+measured latency is null.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from pipelines.edgent.split import model_layout, split_model
 log = logging.getLogger(__name__)
 
 PROBE_BYTES = 32_000
+WARM_UP_RUNS = 2
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,15 @@ class PlanRunner:
     def _device(self, key: str, plan: Plan) -> DevicePart:
         if key not in self._devices:
             split = split_model(self.models[plan.exit], plan.cut)
-            self._devices[key] = DevicePart(split, self.codec, self.settings.threads)
-            self._edges[key] = EdgePart(split, self.settings.threads)
+            device = DevicePart(split, self.codec, self.settings.threads)
+            edge = EdgePart(split, self.settings.threads)
+            # Warm, as the profile is: a fresh session's first two runs are slower (an INT8
+            # head's by 50-70%), which a camera running a plan frame after frame never sees.
+            for _ in range(WARM_UP_RUNS):
+                message = device.run(self._feeds[plan.exit]).message
+                if split.tail is not None:
+                    edge.run(message)
+            self._devices[key], self._edges[key] = device, edge
         return self._devices[key]
 
     def close(self) -> None:
