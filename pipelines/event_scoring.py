@@ -47,6 +47,9 @@ class EventScore:
     precision: float
     p95_delay_s: float | None
     """None when no reference event was found."""
+    paired_recall: float = 1.0
+    """Recall when each reported event may find one reference event only: an event that
+    follows two people (a tracker merging them) finds one, where `recall` counts both."""
 
 
 def tracked_events(
@@ -92,6 +95,8 @@ def score_events(reported: Sequence[ScoredEvent], reference: Sequence[ScoredEven
         times = [reported[i].reported_s for i in range(len(reported)) if j in matches[i]]
         if times:
             delays.append(max(0.0, min(times) - reference[j].first_s))
+    wanted = set(long_enough)
+    paired = _largest_pairing([[j for j in m if j in wanted] for m in matches])
     return EventScore(
         reference_events=len(long_enough),
         reported_events=len(reported),
@@ -100,6 +105,7 @@ def score_events(reported: Sequence[ScoredEvent], reference: Sequence[ScoredEven
         recall=len(delays) / len(long_enough) if long_enough else 1.0,
         precision=correct / len(reported) if reported else 1.0,
         p95_delay_s=float(np.percentile(delays, 95)) if delays else None,
+        paired_recall=paired / len(long_enough) if long_enough else 1.0,
     )
 
 

@@ -69,6 +69,18 @@ def test_events_are_paired_with_references_as_fully_as_possible() -> None:
     assert score.correct == 2 and score.precision == 1.0
 
 
+def test_one_event_that_follows_two_people_finds_one_when_paired() -> None:
+    # A tracker that joins two people into one event: `recall` counts both found (the event
+    # overlaps each), `paired_recall` only one, so merging cannot pass for finding.
+    first, second = event(range(0, 20), x=0), event(range(20, 40), x=100)
+    merged = ScoredEvent("person", {**first.boxes, **second.boxes}, 0.0, 3.9, 0.1)
+    score = score_events([merged], [first, second])
+    assert score.recall == 1.0 and score.precision == 1.0
+    assert score.paired_recall == 0.5
+    separate = score_events([first, second], [first, second])
+    assert separate.paired_recall == 1.0
+
+
 def test_short_reference_tracks_count_for_precision_not_recall() -> None:
     reference = [event(range(0, 5))]  # half a second
     score = score_events([event(range(0, 5))], reference)

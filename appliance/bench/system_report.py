@@ -25,6 +25,7 @@ def scored(frames_sent: int, bytes_sent: int, frames: int, score: SystemScore) -
             "recall": _r(events.recall),
             "precision": _r(events.precision),
             "p95_delay_s": None if events.p95_delay_s is None else _r(events.p95_delay_s),
+            "paired_recall": _r(events.paired_recall),
             "reference": events.reference_events,
             "reported": events.reported_events,
         },
