@@ -78,13 +78,16 @@ class PlanRunner:
 
     def _once(self, key: str, device: DevicePart, plan: Plan, rate_bps: float) -> Measured:
         last = plan.cut == len(self.models[plan.exit].graph.node)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.thread_time()
         if last:  # device-only: the camera decodes the output itself and sends detections
             device.compute(self._feeds[plan.exit])
             message, tail = bytes(RESULT_BYTES), ""
         else:
             message, tail = device.run(self._feeds[plan.exit]).message, key
-        busy_s = time.perf_counter() - start
+        # The slower camera is this thread's CPU time stretched (one onnxruntime thread runs
+        # on it), not its wall time: a stretch of wall time would also stretch whatever else
+        # took this core meanwhile, by `camera_slowdown`, which a camera's own CPU never sees.
+        busy_s = time.thread_time() - cpu_start
         time.sleep(busy_s * (self.settings.camera_slowdown - 1))
         device_ms = (time.perf_counter() - start) * 1000.0
         link_ms, edge_ms = self._uplink.exchange(tail, message, rate_bps)
