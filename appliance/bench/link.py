@@ -6,7 +6,8 @@ that `tc` rate-limits (`appliance.bench.netns_link`); the rate follows a schedul
 (by default fast, slow, fast). The camera node runs under a CPU quota that makes it
 `camera_slowdown` times slower than this machine (`appliance.bench.cpu_quota`: a real limit on
 everything it does), and its device profile is measured under that quota. Both run the trained
-default detector's exits (`appliance.plan.default_exits`) with their measured accuracies.
+default detector's exits as `bench plan` plans with them (`default_planned_exits`: full,
+coarse, INT8 and any distilled light exit) with their measured accuracies.
 
 While it runs, the edge's stats are read every half second over an unshaped veth: the plan the
 camera reports, the bandwidth it measured and its count of frames that met the requirement.
@@ -46,13 +47,8 @@ from appliance.bench.link_processes import (
 from appliance.bench.link_report import PlanSample, link_report
 from appliance.bench.netns_link import ShapedLink, shaped_link, unavailable
 from appliance.edge.config import DetectorConfig
-from appliance.plan.default_exits import (
-    REFERENCE_SIZE,
-    DefaultExit,
-    exit_accuracies,
-    exit_models,
-)
-from appliance.plan.exit_accuracies import save_accuracies
+from appliance.plan.default_exits import REFERENCE_SIZE, default_planned_exits
+from appliance.plan.exit_accuracies import PlannedExit
 from appliance.plan.profile import ProfileSettings, profile_device, save_profile
 from appliance.progress import SILENT, Progress, counted
 from cameras.config import CameraConfig
@@ -94,13 +90,11 @@ def run_link_bench(settings: LinkBenchSettings, progress: Progress = SILENT) -> 
     if why is not None:
         raise LinkRunError(f"no shaped link on this machine: {why}")
     with progress.timed("default exits: built, accuracy measured (once)"):
-        exits = exit_models(settings.models_dir)
-        accuracies = exit_accuracies(settings.models_dir, exits)
+        exits = default_planned_exits(settings.models_dir)
     with progress.timed("reference: the default detector on every frame (cached)"):
         reference = _reference(settings)
     with tempfile.TemporaryDirectory(prefix="bench-link-") as folder:
         work = Path(folder)
-        save_accuracies(accuracies, work / "accuracy.json")
         name = f"appliance-bench-link-{secrets.token_hex(4)}"
         with cpu_quota(name, settings.camera_slowdown) as quota:
             with progress.timed("profiles: the edge, then the camera under its quota"):
@@ -122,11 +116,11 @@ def _reference(settings: LinkBenchSettings) -> AnalysedClip:
 
 
 def _planning(
-    settings: LinkBenchSettings, exits: list[DefaultExit], work: Path, quota: CpuQuota
+    settings: LinkBenchSettings, exits: list[PlannedExit], work: Path, quota: CpuQuota
 ) -> CameraPlanning:
-    """Profiles of both sides (the camera's under its quota) on the full exits' models (the
-    coarse ones are their prefixes: the same layers)."""
-    full = tuple(e.path for e in exits if e.heads == "full")
+    """Profiles of both sides (the camera's under its quota) on the models that are not a
+    prefix of another (the coarse exits' layers are the full ones')."""
+    full = tuple(e.path for e in exits if not e.name.startswith("coarse-"))
     edge = work / "edge-profile.json"
     save_profile(profile_device(ProfileSettings("edge", full, runs=settings.profile_runs)), edge)
     camera = work / "camera-profile.json"
@@ -142,8 +136,7 @@ def _planning(
     if done.returncode != 0:
         raise LinkRunError(f"profiling the camera under its quota failed: {done.stderr[-500:]}")
     return CameraPlanning(
-        tuple(ExitFile(e.name, e.path) for e in exits),
-        work / "accuracy.json",
+        tuple(ExitFile(e.name, e.path, e.accuracy) for e in exits),
         camera,
         edge,
         settings.deadline_ms,

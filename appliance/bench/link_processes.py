@@ -31,6 +31,8 @@ class LinkRunError(RuntimeError):
 class ExitFile:
     name: str
     path: Path
+    accuracy: float
+    """Measured (`appliance.plan.default_exits`): the camera plans with it as declared."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,6 @@ class CameraPlanning:
     """What the camera node plans with."""
 
     exits: tuple[ExitFile, ...]
-    accuracy_file: Path
     device_profile: Path
     edge_profile: Path
     deadline_ms: float
@@ -72,8 +73,10 @@ def camera_config(
         "realtime": True,
         "edgent": {
             "enabled": True,
-            "exits": [{"name": e.name, "model_path": str(e.path)} for e in planning.exits],
-            "accuracy_file": str(planning.accuracy_file),
+            "exits": [
+                {"name": e.name, "model_path": str(e.path), "accuracy": e.accuracy}
+                for e in planning.exits
+            ],
             "edge_detector_exit": planning.edge_detector_exit,
             "device_profile": str(planning.device_profile),
             "edge_profile": str(planning.edge_profile),
