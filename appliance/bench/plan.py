@@ -2,9 +2,10 @@
 
 This machine plays both roles: its per-layer profile (`appliance plan profile`) is the edge
 box's, and the camera node is emulated as `camera_slowdown` times slower (the head runs, then
-the thread sleeps `camera_slowdown - 1` times the CPU time it spent; a Pi-class node runs YOLOv8n about 10x slower than an
-edge CPU). The intermediate tensors travel over loopback TCP through a token bucket at each
-bandwidth; the bandwidth the planner uses is measured from a probe transfer over that link.
+the thread sleeps `camera_slowdown - 1` times the CPU time it spent; a Pi-class node runs
+YOLOv8n about 10x slower than an edge CPU). The intermediate tensors travel over loopback TCP
+through a token bucket at each bandwidth; the bandwidth the planner uses is measured from a
+probe transfer over that link.
 
 For every (bandwidth, latency requirement) each strategy picks its plan from the predictions,
 planning for the requirement less `margin` (10%: the replanner's margin);
