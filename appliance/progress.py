@@ -37,15 +37,8 @@ def progress_bar(
     """A bar on stderr; a silent no-op bar when `progress_enabled` says no.
 
     With `total` it shows the rate and the time left; without, the count and the rate."""
-    return tqdm(
-        desc=description,
-        total=total,
-        unit=unit,
-        file=sys.stderr,
-        disable=not progress_enabled(quiet),
-        dynamic_ncols=True,
-        leave=leave,
-    )
+    bar: tqdm[None] = _bar(description, total, unit, quiet, leave=leave)
+    return bar
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from appliance.edge.config import TrackerConfig
 from appliance.edge.store import open_database, sqlite_url
 from appliance.edge.store.schema import Frame
 from appliance.edge.store.sessions import read_session
-from pipelines.metrics import score_clip
+from pipelines.metrics import ClipScore, LabelledBox, score_clip
 from pipelines.system_score import (
     QueryReference,
     analysed_f1,
@@ -77,14 +77,14 @@ def link_report(
         _window(start, clip.fps, frames, boundaries[k], boundaries[k + 1])
         for k in range(len(boundaries) - 1)
     ]
+    held = held_answers(stored.analysed, len(reference.answers))
     phases = [
-        _phase(settings, k, window, samples, stored.analysed, reference, boundaries)
+        _phase(settings, k, window, samples, stored.analysed, held, reference, boundaries)
         for k, window in enumerate(windows)
     ]
     # The phases only: before them the camera was starting under its quota.
     run = range(windows[0].start, windows[-1].stop) if windows else range(0)
-    held = held_answers(stored.analysed, len(reference.answers))
-    boxes = score_clip([held[i] for i in run], [reference.answers[i] for i in run])
+    boxes = _boxes(held, reference, run)
     first, last = samples[0] if samples else None, samples[-1] if samples else None
     timed = last.frames_timed - first.frames_timed if first and last else 0
     met = last.frames_met - first.frames_met if first and last else 0
@@ -117,9 +117,11 @@ def _phase(
     window: range,
     samples: Sequence[PlanSample],
     analysed: dict[int, Any],
+    held: list[list[LabelledBox]],
     reference: QueryReference,
     boundaries: Sequence[float],
 ) -> dict[str, Any]:
+    """`held`: each frame's answer (`held_answers`), shared by every phase."""
     rate = settings.phases[index].mbit_per_s
     mine = [s for s in samples if s.phase == index]
     before = [s for s in samples if s.phase < index]
@@ -127,8 +129,7 @@ def _phase(
     base = before[-1] if before else (mine[0] if mine else None)
     timed = mine[-1].frames_timed - base.frames_timed if mine and base else 0
     met = mine[-1].frames_met - base.frames_met if mine and base else 0
-    held = held_answers(analysed, len(reference.answers))
-    boxes = score_clip([held[i] for i in window], [reference.answers[i] for i in window])
+    boxes = _boxes(held, reference, window)
     plans = Counter(f"{s.exit} {s.cut_label}" for s in mine)
     settled = mine[len(mine) // 2 :]
     return {
@@ -148,6 +149,10 @@ def _phase(
         "analysed_f1": _round(analysed_f1(analysed, reference, window)),
         "boxes_f1": round(boxes.f1, 4),
     }
+
+
+def _boxes(held: list[list[LabelledBox]], reference: QueryReference, frames: range) -> ClipScore:
+    return score_clip([held[i] for i in frames], [reference.answers[i] for i in frames])
 
 
 def _followed(samples: Sequence[PlanSample], rate: float, begins: float) -> float | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -150,28 +151,22 @@ def _choose(args: argparse.Namespace) -> int:
 
 
 def _distill(args: argparse.Namespace) -> int:
-    """Like `_guarded`, but torch is the `train` extra (distill_command says so)."""
-    try:
-        from appliance.plan import distill_command
-
-        result = distill_command.run(args)
-    except ModuleNotFoundError as exc:
-        print(f"appliance: plan: needs the plan extra: pip install -e '.[plan]' ({exc})",
-              file=sys.stderr)  # fmt: skip
-        return 1
-    except (PlanError, OSError, ValueError) as exc:
-        print(f"appliance: plan: distill: {exc}", file=sys.stderr)
-        return 1
-    print(json.dumps(result["json"]) if args.json else result["text"])
-    return 0
+    return _guarded("run", args, module="distill_command", name="plan: distill")
 
 
-def _guarded(command: str, args: argparse.Namespace, long_step: str | None = None) -> int:
-    """Run `command`; a `long_step` shows its time on a bar (the work reports nothing sooner)."""
+def _guarded(
+    command: str,
+    args: argparse.Namespace,
+    long_step: str | None = None,
+    module: str = "commands",
+    name: str = "plan",
+) -> int:
+    """Run `command` of `appliance.plan.<module>`, imported only now (it needs the plan extra;
+    distill_command also torch, and says so); a `long_step` shows its time on a bar (the work
+    reports nothing sooner); errors are one line prefixed with `name`."""
     step = progress_from(args).timed(long_step) if long_step else contextlib.nullcontext()
     try:
-        from appliance.plan import commands
-
+        commands = importlib.import_module(f"appliance.plan.{module}")
         with step:
             result = getattr(commands, command)(args)
     except ModuleNotFoundError as exc:
@@ -179,7 +174,7 @@ def _guarded(command: str, args: argparse.Namespace, long_step: str | None = Non
               file=sys.stderr)  # fmt: skip
         return 1
     except (PlanError, OSError, ValueError) as exc:
-        print(f"appliance: plan: {exc}", file=sys.stderr)
+        print(f"appliance: {name}: {exc}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(result["json"]))
