@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from pipelines.edgent.layers import layers_key
 from pipelines.edgent.layout import RESULT_BYTES
 from pipelines.edgent.planner import (
     STRATEGIES,
@@ -111,7 +112,7 @@ def test_only_the_exit_that_is_the_edges_detector_is_planned_edge_only() -> None
 
 
 def test_profile_round_trips_through_json() -> None:
-    recorded = profile("edge")
+    recorded = replace(profile("edge"), model_factors={layers_key(layout(160).layers): 1.25})
     again = DeviceProfile.from_dict(recorded.to_dict())
     assert again == recorded
     with pytest.raises(ValueError, match="fallback"):
@@ -129,3 +130,26 @@ def test_encoding_and_decoding_time_count_on_their_side() -> None:
     assert paid.edge_ms == pytest.approx(plain.edge_ms + 3.0 * millions)
     last = len(full.layout.layers)  # device-only sends detections: nothing to encode
     assert costly.plan(full, last, now, 100).device_ms == est.plan(full, last, now, 100).device_ms
+
+
+def test_a_profiled_models_own_factor_corrects_only_that_model() -> None:
+    edge = profile("edge")
+    corrected = replace(edge, model_factors={layers_key(layout(160).layers): 1.25})
+    plain, fixed = Estimator(edge, edge), Estimator(corrected, corrected)
+    for size, factor in ((160, 1.25), (96, 1.0)):
+        whole = len(layout(size).layers)
+        before = plain.compute_ms(layout(size), whole)[0] - edge.overhead_ms
+        after = fixed.compute_ms(layout(size), whole)[0] - edge.overhead_ms
+        assert after == pytest.approx(before * factor)
+        # Split anywhere, the tail is corrected the same way.
+        assert fixed.compute_ms(layout(size), 5)[1] - edge.overhead_ms == pytest.approx(
+            (plain.compute_ms(layout(size), 5)[1] - edge.overhead_ms) * factor
+        )
+
+
+def test_a_slowed_device_is_slower_at_its_fixed_costs_too() -> None:
+    edge = replace(profile("edge"), per_layer_ms=0.02, overhead_ms=0.5)
+    slow = edge.slowed(10.0, "camera")
+    assert slow.device == "camera"
+    whole = layout(160).layers
+    assert slow.model_ms(whole) == pytest.approx(10 * edge.model_ms(whole))

@@ -140,3 +140,12 @@ def test_the_profile_fits_the_kernels_int8_layouts_name(family: Family) -> None:
     kernel = {e.name: profile.meta["models"][e.path.name]["kernel_ms"] for e in (fp32, int8)}
     # Predicted faster exactly when its kernels were measured faster.
     assert (whole[int8.name] < whole[fp32.name]) == (kernel[int8.name] < kernel[fp32.name])
+    # Each model profiled here is predicted at the wall time measured for it (the op-type fits
+    # alone miss an INT8 model by a few percent), and a camera 10x slower at 10x that.
+    camera = Estimator(profile.slowed(10.0, "camera"), profile, Link())
+    for e in (fp32, int8):
+        exit_layout = model_layout(onnx.load(str(e.path)), e.name)
+        everything = len(exit_layout.layers)
+        wall = profile.meta["models"][e.path.name]["wall_ms"]
+        assert estimator.compute_ms(exit_layout, everything)[0] == pytest.approx(wall, rel=1e-6)
+        assert camera.compute_ms(exit_layout, everything)[0] == pytest.approx(10 * wall, rel=1e-6)

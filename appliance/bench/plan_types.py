@@ -44,4 +44,7 @@ class Row:
     accuracy: float
     predicted_ms: float
     measured_ms: float | None
+    """Median of the plan's timed runs (None: predicted too slow to run)."""
     met: bool
+    runs_met: float | None = None
+    """Share of the plan's timed runs, one by one, within the requirement."""

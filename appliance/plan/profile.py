@@ -3,7 +3,11 @@
 Each model is run with onnxruntime's profiler; each node's median kernel time is one sample of
 its op type. Two calibrations make the sum of layer predictions a run's wall time: the fixed
 cost of a session run (a one-node model's run time) and the profiler's own overhead (the ratio
-of unprofiled wall time, less that fixed cost, to the profiled kernel times).
+of unprofiled wall time, less that fixed cost, to the profiled kernel times). Each profiled
+model then gets its own factor (its wall time over what the fits predict for it), which the
+planner applies to that model's layers. Wall times are measured with the runs spaced by
+`idle_gap_ms`, as a camera's frames are: a run after an idle gap takes 2-6% longer here than
+back-to-back runs, which a planner with 10% to spare cannot ignore.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
+from pipelines.edgent.layers import LayerFeatures, layers_key
 from pipelines.edgent.regression import DeviceProfile, LayerSample, fit_profile
 from pipelines.edgent.sessions import median_run_ms, open_session, random_feeds, session_options
 from pipelines.edgent.split import graph_features
@@ -36,6 +41,8 @@ class ProfileSettings:
     runs: int = 20
     threads: int | None = None
     providers: tuple[str, ...] | None = None
+    idle_gap_ms: float = 100.0
+    """Sleep before each timed unprofiled run (a camera at 10 frames/s idles between them)."""
 
 
 @dataclass(frozen=True)
@@ -46,13 +53,15 @@ class ModelMeasurement:
     """Sum of the nodes' median profiled kernel times."""
     wall_ms: float
     """Median wall time of an unprofiled run."""
+    layers: tuple[LayerFeatures, ...] | None = None
+    """The model's layers as the planner sees them (None without static shapes)."""
 
 
 def measure_model(path: Path, settings: ProfileSettings) -> ModelMeasurement:
     model = str(path)
     plain = open_session(model, session_options(threads=settings.threads), settings.providers)
     feeds = random_feeds(plain)
-    wall = median_run_ms(plain, feeds, settings.runs)
+    wall = median_run_ms(plain, feeds, settings.runs, idle_gap_s=settings.idle_gap_ms / 1000.0)
     with tempfile.TemporaryDirectory(prefix="edgent-profile-") as folder:
         options = session_options(threads=settings.threads, profile_prefix=f"{folder}/trace")
         profiled = open_session(model, options, settings.providers)
@@ -60,10 +69,14 @@ def measure_model(path: Path, settings: ProfileSettings) -> ModelMeasurement:
             profiled.run(None, feeds)
         trace = Path(profiled.end_profiling())
         events = json.loads(trace.read_text())
-    timings = node_timings(events, graph_features(onnx.load(model)))
+    loaded = onnx.load(model)
+    graph = graph_features(loaded)
+    timings = node_timings(events, graph)
     kernel = sum(t.ms for t in timings)
     log.info("%s: %d layers, %.2f ms profiled, %.2f ms wall", path, len(timings), kernel, wall)
-    return ModelMeasurement(path, samples(timings), kernel, wall)
+    whole = len(graph) == len(loaded.graph.node)  # node names unique: every layer keyed
+    layers = tuple(graph.values()) if whole else None
+    return ModelMeasurement(path, samples(timings), kernel, wall, layers)
 
 
 def run_overhead_ms(settings: ProfileSettings) -> float:
@@ -98,7 +111,20 @@ def profile_device(settings: ProfileSettings) -> DeviceProfile:
     }
     fitted = fit_profile(settings.device, all_samples, overhead_ms=overhead, meta=meta)
     scale, per_layer = calibrate(fitted, measured)
-    return replace(fitted, scale=scale, per_layer_ms=per_layer)
+    calibrated = replace(fitted, scale=scale, per_layer_ms=per_layer)
+    return replace(calibrated, model_factors=model_factors(calibrated, measured))
+
+
+def model_factors(profile: DeviceProfile, measured: Sequence[ModelMeasurement]) -> dict[str, float]:
+    """Each model's measured run time (less the run overhead) over the fits' prediction for it."""
+    factors = {}
+    for m in measured:
+        if m.layers is None:
+            continue
+        predicted = sum(profile.layer_ms(f) for f in m.layers)
+        if predicted > 0 and m.wall_ms > profile.overhead_ms:
+            factors[layers_key(m.layers)] = (m.wall_ms - profile.overhead_ms) / predicted
+    return factors
 
 
 def calibrate(profile: DeviceProfile, measured: Sequence[ModelMeasurement]) -> tuple[float, float]:

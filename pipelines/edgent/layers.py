@@ -6,6 +6,7 @@ an ONNX graph's inferred shapes, so a model profiled once predicts any model of 
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,3 +57,12 @@ def _flops(op_type: str, inputs: Sequence[Shape], outputs_total: float) -> float
         return 2.0 * outputs_total * int(inputs[0][-1])
     # Element-wise, pooling, reshaping: roughly one operation per element touched.
     return float(max(elements(inputs[0]) if inputs else 0, outputs_total))
+
+
+def layers_key(layers: Sequence[LayerFeatures]) -> str:
+    """A short fingerprint of a model's layers: the same model (whatever its file is called)
+    gets the same key, so a profile's per-model correction finds it again."""
+    text = ";".join(
+        f"{f.op_type},{f.flops:.0f},{f.input_elements:.0f},{f.output_elements:.0f}" for f in layers
+    )
+    return hashlib.sha1(text.encode()).hexdigest()[:16]

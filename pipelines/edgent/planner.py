@@ -127,10 +127,12 @@ class Estimator:
 
 
 def _prefix(profile: DeviceProfile, layout: ModelLayout) -> list[float]:
-    """`sums[k]`: predicted time of layers `[0, k)` on this device (without the run overhead)."""
+    """`sums[k]`: predicted time of layers `[0, k)` on this device (without the run overhead),
+    corrected by the model's own factor when this device profiled it."""
+    factor = profile.factor(layout.layers)
     sums = [0.0]
     for features in layout.layers:
-        sums.append(sums[-1] + profile.layer_ms(features))
+        sums.append(sums[-1] + profile.layer_ms(features) * factor)
     return sums
 
 

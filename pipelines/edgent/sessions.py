@@ -47,12 +47,20 @@ def random_feeds(session: Any, seed: int = 0) -> dict[str, npt.NDArray[np.float3
 
 
 def median_run_ms(
-    session: Any, feeds: Mapping[str, npt.NDArray[Any]], runs: int, warmup: int = 3
+    session: Any,
+    feeds: Mapping[str, npt.NDArray[Any]],
+    runs: int,
+    warmup: int = 3,
+    idle_gap_s: float = 0.0,
 ) -> float:
+    """Median wall time of `runs` runs after `warmup`, each after `idle_gap_s` of sleep (runs
+    spaced as a camera's frames are take longer than back-to-back ones: caches go cold)."""
     for _ in range(warmup):
         session.run(None, dict(feeds))
     times = []
     for _ in range(runs):
+        if idle_gap_s > 0:
+            time.sleep(idle_gap_s)
         start = time.perf_counter()
         session.run(None, dict(feeds))
         times.append((time.perf_counter() - start) * 1000.0)
