@@ -96,6 +96,8 @@ def test_layout_and_choose(model: Path, profiled: tuple[Run, Path], tmp_path: Pa
     ("args", "message"),
     [
         (["profile", "--model", "no.onnx", "--device", "x"], "no.onnx: model file not found"),
+        (["profile", "--model", "no.onnx", "--device", "x", "--idle-gap-ms", "-5"],
+         "--idle-gap-ms -5: must be within [0, 10000]"),
         (["choose", "--exit", "bad", "--device-profile", "p", "--edge-profile", "p",
           "--bandwidth", "1", "--deadline", "10"], "expected NAME=MODEL.onnx[:ACCURACY]"),
         (["choose", "--exit", "full=m.onnx", "--device-profile", "p", "--edge-profile", "p",

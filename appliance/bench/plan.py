@@ -1,11 +1,10 @@
 """`appliance bench plan`: Edgent's plans measured end to end over a shaped uplink.
 
 This machine plays both roles: its per-layer profile (`appliance plan profile`) is the edge
-box's, and the camera node is emulated as `camera_slowdown` times slower (the head runs, then
-the thread sleeps `camera_slowdown - 1` times the CPU time it spent; a Pi-class node runs
-YOLOv8n about 10x slower than an edge CPU). The intermediate tensors travel over loopback TCP
-through a token bucket at each bandwidth; the bandwidth the planner uses is measured from a
-probe transfer over that link.
+box's, and the camera node is emulated as `camera_slowdown` times slower (the head runs that
+many times over; a Pi-class node runs YOLOv8n about 10x slower than an edge CPU). The
+intermediate tensors travel over loopback TCP through a token bucket at each bandwidth; the
+bandwidth the planner uses is measured from a probe transfer over that link.
 
 For every (bandwidth, latency requirement) each strategy picks its plan from the predictions,
 planning for the requirement less `margin` (10%: the replanner's margin);
@@ -84,17 +83,22 @@ class PlanRunner:
 
     def _once(self, key: str, device: DevicePart, plan: Plan, rate_bps: float) -> Measured:
         last = plan.cut == len(self.models[plan.exit].graph.node)
-        start, cpu_start = time.perf_counter(), time.thread_time()
-        if last:  # device-only: the camera decodes the output itself and sends detections
-            device.compute(self._feeds[plan.exit])
-            message, tail = bytes(RESULT_BYTES), ""
-        else:
-            message, tail = device.run(self._feeds[plan.exit]).message, key
-        # The slower camera is this thread's CPU time stretched (one onnxruntime thread runs
-        # on it), not its wall time: a stretch of wall time would also stretch whatever else
-        # took this core meanwhile, by `camera_slowdown`, which a camera's own CPU never sees.
-        busy_s = time.thread_time() - cpu_start
-        time.sleep(busy_s * (self.settings.camera_slowdown - 1))
+        feeds = self._feeds[plan.exit]
+        # The slower camera is the head computed `camera_slowdown` times over (a fraction of a
+        # run slept): the CPU work a camera that much slower does, and whatever the host takes
+        # from this machine meanwhile counted once, as a camera would feel it. Sleeping for a
+        # multiple of one run's CPU time multiplied that too (one 43 ms run took 81 ms when a
+        # neighbour held the core, and a 430 ms "camera" run became 810 ms).
+        repeats = max(int(self.settings.camera_slowdown), 1)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            if last:  # device-only: the camera decodes the output itself, sends detections
+                device.compute(feeds)
+                message, tail = bytes(RESULT_BYTES), ""
+            else:
+                message, tail = device.run(feeds).message, key
+        spent = time.perf_counter() - start
+        time.sleep(spent / repeats * max(self.settings.camera_slowdown - repeats, 0.0))
         device_ms = (time.perf_counter() - start) * 1000.0
         link_ms, edge_ms = self._uplink.exchange(tail, message, rate_bps)
         return Measured(device_ms + link_ms, device_ms, edge_ms)

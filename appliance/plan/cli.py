@@ -41,6 +41,10 @@ def _add_profile(commands: Any) -> None:
     )
     parser.add_argument("--runs", type=int, default=20, help="profiled runs per model")
     parser.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default: all)")
+    parser.add_argument(
+        "--idle-gap-ms", type=float, default=100.0,
+        help="idle time before each timed run, as between a camera's frames (default: 100)",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     parser.set_defaults(handler=_profile)
 

@@ -24,10 +24,14 @@ Result = dict[str, Any]
 
 
 def run_profile(args: argparse.Namespace) -> Result:
+    if not 0 <= args.idle_gap_ms <= 10_000:
+        raise PlanError(f"--idle-gap-ms {args.idle_gap_ms:g}: must be within [0, 10000]")
     for path in args.model:
         if not path.is_file():
             raise PlanError(f"{path}: model file not found")
-    settings = ProfileSettings(args.device, tuple(args.model), args.runs, args.threads)
+    settings = ProfileSettings(
+        args.device, tuple(args.model), args.runs, args.threads, idle_gap_ms=args.idle_gap_ms
+    )
     profile = profile_device(settings)
     output = args.output or DEFAULT_PROFILES / f"{args.device}.json"
     save_profile(profile, output)
