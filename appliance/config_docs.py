@@ -6,6 +6,7 @@ Run `python -m appliance.config_docs > docs/configuration.md` after changing a m
 
 from __future__ import annotations
 
+import json
 from enum import Enum
 from typing import Any
 
@@ -40,7 +41,11 @@ def _nested_model(field: FieldInfo) -> type[BaseModel] | None:
 def _default(field: FieldInfo) -> str:
     if field.default_factory is not None and _nested_model(field) is None:
         made = field.default_factory()  # type: ignore[call-arg]
-        return "none" if made in ([], {}) else f"`{made}`"
+        if made in ([], {}):
+            return "none"
+        if isinstance(made, dict):  # as a YAML file says it: enum keys by value, null
+            made = json.dumps({k.value if isinstance(k, Enum) else k: v for k, v in made.items()})
+        return f"`{made}`"
     if field.default_factory is not None or (
         field.default is PydanticUndefined and not field.is_required()
     ):

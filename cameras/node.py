@@ -89,6 +89,8 @@ class CameraNode:
         self.selector = selector
         self.uplink = uplink
         self.jpeg_quality = jpeg_quality
+        self._query_quality: int | None = None
+        """The most the edge's query control asks for (None: the configured quality)."""
         self.jpeg_chroma: JpegChroma = jpeg_chroma
         self.budget = budget or UplinkBudget()
         self.regions = regions
@@ -139,7 +141,9 @@ class CameraNode:
             self.demand.add(self._last_jpeg_bytes, frame.timestamp)
             self.stats.skipped_for_budget += 1
             return
-        quality = max(10, round(self.jpeg_quality * admission.quality_scale))
+        # The edge may ask for less than the configured quality (its query needs no more).
+        wanted = min(self.jpeg_quality, self._query_quality or self.jpeg_quality)
+        quality = max(10, round(wanted * admission.quality_scale))
         features = selection.features
         # Regions go around what moved and what the object detector (if any) found.
         moving = [b.box for b in features.blobs] if features else []
@@ -251,6 +255,9 @@ class CameraNode:
         if feedback.budget_bytes_per_s != self.budget.bytes_per_s:
             log.info("edge set uplink budget %s bytes/s", feedback.budget_bytes_per_s)
             self.budget.set_rate(feedback.budget_bytes_per_s)
+        if feedback.jpeg_quality != self._query_quality:
+            log.info("edge asks for JPEG quality at most %s", feedback.jpeg_quality)
+            self._query_quality = feedback.jpeg_quality
         threshold = feedback.difference_threshold
         if threshold is not None and threshold != self.selector.threshold:
             log.debug("edge set difference threshold %.4f", threshold)

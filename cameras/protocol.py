@@ -219,6 +219,13 @@ class EdgeFeedback(BaseModel):
     budget_bytes_per_s: float | None = Field(
         default=None, description="This camera's share of the site's uplink; None: unlimited."
     )
+    jpeg_quality: int | None = Field(
+        default=None,
+        ge=10,
+        le=100,
+        description="Highest JPEG quality the camera's query needs (the camera sends at most"
+        " this, or its own when lower); None: the camera's own.",
+    )
     send_picture: bool = Field(
         default=False,
         description="An event has no snapshot yet (its object was seen only on frames sent as"

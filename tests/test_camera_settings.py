@@ -83,6 +83,7 @@ def test_settings_are_validated_applied_and_survive_a_restart(tmp_path: Path) ->
         assert before["in_force"]["adaptive"] is True
         reply = feed(client, edge, CAMERA, jpegs[:2])[-1]
         assert reply["feedback"]["budget_bytes_per_s"] is None
+        assert reply["feedback"]["jpeg_quality"] == 70  # the events query's
         check_refusals(client, edge)
         assert get(client, edge)["settings"] == before["settings"]  # nothing refused applied
 
@@ -102,6 +103,7 @@ def test_settings_are_validated_applied_and_survive_a_restart(tmp_path: Path) ->
             "difference_threshold": 0.07,
             "skip_share": 0.0,
             "budget_bytes_per_s": 50_000,
+            "jpeg_quality": None,  # a fixed threshold: no query, the camera's own quality
             "send_picture": False,
             "masks": {"motion": [], "privacy": []},
         }
@@ -115,6 +117,7 @@ def test_settings_are_validated_applied_and_survive_a_restart(tmp_path: Path) ->
             "difference_threshold": 0.07,
             "skip_share": 0.0,
             "budget_bytes_per_s": 50_000,
+            "jpeg_quality": None,  # a fixed threshold: no query, the camera's own quality
             "send_picture": False,
             "masks": {"motion": [], "privacy": []},
         }
@@ -136,6 +139,8 @@ def test_a_cameras_query_is_set_through_the_api_and_shown_in_stats(tmp_path: Pat
         assert response.status_code == 200, response.text
         replies = feed(client, edge, CAMERA, jpegs)
         assert all(r["feedback"]["skip_share"] is not None for r in replies)
+        # Exact boxes keep the camera's own JPEG quality; counts, like events, need less.
+        assert all(r["feedback"]["jpeg_quality"] is None for r in replies)
         stats = client.get("/api/v1/stats", headers=edge.read_headers()).json()
         (camera,) = [c for c in stats["cameras"] if c["id"] == CAMERA]
         control = camera["control"]
@@ -143,6 +148,8 @@ def test_a_cameras_query_is_set_through_the_api_and_shown_in_stats(tmp_path: Pat
         # The edge has seen frames: it estimates how well it answers the query between them.
         assert 0.0 <= control["estimated_accuracy"] <= 1.0
         assert control["skip_share"] == replies[-1]["feedback"]["skip_share"]
+        assert put(client, edge, {"query": "counts"}).status_code == 200
+        assert feed(client, edge, CAMERA, jpegs[:1])[0]["feedback"]["jpeg_quality"] == 70
 
 
 def test_concurrent_changes_leave_what_is_stored_in_force(
