@@ -106,7 +106,7 @@ class TrackerConfig(StrictConfig):
         " (its event stays open until max_age_s); none: show it until it ends.",
     )
     stationary_after_s: float | None = Field(
-        10.0,
+        3.0,
         ge=0.0,
         description="Seconds an object must stay put (box overlap >= stationary_iou) to count as"
         " stationary, like a parked car: its event stays open without keepalive frames, since"
