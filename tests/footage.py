@@ -18,10 +18,10 @@ def vtest_path() -> Path:
 def vtest_frames(start: int, count: int) -> list[npt.NDArray[np.uint8]]:
     capture = cv2.VideoCapture(str(vtest_path()))
     capture.set(cv2.CAP_PROP_POS_FRAMES, start)
-    frames = []
+    frames: list[npt.NDArray[np.uint8]] = []
     for _ in range(count):
         ok, frame = capture.read()
         assert ok, "vtest.avi ended early"
-        frames.append(frame)
+        frames.append(np.asarray(frame, dtype=np.uint8))
     capture.release()
     return frames
