@@ -5,12 +5,11 @@ edge (events query) has answered its first frame, and at its own 80 when the que
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
-from appliance.bench.system import _run_system
+from appliance.bench.system import run_system
 from appliance.edge.config import EdgeCameraConfig, EdgeConfig
 from cameras.config import CameraConfig
 from cameras.edge_client import EdgeUplink, Posted
@@ -51,9 +50,7 @@ def sent_jpegs(query: Query, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         id="door", source=str(vtest_path()), edge_url="http://unused", token="t" * 16
     )
     edge = EdgeConfig(cameras=[EdgeCameraConfig(id="door", token="t" * 16)])
-    run: Any = _run_system(
-        vtest_path(), FRAMES, camera, edge, query, tmp_path / query.value, 10.0, False
-    )
+    run = run_system(vtest_path(), FRAMES, camera, edge, query, tmp_path / query.value, 10.0, False)
     assert run.control["query"] == query.value
     return sent
 

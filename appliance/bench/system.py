@@ -105,7 +105,7 @@ def run_system_bench(
         tempfile.TemporaryDirectory(prefix="bench-system-") as data_dir,
         progress.stage("camera node and edge box", total) as stage,
     ):
-        run = _run_system(
+        run = run_system(
             video, frames, camera, edge, query, Path(data_dir), analysed.fps, realtime, stage.tick
         )
     chosen = Query(run.control["query"]) if run.control["query"] else Query.EVENTS
@@ -138,7 +138,7 @@ def run_system_bench(
     }
 
 
-def _run_system(
+def run_system(
     video: Path,
     frames: int | None,
     camera: CameraConfig,
