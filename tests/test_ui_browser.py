@@ -137,6 +137,15 @@ def metrics(page: Page) -> dict[str, str]:
     return found
 
 
+def settled_metrics(page: Page) -> dict[str, str] | None:
+    """The metrics once a refresh has finished drawing them: Streamlit redraws a page element
+    by element, so one read mid-refresh can mix new values with old ones (seen: a new frame
+    count beside an old detector-call count). Two reads 0.5 s apart that agree are settled."""
+    first = metrics(page)
+    page.wait_for_timeout(500)
+    return first if first and metrics(page) == first else None
+
+
 def test_overview_shows_live_values_that_match_the_api(
     page: Page, ui: UiProcess, edge: EdgeProcess, screenshots: Path
 ) -> None:
@@ -153,7 +162,7 @@ def test_overview_shows_live_values_that_match_the_api(
     before = api(edge, "/api/v1/stats")
     shown = wait_for(
         lambda: (
-            (m := metrics(page))
+            (m := settled_metrics(page))
             and number(m["Frames sent"]) > before["edge"]["frames_received"]
             and m
         ),
