@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from pipelines.track_gate import centre_distance
+from pipelines.track_gate import centre_distance, one_to_one
 from pipelines.types import Box, Detection
 
 Appearance = npt.NDArray[np.float32]
@@ -105,13 +105,4 @@ def appearance_pairs(
             alike = similarity(track.appearance, appearances[di])
             if alike >= least_similarity:
                 scored.append((-alike, distance, track.index, di))
-    scored.sort()
-    used_t: set[int] = set()
-    used_d: set[int] = set()
-    pairs: list[tuple[int, int]] = []
-    for _, _, ti, di in scored:
-        if ti not in used_t and di not in used_d:
-            used_t.add(ti)
-            used_d.add(di)
-            pairs.append((ti, di))
-    return pairs
+    return one_to_one((ti, di) for _, _, ti, di in sorted(scored))

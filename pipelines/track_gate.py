@@ -11,7 +11,7 @@ centre lies within a gate measured in box widths.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pipelines.types import Box, Detection
@@ -45,11 +45,16 @@ def gated_pairs(
             distance = centre_distance(track.box, detections[di].box)
             if detections[di].label == track.label and distance <= gate:
                 scored.append((distance, track.index, di))
-    scored.sort()
+    return one_to_one((ti, di) for _, ti, di in sorted(scored))
+
+
+def one_to_one(ranked: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(track index, detection index) pairs taken in the order given (best first), each track
+    and each detection at most once: the greedy assignment every matching step uses."""
     used_t: set[int] = set()
     used_d: set[int] = set()
     pairs: list[tuple[int, int]] = []
-    for _, ti, di in scored:
+    for ti, di in ranked:
         if ti not in used_t and di not in used_d:
             used_t.add(ti)
             used_d.add(di)

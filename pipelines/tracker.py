@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pipelines.appearance import Appearance, AppearanceTrack, appearance_pairs, blend
-from pipelines.track_gate import Candidate, gated_pairs
+from pipelines.track_gate import Candidate, gated_pairs, one_to_one
 from pipelines.tracker_settings import TrackerSettings
 from pipelines.types import Box, Detection
 
@@ -141,16 +141,7 @@ def _greedy_pairs(
                 candidates.append((iou, ti, di))
     # Ties broken by older track / earlier detection so results are deterministic.
     candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
-    used_t: set[int] = set()
-    used_d: set[int] = set()
-    pairs: list[tuple[int, int]] = []
-    for _, ti, di in candidates:
-        if ti in used_t or di in used_d:
-            continue
-        used_t.add(ti)
-        used_d.add(di)
-        pairs.append((ti, di))
-    return pairs
+    return one_to_one((ti, di) for _, ti, di in candidates)
 
 
 class IouTracker:

@@ -74,14 +74,16 @@ class PlanRunner:
 
     def measure(self, plans: list[Plan], rate_bps: float) -> dict[tuple[str, int], list[Measured]]:
         """Each plan timed `runs` times, in rounds over all of them."""
-        devices = {(p.exit, p.cut): (p, self._device(f"{p.exit}@{p.cut}", p)) for p in plans}
-        timed: dict[tuple[str, int], list[Measured]] = {key: [] for key in devices}
+        distinct = {(p.exit, p.cut): p for p in plans}
+        timed: dict[tuple[str, int], list[Measured]] = {key: [] for key in distinct}
         for _ in range(self.settings.runs):
-            for key, (plan, device) in devices.items():
-                timed[key].append(self._once(f"{plan.exit}@{plan.cut}", device, plan, rate_bps))
+            for key, plan in distinct.items():
+                timed[key].append(self._once(plan, rate_bps))
         return timed
 
-    def _once(self, key: str, device: DevicePart, plan: Plan, rate_bps: float) -> Measured:
+    def _once(self, plan: Plan, rate_bps: float) -> Measured:
+        key = _key(plan)
+        device = self._device(plan)
         last = plan.cut == len(self.models[plan.exit].graph.node)
         feeds = self._feeds[plan.exit]
         # The slower camera is the head computed `camera_slowdown` times over (a fraction of a
@@ -103,7 +105,8 @@ class PlanRunner:
         link_ms, edge_ms = self._uplink.exchange(tail, message, rate_bps)
         return Measured(device_ms + link_ms, device_ms, edge_ms)
 
-    def _device(self, key: str, plan: Plan) -> DevicePart:
+    def _device(self, plan: Plan) -> DevicePart:
+        key = _key(plan)
         if key not in self._devices:
             split = split_model(self.models[plan.exit], plan.cut)
             device = DevicePart(split, self.codec, self.settings.threads)
@@ -120,6 +123,11 @@ class PlanRunner:
     def close(self) -> None:
         self._uplink.close()
         self._server.close()
+
+
+def _key(plan: Plan) -> str:
+    """The split's name: its device and edge halves, and the tail the edge runs for it."""
+    return f"{plan.exit}@{plan.cut}"
 
 
 def _first_session(model: onnx.ModelProto) -> Any:
