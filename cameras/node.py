@@ -261,8 +261,9 @@ class CameraNode:
         threshold = feedback.difference_threshold
         if threshold is not None and threshold != self.selector.threshold:
             log.debug("edge set difference threshold %.4f", threshold)
+        still = tuple(Box(b.x1, b.y1, b.x2, b.y2) for b in reply.stationary)
         self.selector.follow(
-            EdgeReply(moving, threshold, feedback.skip_share, feedback.next_frame_s)
+            EdgeReply(moving, threshold, feedback.skip_share, feedback.next_frame_s, still)
         )
         if self.masks.follow(feedback.masks) and self.regions is not None:
             # Regions pasted onto the edge's last picture would leave its unpainted pixels.

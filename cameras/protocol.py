@@ -251,6 +251,13 @@ class FrameReply(BaseModel):
         " any (stationary ones, a parked car, need none). None from edges before it: use"
         " active_tracks.",
     )
+    stationary: list[WireBox] = Field(
+        default_factory=list,
+        max_length=MAX_ITEMS,
+        description="Where the objects the edge tracks as stationary are (a parked car): the"
+        " camera's own object detector finding one there again has found nothing new. Empty"
+        " from edges before it.",
+    )
     feedback: EdgeFeedback = Field(default_factory=EdgeFeedback)
 
 

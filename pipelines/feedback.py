@@ -27,7 +27,7 @@ from enum import Enum
 from pipelines.appearance import Appearance
 from pipelines.metrics import labelled, score_frame
 from pipelines.tracker import IouTracker, TrackedObject, TrackUpdate
-from pipelines.types import Detection
+from pipelines.types import Box, Detection
 
 EVENT_IOU = 0.3
 """Overlap at which a reported and a reference event are the same object on a frame."""
@@ -238,6 +238,9 @@ class EdgeReply:
     """The share of changed frames to skip from now on (None: keep the one in force)."""
     next_frame_s: float | None = None
     """Send a frame within this long even if nothing changed (None: keepalives as usual)."""
+    stationary: tuple[Box, ...] = ()
+    """Where the objects the edge tracks as stationary are (a parked car): a camera's own
+    object detector finding one of them again has found no news."""
 
 
 def reply_after(
@@ -252,10 +255,11 @@ def reply_after(
     changing scene: at 0.2 s apart, detector flicker confirmed as events that every third frame
     (vtest) does not (event precision 0.86 against 0.92)."""
     next_frame_s = confirm_within(tracker)
+    still = tuple(t.box for t in tracker.active if t.stationary)
     if controller is None:
-        return EdgeReply(tracker.moving, None, None, next_frame_s)
+        return EdgeReply(tracker.moving, None, None, next_frame_s, still)
     advice = controller.observe(held, gap)
-    return EdgeReply(tracker.moving, advice.threshold, advice.skip, next_frame_s)
+    return EdgeReply(tracker.moving, advice.threshold, advice.skip, next_frame_s, still)
 
 
 def confirm_within(tracker: IouTracker) -> float | None:

@@ -25,7 +25,7 @@ from pipelines.frame_difference import (
 )
 from pipelines.masks import MotionMask
 from pipelines.motion import DifferenceFeatures, FeatureExtractor, MotionSettings
-from pipelines.types import Detection
+from pipelines.types import Box, Detection
 
 Image = npt.NDArray[np.uint8]
 LOOKED_AT = (SendReason.CHANGED, SendReason.ARRIVAL, SendReason.MOVED)
@@ -33,6 +33,10 @@ LOOKED_AT = (SendReason.CHANGED, SendReason.ARRIVAL, SendReason.MOVED)
 frames and keepalives go regardless."""
 RATE_LIMITED = (SendReason.CHANGED, SendReason.MOVED)
 """Frames the edge's skip share applies to."""
+STILL_IOU = 0.5
+"""Overlap at which an object the camera's detector finds is one the edge tracks as stationary,
+or a row of them (the camera's model runs at a smaller input than the edge's: boxes differ by a
+few pixels, and it may draw one box around two parked cars side by side)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,8 @@ class FrameSelector:
         self._pending: Image | None = None
         self.motion_mask = MotionMask()
         """Areas whose change means nothing: ignored by the filter and the tiny detector."""
+        self.stationary: tuple[Box, ...] = ()
+        """Where the edge's stationary objects are (its last reply)."""
 
     @property
     def threshold(self) -> float:
@@ -87,12 +93,28 @@ class FrameSelector:
         return self._by_objects(selection, objects)
 
     def _by_objects(self, selection: Selection, objects: list[Detection]) -> Selection:
-        """A change the detector finds nothing in is dropped unless the edge tracks something
-        here (an empty frame then tells it someone left); the rest rank by objects seen."""
+        """A change the detector finds nothing new in is dropped unless the edge tracks
+        something that moves here (an empty frame then tells it someone left); the rest rank
+        by new objects seen. Objects where the edge has stationary ones are not new: a parked
+        car found on every frame would otherwise send every frame whose light or noise
+        changed."""
         decision = selection.decision
-        if not objects and not self.filter.tracking:
+        news = [o for o in objects if not self._known_still(o.box)]
+        if not news and not self.filter.tracking:
             decision = replace(decision, send=False, reason=SendReason.NOTHING_OF_INTEREST)
-        return replace(selection, decision=decision, utility=float(len(objects)), objects=objects)
+        return replace(selection, decision=decision, utility=float(len(news)), objects=objects)
+
+    def _known_still(self, box: Box) -> bool:
+        touching = [still for still in self.stationary if still.intersects(box)]
+        if not touching:
+            return False
+        row = Box(
+            min(b.x1 for b in touching),
+            min(b.y1 for b in touching),
+            max(b.x2 for b in touching),
+            max(b.y2 for b in touching),
+        )
+        return any(box.iou(b) >= STILL_IOU for b in [*touching, row])
 
     def decide_signature(
         self, signature: Image, frame_width: int, frame_height: int, timestamp: float
@@ -167,6 +189,7 @@ class FrameSelector:
     def follow(self, reply: EdgeReply) -> None:
         """Apply the edge's reply to a frame before deciding on the next one."""
         self.filter.set_tracking(reply.moving_tracks > 0)
+        self.stationary = reply.stationary
         if reply.threshold is not None:
             self.filter.set_threshold(reply.threshold)
         if reply.skip is not None:

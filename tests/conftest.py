@@ -41,6 +41,19 @@ def h264_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The trained default detector (YOLOv3-tiny at 416, FP32) that set-up makes; made here
+    from the cached Darknet release if a test runs before set-up did."""
+    from appliance.models.darknet.pull import pull_darknet
+    from appliance.models.darknet.release import RELEASES
+
+    model = Path(__file__).resolve().parents[1] / "data" / "models" / "yolov3-tiny-416.onnx"
+    if not model.is_file():
+        pull_darknet(RELEASES["yolov3-tiny"], 416, model.parent)
+    return model
+
+
+@pytest.fixture(scope="session")
 def edgent_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real YOLOv8n export (160 px) whose detections depend on the image (Edgent runtime)."""
     from tests.edgent_runtime import soft_scores_model

@@ -3,14 +3,29 @@ light and a passing cloud on vtest's real background. The camera node stays almo
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
-from appliance.bench.distractor_clip import DistractorClipSpec, distractor_frames
+import numpy as np
+import pytest
+
+from appliance.bench.distractor_clip import (
+    DistractorClipSpec,
+    build_distractor_clip,
+    distractor_frames,
+)
 from appliance.bench.quiet_clip import background_plate
-from cameras.config import DifferenceFilterConfig, TinyDetectorConfig
-from pipelines.feedback import EdgeReply
+from appliance.bench.system import run_system
+from appliance.edge.config import EdgeCameraConfig, EdgeConfig
+from cameras.config import CameraConfig, DifferenceFilterConfig, TinyDetectorConfig
+from cameras.edge_client import EdgeUplink, Posted
+from cameras.protocol import FrameMeta
+from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST
+from pipelines.detectors.onnx_yolo import YoloOnnxDetector
+from pipelines.detectors.yolo_settings import YoloOnnxSettings
+from pipelines.feedback import EdgeReply, Query
 from pipelines.frame_difference import SendReason
 from pipelines.selection import FrameSelector
+from pipelines.types import Box
 from tests.footage import vtest_path
 
 SPEC = DistractorClipSpec(seconds=20.0, cloud_at_s=(8.0, 14.0))
@@ -35,3 +50,73 @@ def test_swaying_shadows_and_light_alone_send_almost_nothing() -> None:
     assert changed > 0.1 * len(reasons)  # pixels do change: a plain difference filter sends them
     assert len(sent) <= 0.05 * len(reasons), reasons
     assert SendReason.KEEPALIVE not in sent  # nothing tracked: nothing to keep alive
+
+
+def _yolo(model: Path, input_size: int) -> YoloOnnxDetector:
+    settings = YoloOnnxSettings(
+        str(model),
+        interest=DEFAULT_LABELS_OF_INTEREST,
+        input_size=input_size,
+        providers=("CPUExecutionProvider",),
+    )
+    return YoloOnnxDetector(settings)
+
+
+def test_a_camera_detector_does_not_resend_the_vehicles_the_edge_holds_as_stationary(
+    trained_model: Path,
+) -> None:
+    """A node with its own object detector (the trained model at 320, as on a Jetson) finds
+    the parked van and car on every changed frame. Told by the edge where its stationary
+    objects are, it sends none of those frames: only its first."""
+    plate = background_plate(vtest_path()).astype(np.float32)
+    frames = list(distractor_frames(plate, SPEC))
+    # What the edge's detector (the same model at 416) holds as stationary here.
+    parked = tuple(d.box for d in _yolo(trained_model, 416).detect(frames[0]))
+    assert len(parked) >= 2, parked  # the van and the car
+    camera = _yolo(trained_model, 320)
+    tiny = TinyDetectorConfig()
+
+    def sent(stationary: tuple[Box, ...]) -> list[SendReason]:
+        selector = FrameSelector(
+            DifferenceFilterConfig().settings(), tiny.settings(), tiny.arrival_area, camera
+        )
+        reasons = []
+        for i, frame in enumerate(frames):
+            decision = selector.decide(frame, i / SPEC.fps).decision
+            if decision.send:
+                reasons.append(decision.reason)
+                selector.commit_last()
+                selector.follow(EdgeReply(0, None, stationary=stationary))
+        return reasons
+
+    assert len(sent(())) >= 5  # each change of light or noise shows the vehicles "again"
+    assert sent(parked) == [SendReason.FIRST]
+
+
+def test_a_real_edge_tells_a_node_with_a_detector_where_the_parked_vehicles_are(
+    trained_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End to end: a real node running the trained model at 320 replays 10 s of the clip to a
+    real edge. Once the van and car are stationary, the edge's replies say where they are and
+    the node sends nothing more (only its first frame and keepalives before that)."""
+    clip = tmp_path / "distractors.mp4"
+    build_distractor_clip(vtest_path(), clip, DistractorClipSpec(seconds=10.0, cloud_at_s=(5, 8)))
+    replies: list[Posted] = []
+    post_frame = EdgeUplink.post_frame
+
+    def recording(self: EdgeUplink, jpeg: bytes, meta: FrameMeta) -> Posted:
+        posted = post_frame(self, jpeg, meta)
+        replies.append(posted)
+        return posted
+
+    monkeypatch.setattr(EdgeUplink, "post_frame", recording)
+    tiny = {"kind": "yolo-onnx", "yolo_onnx": {"model_path": str(trained_model), "input_size": 320}}
+    camera = CameraConfig(
+        id="yard", source=str(clip), edge_url="http://unused", token="t" * 16, tiny_detector=tiny
+    )
+    edge = EdgeConfig(cameras=[EdgeCameraConfig(id="yard", token="t" * 16)])
+    run = run_system(clip, None, camera, edge, Query.EVENTS, tmp_path / "edge", 10.0, False)
+    assert run.node.frames_read == 100
+    last = replies[-1].reply
+    assert len(last.stationary) == 2 and last.moving_tracks == 0, last
+    assert run.node.frames_sent <= 5, [r.reply for r in replies]  # first and keepalives

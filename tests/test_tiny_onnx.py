@@ -15,10 +15,11 @@ from cameras.config import CameraConfig, TinyDetectorConfig
 from cameras.runtime import build_selector, run_camera_node
 from pipelines.detectors.onnx_yolo import YoloOnnxDetector
 from pipelines.detectors.yolo_settings import YoloOnnxSettings
+from pipelines.feedback import EdgeReply
 from pipelines.frame_difference import DifferenceSettings, SendReason
 from pipelines.motion import MotionSettings
-from pipelines.selection import FrameSelector
-from pipelines.types import Detection
+from pipelines.selection import FrameSelector, Selection
+from pipelines.types import Box, Detection
 from tests.cli_run import assert_one_line_naming, run_cli
 from tests.edge_process import EdgeProcess, running_edge
 from tests.footage import vtest_frames, vtest_path
@@ -94,6 +95,28 @@ def test_objects_the_model_sees_rank_the_frame_and_ride_in_its_metadata(
     chooser.commit_last()
     unchanged = chooser.decide(walking[1], 0.6)  # the filter drops it: the model is not asked
     assert unchanged.decision.reason is SendReason.UNCHANGED and counting.calls == 1
+
+
+def test_objects_where_the_edge_holds_stationary_ones_are_no_news_but_others_are(
+    tmp_path: Path, walking: list[np.ndarray]
+) -> None:
+    path = model(tmp_path, TWO_PEOPLE, "two")
+    found = YoloOnnxDetector(YoloOnnxSettings(model_path=str(path))).detect(walking[1])
+    assert len(found) == 2
+    first, second = (d.box for d in found)
+
+    def changed_frame(stationary: tuple[Box, ...]) -> Selection:
+        chooser, _ = selector(path, arrival_area=1.0)
+        chooser.decide(walking[0], 0.0)
+        chooser.commit_last()
+        chooser.follow(EdgeReply(0, None, stationary=stationary))  # nothing that moves
+        return chooser.decide(walking[1], 0.5)
+
+    one_known = changed_frame((first,))
+    assert one_known.decision.send and one_known.utility == 1.0  # the other one is news
+    assert len(one_known.found()) == 2  # both still ride in the metadata (and the regions)
+    both = changed_frame((first, second))
+    assert both.decision.reason is SendReason.NOTHING_OF_INTEREST and not both.decision.send
 
 
 def test_kind_yolo_onnx_needs_a_model_and_a_bad_one_stops_the_node_with_one_line(

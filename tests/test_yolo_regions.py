@@ -15,8 +15,6 @@ import pytest
 from appliance.models.darknet import heads
 from appliance.models.darknet.convert import ConvertSettings, convert
 from appliance.models.darknet.graph import GraphBuilder, LayerOutput
-from appliance.models.darknet.pull import pull_darknet
-from appliance.models.darknet.release import RELEASES
 from pipelines.cascade import CascadeSettings, EarlyExitCascade, Exit
 from pipelines.cascade_regions import absorb, overlaps
 from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST
@@ -31,7 +29,6 @@ from tests.onnx_models import candidates, constant_model
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "data" / "models"
-MODEL = MODELS / "yolov3-tiny-416.onnx"
 SOURCES = MODELS / "darknet" / "yolov3-tiny"
 Image = npt.NDArray[np.uint8]
 SURE = 0.35
@@ -39,10 +36,8 @@ SURE = 0.35
 
 
 @pytest.fixture(scope="module")
-def model() -> Path:
-    if not MODEL.is_file():
-        pull_darknet(RELEASES["yolov3-tiny"], 416, MODELS)
-    return MODEL
+def model(trained_model: Path) -> Path:
+    return trained_model
 
 
 @pytest.fixture(scope="module")

@@ -70,6 +70,9 @@ class AnalysisResult:
     """An event has no snapshot yet: the camera should send its next frame as a picture."""
     moving_detections: int = 0
     """Detections not of a stationary object: what the frame showed that a picture can add to."""
+    stationary: tuple[Box, ...] = ()
+    """Where the objects tracked as stationary are: the camera's detector finding them is no
+    news."""
 
     @property
     def from_cache(self) -> bool:
@@ -240,6 +243,7 @@ class CameraAnalyzer:
             reply.next_frame_s,
             needs_picture=self._book.needs_picture(active),
             moving_detections=_moving_detections(update),
+            stationary=reply.stationary,
         )
 
     def _appearances(

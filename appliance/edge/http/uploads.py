@@ -25,7 +25,14 @@ from appliance.edge.http.frame_checks import RejectedFrame, store_refusal
 from appliance.edge.scheduler import FrameWork, ShedError
 from appliance.edge.store import StoreError
 from cameras.edge_client import EDGE_TIME_HEADER, MODEL_TIME_HEADER
-from cameras.protocol import EdgeFeedback, FrameMeta, FrameReply, WireBox, WireDetection
+from cameras.protocol import (
+    MAX_ITEMS,
+    EdgeFeedback,
+    FrameMeta,
+    FrameReply,
+    WireBox,
+    WireDetection,
+)
 from cameras.tensor_meta import TensorMeta
 
 log = logging.getLogger(__name__)
@@ -84,6 +91,9 @@ def frame_reply(box: EdgeBox, camera: EdgeCameraConfig, result: AnalysisResult) 
         ],
         active_tracks=result.active_tracks,
         moving_tracks=result.moving_tracks,
+        stationary=[
+            WireBox(x1=b.x1, y1=b.y1, x2=b.x2, y2=b.y2) for b in result.stationary[:MAX_ITEMS]
+        ],
         feedback=EdgeFeedback(
             difference_threshold=result.difference_threshold if fixed is None else fixed,
             skip_share=result.skip_share if fixed is None else 0.0,
