@@ -251,7 +251,9 @@ def reply_after(
 ) -> EdgeReply:
     """The edge's reply once a frame is analysed and stored (`HeldAnswer.update` gave held).
     A track waiting for confirmation asks for a frame within confirm_s even in a still scene
-    (a car that just parked would wait for the 2 s keepalive); it gets no denser frames of a
+    (a car that just parked would wait for the 2 s keepalive), once: if that frame missed it,
+    the frames that come anyway may confirm it (`IouTracker.tentative`; asking on sent the quiet
+    clip a frame every 0.25 s for 2 s after each crowd left). It gets no denser frames of a
     changing scene: at 0.2 s apart, detector flicker confirmed as events that every third frame
     (vtest) does not (event precision 0.86 against 0.92)."""
     next_frame_s = confirm_within(tracker)

@@ -164,8 +164,10 @@ class IouTracker:
 
     @property
     def tentative(self) -> int:
-        """Live tracks not confirmed yet: one more frame makes each an event or drops it."""
-        return sum(1 for t in self._tracks if not t.confirmed)
+        """Tracks not confirmed yet that the last analysed frame showed: one more look soon
+        makes each an event. One that frame missed already is left to the frames that come
+        anyway (asking again would chase the detector's flicker until max_age_s)."""
+        return sum(1 for t in self._tracks if not t.confirmed and t.misses == 0)
 
     @property
     def moving(self) -> int:

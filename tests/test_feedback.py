@@ -131,6 +131,18 @@ def test_the_reply_carries_the_advice_and_the_moving_tracks() -> None:
     assert reply_after(tracker, controller, held(1.0)).next_frame_s is None
 
 
+def test_a_track_whose_second_look_missed_asks_for_no_more_hurried_frames() -> None:
+    tracker = IouTracker(TrackerSettings(confirm_s=0.2, min_hits=2))
+    tracker.update([person(100)], 0.0)
+    assert reply_after(tracker, None, held(1.0)).next_frame_s == 0.2
+    # The second look shows nothing there (detector flicker, or it was never anyone): frames
+    # every 0.2 s until max_age_s would chase it; the frames that come anyway may still find it.
+    tracker.update([], 0.2)
+    assert reply_after(tracker, None, held(1.0)).next_frame_s is None
+    tracker.update([person(104)], 1.0)  # found again on a later frame: confirmed after all
+    assert [t.hits for t in tracker.active] == [2]
+
+
 def test_the_edge_advises_a_threshold_unless_the_camera_has_a_fixed_one(tmp_path: Path) -> None:
     config = EdgeConfig(
         data_dir=tmp_path,
