@@ -247,6 +247,7 @@ class CameraNode:
             detections=[_wire(d) for d in selection.found()[:MAX_ITEMS]],
             regions=[WireBox(x1=r.x1, y1=r.y1, x2=r.x2, y2=r.y2) for r in regions],
             demand_bytes_per_s=self.demand.rate(frame.timestamp),
+            dropped_busy=self.stats.dropped_busy,
         )
 
     def _apply(self, reply: FrameReply) -> None:

@@ -181,6 +181,13 @@ class FrameMeta(BaseModel):
         description="Only these parts of the JPEG are real (the rest is grey): the edge pastes"
         " them onto its last picture of the camera. Empty: the whole frame.",
     )
+    dropped_busy: int | None = Field(
+        default=None,
+        ge=0,
+        description="Frames this camera chose since it started that never left it because its"
+        " upload was still busy with an earlier one: while the count grows the edge asks for"
+        " fewer (more would only be dropped too). None from nodes before it.",
+    )
     demand_bytes_per_s: float | None = Field(
         default=None,
         ge=0,

@@ -137,6 +137,9 @@ class Gap:
 
     frames: int = 1
     seconds: float = 0.0
+    congested: bool = False
+    """Frames the camera chose in the gap never reached the edge (its upload was still busy
+    with an earlier one): the gap is the uplink's or the edge's doing, not the skip share's."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,14 @@ class QueryController:
         gap = gap or Gap()
         if gap.frames >= 1 and gap.seconds > 0.0:
             self.frame_s = gap.seconds / gap.frames
+        if gap.congested:
+            # The answer went stale over frames the camera chose but could not upload: asking
+            # for more would only add to what it drops (eight busy cameras on two cores chose
+            # 59% of their frames instead of 32% that way, docs/benchmarks.md). Back off as on
+            # a comfortable answer, so that it chooses evenly what can be analysed.
+            self.threshold = min(s.maximum, self.threshold * s.increase)
+            self.skip = min(self.most_skip, self.skip + s.skip_step)
+            return RateAdvice(self.threshold, self.skip)
         observed = held.of(s.query)
         # A broken event is broken however fresh the frames before were: no gap average.
         estimate = observed if s.query is Query.EVENTS else gap_average(observed, gap.frames)

@@ -47,6 +47,18 @@ def test_stale_answers_lower_the_threshold_and_the_skip_share() -> None:
     assert advice[0].skip < 0.5 and advice[-1].skip == 0.0
 
 
+def test_staleness_from_frames_the_camera_could_not_upload_backs_off() -> None:
+    controller = QueryController(SETTINGS)
+    controller.skip = 0.5
+    advice = [controller.observe(held(0.5), Gap(8, 0.8, congested=True)) for _ in range(5)]
+    # Fewer frames asked for, step by step, though the answers were stale: more would be
+    # dropped on the camera too.
+    assert [a.skip for a in advice] == pytest.approx([0.55, 0.6, 0.65, 0.7, 0.75])
+    assert 0.01 < advice[0].threshold < advice[-1].threshold
+    assert controller.accuracy is None  # not taken as the skip share's doing
+    assert controller.observe(held(0.5), Gap(8, 0.8)).skip < 0.75  # uploads go again
+
+
 def test_accurate_answers_skip_more_slowly_until_the_maximum() -> None:
     controller = QueryController(replace(SETTINGS, query=Query.EVENTS))
     first = controller.observe(held(1.0), Gap(3, 0.3))

@@ -117,6 +117,8 @@ class CameraAnalyzer:
         self._book = EventBook(camera_id, snapshots)
         self._lock = threading.Lock()
         self._last: tuple[int, float] | None = None
+        self._dropped: int | None = None
+        """The camera's count of chosen frames it could not upload, at the last frame."""
         self._canvas: npt.NDArray[np.uint8] | None = None
         """The latest full picture of the scene: regions are pasted onto it."""
         self._view_lock = threading.Lock()
@@ -191,6 +193,7 @@ class CameraAnalyzer:
         self._tracker = IouTracker(self._tracker.settings)
         self._held = HeldAnswer()
         self._last = None
+        self._dropped = None
         return len(ended)
 
     def _record(
@@ -228,8 +231,9 @@ class CameraAnalyzer:
             return self._duplicate()
         self._book.committed()
         self._book.forget_except(update.tracks)
-        gap = Gap() if self._last is None else _gap(self._last, meta)
+        gap = Gap() if self._last is None else _gap(self._last, meta, self._dropped)
         self._last = (meta.seq, meta.captured_at)
+        self._dropped = meta.dropped_busy
         reply = reply_after(self._tracker, self._controller, held, gap)  # as every replay does
         active = [t for t in update.tracks if t.confirmed]
         return AnalysisResult(
@@ -329,10 +333,13 @@ def _clock_stepped_back(last: tuple[int, float], meta: FrameMeta, now: float) ->
     )
 
 
-def _gap(last: tuple[int, float], meta: FrameMeta) -> Gap:
-    """Frames and seconds since the frame analysed before (a restarted camera counts from 0)."""
+def _gap(last: tuple[int, float], meta: FrameMeta, dropped_before: int | None) -> Gap:
+    """Frames and seconds since the frame analysed before (a restarted camera counts from 0),
+    and whether the camera dropped frames it chose meanwhile (its count of them grew)."""
     seq, captured_at = last
-    return Gap(max(1, meta.seq - seq), max(0.0, meta.captured_at - captured_at))
+    dropped = meta.dropped_busy
+    congested = dropped is not None and dropped_before is not None and dropped > dropped_before
+    return Gap(max(1, meta.seq - seq), max(0.0, meta.captured_at - captured_at), congested)
 
 
 def _detection_row(detection: Detection, track_id: int | None) -> DetectionRow:
