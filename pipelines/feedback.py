@@ -263,10 +263,10 @@ def reply_after(
     """The edge's reply once a frame is analysed and stored (`HeldAnswer.update` gave held).
     A track waiting for confirmation asks for a frame within confirm_s even in a still scene
     (a car that just parked would wait for the 2 s keepalive), once: if that frame missed it,
-    the frames that come anyway may confirm it (`IouTracker.tentative`; asking on sent the quiet
-    clip a frame every 0.25 s for 2 s after each crowd left). It gets no denser frames of a
-    changing scene: at 0.2 s apart, detector flicker confirmed as events that every third frame
-    (vtest) does not (event precision 0.86 against 0.92)."""
+    the frames that come anyway may confirm it (`IouTracker.awaiting_second_look`; asking on
+    sent the quiet clip a frame every 0.25 s for 2 s after each crowd left). It gets no denser
+    frames of a changing scene: at 0.2 s apart, detector flicker confirmed as events that every
+    third frame (vtest) does not (event precision 0.86 against 0.92)."""
     next_frame_s = confirm_within(tracker)
     still = tuple(t.box for t in tracker.active if t.stationary)
     if controller is None:
@@ -277,6 +277,6 @@ def reply_after(
 
 def confirm_within(tracker: IouTracker) -> float | None:
     """How soon a frame should come so that the tracks awaiting confirmation get it."""
-    if not tracker.tentative:
+    if not tracker.awaiting_second_look:
         return None
     return max(tracker.settings.confirm_s, MIN_NEXT_FRAME_S)

@@ -163,7 +163,7 @@ class IouTracker:
         return self._settings
 
     @property
-    def tentative(self) -> int:
+    def awaiting_second_look(self) -> int:
         """Tracks not confirmed yet that the last analysed frame showed: one more look soon
         makes each an event. One that frame missed already is left to the frames that come
         anyway (asking again would chase the detector's flicker until max_age_s)."""
