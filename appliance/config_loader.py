@@ -31,9 +31,10 @@ class ConfigError(Exception):
     """A config file that cannot be used; str() is the one-line message for the user."""
 
 
-def load_config(path: Path, model: type[Model]) -> Model:
-    """Read `path`, expand `${VAR}` references (secrets from the environment), validate."""
-    raw = _read_yaml(path)
+def load_config(path: Path, model: type[Model], missing: dict[str, Any] | None = None) -> Model:
+    """Read `path`, expand `${VAR}` references (secrets from the environment), validate;
+    `missing`: settings taken where the file has none (a benchmark's own cameras)."""
+    raw = {**(missing or {}), **_read_yaml(path)}
     expanded = _expand_env(raw, path, ())
     try:
         return model.model_validate(expanded)

@@ -252,6 +252,12 @@ def _add_scale(benchmarks: Any) -> None:
         action="store_true",
         help="baseline: detect every frame sent (no regions exit, no result cache)",
     )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="edge YAML to run the edge box with (e.g. an INT8 detector); its cameras, listen"
+        " and data_dir are the benchmark's (default: built-in)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
     parser.set_defaults(handler=_scale)
 
