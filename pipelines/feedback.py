@@ -160,6 +160,9 @@ class QueryController:
         """Estimated accuracy of the query's answers over recent frames (None: no frame yet)."""
         self.frame_s: float | None = None
         """The camera's frame interval, as the gaps between its frames show."""
+        self.backoffs = 0
+        """Gaps in which the camera dropped frames it chose (its upload was busy): each moved
+        the advice a step toward fewer frames."""
 
     @property
     def query(self) -> Query:
@@ -177,6 +180,7 @@ class QueryController:
             # for more would only add to what it drops (eight busy cameras on two cores chose
             # 59% of their frames instead of 32% that way, docs/benchmarks.md). Back off as on
             # a comfortable answer, so that it chooses evenly what can be analysed.
+            self.backoffs += 1
             self.threshold = min(s.maximum, self.threshold * s.increase)
             self.skip = min(self.most_skip, self.skip + s.skip_step)
             return RateAdvice(self.threshold, self.skip)

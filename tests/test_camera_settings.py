@@ -95,6 +95,7 @@ def test_settings_are_validated_applied_and_survive_a_restart(tmp_path: Path) ->
             "estimated_accuracy": None,
             "difference_threshold": 0.07,
             "skip_share": 0.0,
+            "backoffs": 0,
             "adaptive": False,
             "budget_bytes_per_s": 50_000,
         }

@@ -43,23 +43,29 @@ def replies(edge: EdgeProcess, jpegs: list[bytes], dropping: bool) -> list[dict[
     return answers
 
 
-def advice(tmp_path: Path, dropping: bool) -> list[tuple[float, float]]:
+def advice(tmp_path: Path, dropping: bool) -> tuple[list[tuple[float, float]], int]:
+    """The threshold and skip share of each reply, and the back-offs `/api/v1/stats` counts."""
     jpegs = vtest_jpegs(6, start=100)[:1] + vtest_jpegs(60, start=100)[GAP::GAP]
     cameras = [{"id": CAMERA, "name": CAMERA, "token": TOKEN, "query": "boxes"}]
     with running_edge(tmp_path, {CAMERA: TOKEN}, extra={"cameras": cameras}) as edge:
         feedback = replies(edge, jpegs, dropping)
-    return [(f["difference_threshold"], f["skip_share"]) for f in feedback]
+        stats = httpx.get(f"{edge.base_url}/api/v1/stats", headers=edge.read_headers()).json()
+    (camera,) = [c for c in stats["cameras"] if c["id"] == CAMERA]
+    pairs = [(f["difference_threshold"], f["skip_share"]) for f in feedback]
+    return pairs, camera["control"]["backoffs"]
 
 
 def test_the_edge_asks_for_more_frames_when_its_answers_go_stale(tmp_path: Path) -> None:
-    steered = advice(tmp_path / "skipping", dropping=False)
+    steered, backoffs = advice(tmp_path / "skipping", dropping=False)
     assert steered[-1][0] < steered[0][0], steered  # a lower threshold: more frames
+    assert backoffs == 0
 
 
 def test_the_edge_asks_for_fewer_frames_while_the_camera_drops_what_it_chose(
     tmp_path: Path,
 ) -> None:
-    backing_off = advice(tmp_path / "dropping", dropping=True)
+    backing_off, backoffs = advice(tmp_path / "dropping", dropping=True)
+    assert backoffs == len(backing_off) - 1  # every gap but the first frame's: shown to users
     thresholds = [threshold for threshold, _ in backing_off]
     skips = [skip for _, skip in backing_off]
     assert thresholds == sorted(thresholds) and thresholds[-1] > thresholds[0], backing_off

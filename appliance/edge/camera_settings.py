@@ -79,8 +79,9 @@ def new_controller(config: EdgeConfig, camera: CameraSettingsConfig) -> QueryCon
 
 
 def query_status(box: EdgeBox, camera_id: str) -> dict[str, Any]:
-    """The camera's query, its target and the accuracy the edge estimates it holds, and the
-    threshold and skip share it asks for (fixed threshold or control off: no query)."""
+    """The camera's query, its target and the accuracy the edge estimates it holds, the
+    threshold and skip share it asks for (fixed threshold or control off: no query), and how
+    often it asked for fewer frames because the camera dropped some it chose (`backoffs`)."""
     controller = box.analyzers[camera_id].controller
     fixed = box.cameras[camera_id].difference_threshold
     if controller is None:
@@ -90,6 +91,7 @@ def query_status(box: EdgeBox, camera_id: str) -> dict[str, Any]:
             "estimated_accuracy": None,
             "difference_threshold": fixed,
             "skip_share": 0.0,
+            "backoffs": 0,
         }
     return {
         "query": controller.query.value,
@@ -97,6 +99,7 @@ def query_status(box: EdgeBox, camera_id: str) -> dict[str, Any]:
         "estimated_accuracy": controller.accuracy,
         "difference_threshold": controller.threshold,
         "skip_share": controller.skip,
+        "backoffs": controller.backoffs,
     }
 
 
