@@ -272,7 +272,7 @@ def reply_after(
     frames of a changing scene: at 0.2 s apart, detector flicker confirmed as events that every
     third frame (vtest) does not (event precision 0.86 against 0.92)."""
     next_frame_s = confirm_within(tracker)
-    still = tuple(t.box for t in tracker.active if t.stationary)
+    still = tracker.stationary_boxes
     if controller is None:
         return EdgeReply(tracker.moving, None, None, next_frame_s, still)
     advice = controller.observe(held, gap)

@@ -170,6 +170,11 @@ class IouTracker:
         return sum(1 for t in self._tracks if not t.confirmed and t.misses == 0)
 
     @property
+    def stationary_boxes(self) -> tuple[Box, ...]:
+        """Where the stationary objects are (only confirmed tracks become stationary)."""
+        return tuple(t.box for t in self._tracks if t.stationary)
+
+    @property
     def moving(self) -> int:
         """Live tracks that are not stationary, tentative ones too (one more frame confirms or
         drops them): what keepalive frames are for."""

@@ -38,12 +38,15 @@ def post_frame(
     jpeg: bytes,
     seq: int,
     plan: dict[str, Any] | None = None,
+    **more: Any,
 ) -> httpx.Response:
     """One whole frame captured now, `seq` frames after the node's first; `plan`: the Edgent
-    plan report of a node that runs a split model (`OnlinePlanner.status()`)."""
+    plan report of a node that runs a split model (`OnlinePlanner.status()`); `more`: other
+    metadata fields, or these ones replaced."""
     meta: dict[str, Any] = {"seq": seq, "captured_at": time.time(), "filter_score": 0.2}
     if plan is not None:
         meta["plan"] = plan
+    meta.update(more)
     headers = {
         "Authorization": f"Bearer {edge.tokens[camera]}",
         "Content-Type": "image/jpeg",

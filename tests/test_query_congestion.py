@@ -6,7 +6,6 @@ the edge asks for fewer, so that the camera chooses evenly what can be analysed.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import httpx
 
 from tests.edge_process import EdgeProcess, running_edge
-from tests.live_edge import vtest_jpegs
+from tests.live_edge import post_frame, vtest_jpegs
 
 CAMERA, TOKEN = "gate", "gate-token-1234"
 GAP = 12
@@ -27,16 +26,15 @@ def replies(edge: EdgeProcess, jpegs: list[bytes], dropping: bool) -> list[dict[
     answers = []
     with httpx.Client(base_url=edge.base_url, timeout=30.0) as client:
         for index, jpeg in enumerate(jpegs):
-            meta: dict[str, Any] = {"seq": index * GAP, "captured_at": time.time() + index}
-            meta["dropped_busy"] = index * (GAP - 1) if dropping else 0
-            response = client.post(
-                f"/api/v1/cameras/{CAMERA}/frames",
-                content=jpeg,
-                headers={
-                    "Authorization": f"Bearer {TOKEN}",
-                    "Content-Type": "image/jpeg",
-                    "X-Frame-Meta": json.dumps(meta),
-                },
+            dropped = index * (GAP - 1) if dropping else 0
+            response = post_frame(
+                client,
+                edge,
+                CAMERA,
+                jpeg,
+                index * GAP,
+                captured_at=time.time() + index,
+                dropped_busy=dropped,
             )
             assert response.status_code == 200, response.text
             answers.append(response.json()["feedback"])

@@ -31,6 +31,7 @@ import yaml
 
 from appliance.bench.built_clips import bench_video
 from appliance.bench.defaults import DEFAULT_CACHE_DIR
+from appliance.bench.edge_yaml import edge_yaml
 from appliance.edge.server import free_port
 from appliance.progress import SILENT, Progress, counted, progress_from
 
@@ -184,23 +185,9 @@ def _report(
     }
 
 
-def edge_settings(path: Path | None) -> dict[str, Any]:
-    """The user's edge YAML for the benchmark's edge box, less what the benchmark sets itself
-    (cameras, listen, data_dir); checked first, so that a bad file is named here rather than
-    by an edge process that will not start."""
-    if path is None:
-        return {}
-    from appliance.config_loader import load_config
-    from appliance.edge.config import EdgeConfig
-
-    load_config(path, EdgeConfig, missing={"cameras": [{"id": "cam0", "token": "bench-token-0"}]})
-    loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return {k: v for k, v in loaded.items() if k not in ("cameras", "listen", "data_dir")}
-
-
 def run_scale_command(args: argparse.Namespace) -> int:
     video = bench_video(args.video, DEFAULT_CACHE_DIR)
-    edge_config = edge_settings(args.config)
+    edge_config = edge_yaml(args.config)
     if args.no_early_exit:
         edge_config |= {"early_exit": {"regions": False}, "result_cache": {"enabled": False}}
     progress = progress_from(args)

@@ -29,9 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from appliance.bench.built_clips import bench_video
+from appliance.bench.edge_yaml import edge_yaml
 from appliance.bench.soak_processes import SoakEdge, SoakNode, looped_clip, node_config
 from appliance.bench.soak_report import format_soak_report
 from appliance.bench.soak_sampling import (
@@ -80,9 +79,7 @@ def run_soak_command(args: argparse.Namespace) -> int:
     videos = [
         looped_clip(bench_video(name, args.cache_dir), args.cache_dir) for name in args.videos
     ]
-    base: dict[str, Any] = {}
-    if args.config is not None:
-        base = yaml.safe_load(args.config.read_text(encoding="utf-8")) or {}
+    base = edge_yaml(args.config)
     report = run_soak(
         args.cameras, args.minutes * 60, args.sample_s, videos, base, args.work_dir,
         progress_from(args),
