@@ -187,35 +187,44 @@ class Publisher:
         return True
 
     def _settle_acks(self) -> bool:
-        acked: list[Batch] = []
+        acked: dict[int, Batch] = {}
         while True:
             try:
                 mid, reason = self._acks.get_nowait()
             except queue.Empty:
                 break
-            flight = self._inflight.pop(mid, None)
+            flight = self._inflight.get(mid)
             if flight is None:
                 continue
             if reason >= FAILURE_REASON:
+                del self._inflight[mid]
                 self._stats.note_refused()
                 self._retry_later(flight.batch, f"the broker refused it (reason {reason:#x})")
             elif reason == NO_MATCHING_SUBSCRIBERS and self._config.require_subscriber:
+                del self._inflight[mid]
                 self._stats.note_unsubscribed()
                 self._retry_later(flight.batch, "no subscriber took it")
             else:
-                acked.append(flight.batch)
+                acked[mid] = flight.batch
         if acked:
-            ids = [row_id for batch in acked for row_id in batch.row_ids]
-            try:
-                self._outbox.mark_sent(ids, self._wall())
-            finally:  # unmarked rows go again: a duplicate is harmless, a loss is not
-                self._handed.difference_update(ids)
-            for batch in acked:
+            self._settle_delivered(acked)
+        return True
+
+    def _settle_delivered(self, acked: dict[int, Batch]) -> None:
+        """Marks delivered rows sent and counts them; the messages leave `in_flight` only then,
+        so whoever sees none in flight also sees them counted."""
+        ids = [row_id for batch in acked.values() for row_id in batch.row_ids]
+        try:
+            self._outbox.mark_sent(ids, self._wall())
+            for batch in acked.values():
                 self._stats.acknowledged(
                     batch.camera_id, batch.kind, len(batch.row_ids), batch.wire_bytes
                 )
             self._refusals = 0
-        return True
+        finally:  # unmarked rows go again: a duplicate is harmless, a loss is not
+            self._handed.difference_update(ids)
+            for mid in acked:
+                self._inflight.pop(mid, None)
 
     def _retry_later(self, batch: Batch, why: str) -> None:
         """The broker answered but did not deliver: the rows stay unsent and go again after a
