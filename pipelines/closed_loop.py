@@ -55,7 +55,8 @@ def replay_system(
         thresholds.append(selector.threshold)
         if decision.send:
             selector.commit_last()
-            _, held = answer.update(tracker, clip.jpeg_detections[i], timestamp)
+            weak = clip.jpeg_weak[i] if clip.jpeg_weak is not None else ()
+            _, held = answer.update(tracker, clip.jpeg_detections[i], timestamp, weak=weak)
             gap = Gap(i - last_sent, timestamp - clip.timestamps[last_sent])
             selector.follow(reply_after(tracker, controller, held, gap))
             last_sent = i

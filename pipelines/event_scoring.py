@@ -20,6 +20,7 @@ import numpy as np
 from pipelines.feedback import EVENT_IOU
 from pipelines.tracker import IouTracker, TrackerSettings
 from pipelines.types import Box, Detection
+from pipelines.weak_detections import kept_detections
 
 MIN_REFERENCE_S = 1.0
 
@@ -52,31 +53,56 @@ class EventScore:
     follows two people (a tracker merging them) finds one, where `recall` counts both."""
 
 
-def tracked_events(
+@dataclass(frozen=True)
+class TrackedReplay:
+    events: list[ScoredEvent]
+    kept: dict[int, list[Detection]]
+    """Analysed frame index -> what the edge keeps of it: its detections, then the weak ones
+    that continued a track (`pipelines.weak_detections`)."""
+
+
+def tracked_replay(
     detections: Sequence[Sequence[Detection]],
     timestamps: Sequence[float],
     analysed: Sequence[int],
     settings: TrackerSettings,
-) -> list[ScoredEvent]:
-    """The events a tracker makes of the `analysed` frames' detections (confirmed tracks)."""
+    weak: Sequence[Sequence[Detection]] | None = None,
+) -> TrackedReplay:
+    """What a tracker makes of the `analysed` frames' detections (and weak detections, if
+    given): its confirmed tracks as events, and the detections kept per frame."""
     tracker = IouTracker(settings)
     boxes: dict[int, dict[int, Box]] = {}
     labels: dict[int, str] = {}
     times: dict[int, list[float]] = {}
     reported: dict[int, float] = {}
+    kept: dict[int, list[Detection]] = {}
     for i in analysed:
         t = timestamps[i]
-        update = tracker.update(detections[i], t)
-        for di, track_id in update.matches.items():
-            boxes.setdefault(track_id, {})[i] = detections[i][di].box
-            labels[track_id] = detections[i][di].label
+        frame_weak = weak[i] if weak is not None else ()
+        update = tracker.update(detections[i], t, weak=frame_weak)
+        kept[i], continued = kept_detections(detections[i], frame_weak, update.weak_matches)
+        for di, track_id in (*update.matches.items(), *continued.items()):
+            boxes.setdefault(track_id, {})[i] = kept[i][di].box
+            labels[track_id] = kept[i][di].label
             times.setdefault(track_id, []).append(t)
         for track in update.confirmed:
             reported.setdefault(track.track_id, t)
-    return [
+    events = [
         ScoredEvent(labels[k], boxes[k], times[k][0], times[k][-1], reported_s)
         for k, reported_s in sorted(reported.items())
     ]
+    return TrackedReplay(events, kept)
+
+
+def tracked_events(
+    detections: Sequence[Sequence[Detection]],
+    timestamps: Sequence[float],
+    analysed: Sequence[int],
+    settings: TrackerSettings,
+    weak: Sequence[Sequence[Detection]] | None = None,
+) -> list[ScoredEvent]:
+    """The events a tracker makes of the `analysed` frames' detections (confirmed tracks)."""
+    return tracked_replay(detections, timestamps, analysed, settings, weak).events
 
 
 def _same_object(a: ScoredEvent, b: ScoredEvent) -> bool:

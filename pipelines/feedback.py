@@ -28,6 +28,7 @@ from pipelines.appearance import Appearance
 from pipelines.metrics import labelled, score_frame
 from pipelines.tracker import IouTracker, TrackedObject, TrackUpdate
 from pipelines.types import Box, Detection
+from pipelines.weak_detections import kept_detections
 
 EVENT_IOU = 0.3
 """Overlap at which a reported and a reference event are the same object on a frame."""
@@ -81,7 +82,7 @@ def _followed(held: Sequence[TrackedObject], update: TrackUpdate) -> float:
     IoU, so this falls before events break). A track left unmatched while a new one starts over
     it broke; one unmatched with nothing there (the object left, the detector missed it) is not
     counted."""
-    matched = set(update.matches.values())
+    matched = set(update.matches.values()) | set(update.weak_matches.values())
     started = [t for t in update.tracks if t.track_id in matched and t.hits == 1]
     now = {t.track_id: t.box for t in update.tracks}
     followed = counted = 0
@@ -229,13 +230,17 @@ class HeldAnswer:
         detections: Sequence[Detection],
         timestamp: float,
         appearances: Sequence[Appearance] | None = None,
+        weak: Sequence[Detection] = (),
     ) -> tuple[TrackUpdate, HeldAccuracy]:
-        """Feed a frame to the tracker (with descriptors when the caller has its pixels); also
-        return how accurate the held answer was."""
+        """Feed a frame to the tracker (with descriptors when the caller has its pixels, and
+        its weak detections: `pipelines.weak_detections`); also return how accurate the held
+        answer was. The answer is what the edge keeps: the detections, and the weak ones that
+        continued a track."""
         tracks = tracker.predict(timestamp)
-        update = tracker.update(detections, timestamp, appearances)
-        accuracy = held_accuracy(self.detections, detections, tracks, update)
-        self.detections = list(detections)
+        update = tracker.update(detections, timestamp, appearances, weak)
+        now, _ = kept_detections(detections, weak, update.weak_matches)
+        accuracy = held_accuracy(self.detections, now, tracks, update)
+        self.detections = now
         return update, accuracy
 
 

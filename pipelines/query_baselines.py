@@ -49,8 +49,10 @@ class BaselineSearch:
 
     def score(self, sent: Sent) -> SystemScore:
         if sent not in self._scores:
-            detections = self.clip.jpeg_detections
-            self._scores[sent] = score_replayed(detections, sent, self.reference, self.tracker)
+            clip = self.clip
+            self._scores[sent] = score_replayed(
+                clip.jpeg_detections, sent, self.reference, self.tracker, clip.jpeg_weak
+            )
         return self._scores[sent]
 
     def tuned(self, difference: DifferenceSettings, target: float) -> dict[str, Baseline]:

@@ -40,6 +40,11 @@ class ClipAnalysis:
     jpeg_sizes: Sequence[int]
     signatures: Sequence[Image]
     """`FrameDifferenceFilter.signature` of the original frame."""
+    raw_weak: Sequence[Sequence[Detection]] | None = None
+    """The detector's weak detections on the original frame (`pipelines.weak_detections`);
+    None when it ran at its own threshold only."""
+    jpeg_weak: Sequence[Sequence[Detection]] | None = None
+    """The same on the JPEG-decoded frame."""
 
     def __post_init__(self) -> None:
         n = len(self.timestamps)
@@ -48,6 +53,7 @@ class ClipAnalysis:
             len(self.jpeg_detections),
             len(self.jpeg_sizes),
             len(self.signatures),
+            *(len(w) for w in (self.raw_weak, self.jpeg_weak) if w is not None),
         }
         if lengths != {n}:
             raise ValueError(f"per-frame sequences differ in length: {sorted(lengths | {n})}")

@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from pipelines.event_scoring import EventScore, ScoredEvent, score_events, tracked_events
+from pipelines.event_scoring import (
+    EventScore,
+    ScoredEvent,
+    score_events,
+    tracked_events,
+    tracked_replay,
+)
 from pipelines.feedback import Query
 from pipelines.metrics import (
     LabelledBox,
@@ -69,8 +75,12 @@ def query_reference(
     timestamps: Sequence[float],
     detections: Sequence[Sequence[Detection]],
     tracker: TrackerSettings,
+    weak: Sequence[Sequence[Detection]] | None = None,
 ) -> QueryReference:
-    events = tracked_events(detections, timestamps, range(len(timestamps)), tracker)
+    """Boxes and counts: the detector's raw result at its threshold; events: its tracks, the
+    weak detections under the threshold continuing them as on the edge (if given)."""
+    frames = range(len(timestamps))
+    events = tracked_events(detections, timestamps, frames, tracker, weak)
     return QueryReference(timestamps, [labelled(d) for d in detections], events)
 
 
@@ -103,12 +113,12 @@ def score_replayed(
     sent: Sequence[int],
     reference: QueryReference,
     tracker: TrackerSettings,
+    weak: Sequence[Sequence[Detection]] | None = None,
 ) -> SystemScore:
     """A set of sent frames whose per-frame results are known (a replayed baseline): the
-    edge's tracker makes their events."""
-    analysed = {i: detections[i] for i in sent}
-    events = tracked_events(detections, reference.timestamps, sorted(sent), tracker)
-    return score_system(analysed, events, reference)
+    edge's tracker makes their events and, with weak detections, what each frame keeps."""
+    replay = tracked_replay(detections, reference.timestamps, sorted(sent), tracker, weak)
+    return score_system(replay.kept, replay.events, reference)
 
 
 def analysed_f1(

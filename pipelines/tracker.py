@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipelines.appearance import Appearance, AppearanceTrack, appearance_pairs, blend
 from pipelines.track_gate import Candidate, gated_pairs, one_to_one
@@ -48,6 +48,8 @@ class TrackUpdate:
     confirmed: list[TrackedObject]
     improved: list[TrackedObject]
     ended: list[TrackedObject]
+    weak_matches: dict[int, int] = field(default_factory=dict)
+    """Weak detection index -> the track it continued (see `IouTracker.update`)."""
 
 
 @dataclass
@@ -185,9 +187,15 @@ class IouTracker:
         detections: Sequence[Detection],
         timestamp: float,
         appearances: Sequence[Appearance] | None = None,
+        weak: Sequence[Detection] = (),
     ) -> TrackUpdate:
         """Feed one analysed frame's detections, captured at `timestamp` (seconds), with a
-        descriptor per detection if the caller has the frame's pixels (`appearance_gate`)."""
+        descriptor per detection if the caller has the frame's pixels (`appearance_gate`).
+
+        `weak` are the frame's detections under the detector's confidence threshold: after the
+        others are matched, they continue tracks left unmatched (IoU >= `weak_iou` with the
+        predicted box) and never start one, as ByteTrack's second association does. A person
+        the detector sees at 0.2 on the frame after 0.6 is the same person, not flicker."""
         if appearances is not None and len(appearances) != len(detections):
             raise ValueError(
                 f"appearances must give one descriptor per detection: got {len(appearances)}"
@@ -198,10 +206,11 @@ class IouTracker:
         pairs = self._pairs(detections, timestamp)
         if appearances is not None:
             pairs += self._appearance_pairs(pairs, detections, appearances, timestamp)
+        weak_pairs = self._weak_pairs({ti for ti, _ in pairs}, weak, timestamp)
         matches: dict[int, int] = {}
         confirmed: list[TrackedObject] = []
         improved: list[TrackedObject] = []
-        matched_tracks = {ti for ti, _ in pairs}
+        matched_tracks = {ti for ti, _ in pairs} | {ti for ti, _ in weak_pairs}
         for ti, track in enumerate(self._tracks):
             if ti in matched_tracks:
                 track.misses = 0
@@ -218,6 +227,14 @@ class IouTracker:
                 confirmed.append(track.snapshot())
             elif was_confirmed and track.best_confidence > old_best:
                 improved.append(track.snapshot())
+        weak_matches: dict[int, int] = {}
+        for ti, wi in weak_pairs:
+            track = self._tracks[ti]
+            was_confirmed = track.confirmed
+            self._apply_match(track, weak[wi], timestamp)
+            weak_matches[wi] = track.track_id
+            if track.confirmed and not was_confirmed:
+                confirmed.append(track.snapshot())
         for di, det in enumerate(detections):
             if di not in matches:
                 track = self._start_track(det, timestamp)
@@ -229,7 +246,14 @@ class IouTracker:
         confirmed.sort(key=lambda t: t.track_id)
         improved.sort(key=lambda t: t.track_id)
         tracks = [t.snapshot() for t in self._tracks]
-        return TrackUpdate(tracks, dict(sorted(matches.items())), confirmed, improved, ended)
+        return TrackUpdate(
+            tracks,
+            dict(sorted(matches.items())),
+            confirmed,
+            improved,
+            ended,
+            dict(sorted(weak_matches.items())),
+        )
 
     def predict(self, timestamp: float) -> list[TrackedObject]:
         """Confirmed tracks with boxes moved to `timestamp`; state is left untouched."""
@@ -260,6 +284,18 @@ class IouTracker:
             if t.velocity is None and ti not in matched
         ]
         return pairs + gated_pairs(once, detections, free, gate)
+
+    def _weak_pairs(
+        self, matched: set[int], weak: Sequence[Detection], timestamp: float
+    ) -> list[tuple[int, int]]:
+        """(track index, weak detection index) pairs for the tracks still unmatched."""
+        if not weak:
+            return []
+        left = [ti for ti in range(len(self._tracks)) if ti not in matched]
+        pairs = _greedy_pairs(
+            [self._tracks[ti] for ti in left], weak, timestamp, self._settings.weak_iou
+        )
+        return [(left[i], wi) for i, wi in pairs]
 
     def _appearance_pairs(
         self,

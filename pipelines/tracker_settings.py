@@ -50,6 +50,10 @@ class TrackerSettings:
     without, 1.00/0.94 with (docs/benchmarks.md), but one-to-one pairs with the reference fell
     (65 -> 60 of 65) and identity F1 stayed flat: part of the gain is look-alike people walking
     together joined into one event. None (the default): never; 1.5 is the measured gate."""
+    weak_iou: float = 0.3
+    """Least IoU of a track's predicted box and a weak detection (under the detector's
+    confidence threshold) to continue it (`IouTracker.update`). Higher than `iou_threshold`:
+    a weak box proves less, so it must lie where the track was going."""
     appearance_similarity: float = 0.95
     """Least similarity (Bhattacharyya, 0-1) for that: vtest's muted clothes make most people
     0.8-0.9 alike; 0.9 merged people walking side by side."""
@@ -81,6 +85,8 @@ class TrackerSettings:
             raise ValueError(f"new_track_gate must be > 0 or None, got {self.new_track_gate}")
         if self.appearance_gate is not None and not self.appearance_gate > 0.0:
             raise ValueError(f"appearance_gate must be > 0 or None, got {self.appearance_gate}")
+        if not 0.0 < self.weak_iou <= 1.0:
+            raise ValueError(f"weak_iou must be in (0, 1], got {self.weak_iou}")
         if not 0.0 <= self.appearance_similarity <= 1.0:
             raise ValueError(
                 f"appearance_similarity must be in [0, 1], got {self.appearance_similarity}"

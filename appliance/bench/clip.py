@@ -34,10 +34,12 @@ from cameras.sources import VideoSource
 from pipelines.frame_difference import DifferenceSettings, FrameDifferenceFilter, Image
 from pipelines.replay import ClipAnalysis
 from pipelines.types import Box, Detection
+from pipelines.weak_detections import SplitDetections, split_weak
 
 log = logging.getLogger(__name__)
 
 CACHE_VERSION = 2
+WEAK = ("raw_weak", "jpeg_weak")
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ def cache_key(
     jpeg: JpegSettings,
     detector: DetectorConfig,
     difference: DifferenceSettings,
+    weak_floor: float | None = None,
 ) -> str:
     stat = video.stat()
     fields = {
@@ -77,6 +80,7 @@ def cache_key(
         "jpeg_chroma": jpeg.chroma,
         "detector": detector_key(detector),
         "signature": [difference.width, difference.height, difference.blur_kernel],
+        **({} if weak_floor is None else {"weak_floor": weak_floor}),
     }
     digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
     return f"{video.stem}-{digest[:16]}"
@@ -100,13 +104,16 @@ def analyse_video(
     detector_config: DetectorConfig,
     difference: DifferenceSettings,
     progress: Progress = SILENT,
+    weak_floor: float | None = None,
 ) -> AnalysedClip:
-    """Decode `video` once (at most `frames` frames) and analyse every frame."""
-    detector = build_detector(detector_config, Path("data"))
+    """Decode `video` once (at most `frames` frames) and analyse every frame; with
+    `weak_floor`, the detector runs down to it and keeps its weak detections apart."""
+    detector = build_detector(detector_config, Path("data"), weak_floor)
+    reported_from = None if weak_floor is None else detector_config.reported_from()
     frame_filter = FrameDifferenceFilter(difference)
     sums = {"detect": 0.0, "jpeg": 0.0, "signature": 0.0}
-    raw: list[list[Detection]] = []
-    on_jpeg: list[list[Detection]] = []
+    raw: list[SplitDetections] = []
+    on_jpeg: list[SplitDetections] = []
     sizes: list[int] = []
     signatures: list[Image] = []
     started = time.perf_counter()
@@ -123,8 +130,8 @@ def analyse_video(
             t1 = time.perf_counter()
             encoded, decoded = jpeg.round_trip(image)  # as the camera sends it, the edge sees it
             t2 = time.perf_counter()
-            raw.append(detector.detect(image))
-            on_jpeg.append(detector.detect(decoded))
+            raw.append(split_weak(detector.detect(image), reported_from))
+            on_jpeg.append(split_weak(detector.detect(decoded), reported_from))
             t3 = time.perf_counter()
             sizes.append(int(encoded.size))
             sums["signature"] += t1 - t0
@@ -139,7 +146,15 @@ def analyse_video(
         signature_ms_per_frame=1000 * sums["signature"] / n,
     )
     timestamps = [i / fps for i in range(len(sizes))]
-    clip = ClipAnalysis(timestamps, raw, on_jpeg, sizes, signatures)
+    clip = ClipAnalysis(
+        timestamps,
+        [s.reported for s in raw],
+        [s.reported for s in on_jpeg],
+        sizes,
+        signatures,
+        None if weak_floor is None else [s.weak for s in raw],
+        None if weak_floor is None else [s.weak for s in on_jpeg],
+    )
     return AnalysedClip(clip, fps, timings, cached=False)
 
 
@@ -152,16 +167,17 @@ def load_or_analyse(
     cache_dir: Path,
     refresh: bool = False,
     progress: Progress = SILENT,
+    weak_floor: float | None = None,
 ) -> AnalysedClip:
     """The cached analysis when there is one (unless `refresh`), else analyse and cache it."""
-    key = cache_key(video, frames, jpeg, detector, difference)
+    key = cache_key(video, frames, jpeg, detector, difference, weak_floor)
     path = cache_dir / f"{key}.npz"
     if not refresh and path.is_file():
         try:
             return _load(path)
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             log.warning("ignoring unreadable bench cache %s: %s", path, exc)
-    analysed = analyse_video(video, frames, jpeg, detector, difference, progress)
+    analysed = analyse_video(video, frames, jpeg, detector, difference, progress, weak_floor)
     _save(path, analysed)
     return analysed
 
@@ -204,6 +220,9 @@ def _save(path: Path, analysed: AnalysedClip) -> None:
         **_detections_to_arrays(clip.raw_detections, "raw"),
         **_detections_to_arrays(clip.jpeg_detections, "jpeg"),
     }
+    for prefix, weak in zip(WEAK, (clip.raw_weak, clip.jpeg_weak), strict=True):
+        if weak is not None:
+            arrays.update(_detections_to_arrays(weak, prefix))
     path.parent.mkdir(parents=True, exist_ok=True)
     # Write then rename: a run killed midway must not leave a truncated cache behind.
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
@@ -224,6 +243,9 @@ def _load(path: Path) -> AnalysedClip:
         signatures = list(np.asarray(data["signatures"], dtype=np.uint8))
         raw = _detections_from_arrays(data, "raw")
         jpeg = _detections_from_arrays(data, "jpeg")
+        weak = [
+            _detections_from_arrays(data, p) if f"{p}_counts" in data.files else None for p in WEAK
+        ]
     timestamps = [i / fps for i in range(len(sizes))]
-    clip = ClipAnalysis(timestamps, raw, jpeg, sizes, signatures)
+    clip = ClipAnalysis(timestamps, raw, jpeg, sizes, signatures, *weak)
     return AnalysedClip(clip, fps, AnalysisTimings(**meta["timings"]), cached=True)

@@ -93,13 +93,15 @@ def run_system_bench(
     edge = edge or EdgeConfig(cameras=[EdgeCameraConfig(id=camera.id, token="x" * 16)])
     jpeg = JpegSettings(camera.jpeg_quality, camera.jpeg_chroma)
     difference = camera.filter.settings()
+    weak_floor = edge.tracker.weak_confidence  # the reference's tracker continues as the edge's
     analysed = load_or_analyse(
-        video, frames, jpeg, edge.detector, difference, cache_dir, refresh, progress
+        video, frames, jpeg, edge.detector, difference, cache_dir, refresh, progress, weak_floor
     )
     if analysed.clip.frames == 0:
         raise FootageError(f"no frames could be decoded from {video}")
     tracker = edge.tracker.settings()
-    reference = query_reference(analysed.clip.timestamps, analysed.clip.raw_detections, tracker)
+    clip = analysed.clip
+    reference = query_reference(clip.timestamps, clip.raw_detections, tracker, clip.raw_weak)
     total = frames_to_read(video, frames)
     with (
         tempfile.TemporaryDirectory(prefix="bench-system-") as data_dir,
@@ -114,7 +116,6 @@ def run_system_bench(
         search = BaselineSearch(analysed.clip, reference, tracker, chosen)
         target = system.accuracy(chosen)
         baselines = search.tuned(difference, target)
-    clip = analysed.clip
     return {
         "video": str(video),
         "frames": clip.frames,

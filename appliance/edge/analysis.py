@@ -23,6 +23,7 @@ from pipelines.feedback import Gap, HeldAnswer, QueryController, reply_after
 from pipelines.region_uploads import composite
 from pipelines.tracker import IouTracker, TrackerSettings, TrackUpdate
 from pipelines.types import Box, Detection
+from pipelines.weak_detections import kept_detections, split_weak
 from pipelines.zones import Zone
 
 log = logging.getLogger(__name__)
@@ -105,8 +106,12 @@ class CameraAnalyzer:
         snapshots: SnapshotWriter | None = None,
         controller: QueryController | None = None,
         zones: Sequence[Zone] = (),
+        reported_from: float | None = None,
     ) -> None:
+        """`reported_from`: the detector's own threshold when it runs lower for the tracker
+        (`pipelines.weak_detections`); None: every detection it returns is reported."""
         self.camera_id = camera_id
+        self._reported_from = reported_from
         self.cascade = cascade
         self.store = store
         self.snapshots = snapshots
@@ -138,7 +143,7 @@ class CameraAnalyzer:
                 answer.detections, meta, FrameSize(width, height), jpeg_bytes, image
             )
             self._canvas = image
-            self._show(image, answer.detections, result.track_ids)
+            self._show(image, result.detections, result.track_ids)
             self.cascade.commit(answer)
             return replace(
                 result, exit=answer.exit, detector_s=answer.detector_s, scanned=answer.scanned
@@ -207,17 +212,20 @@ class CameraAnalyzer:
         """Track and store one frame's detections in one transaction (or change nothing)."""
         # A frame that is not stored must not have moved the tracks either.
         saved = copy.deepcopy((self._tracker, self._held, self._book.events, self._controller))
+        split = split_weak(detections, self._reported_from)
         try:
-            appearances = self._appearances(image, detections)
+            appearances = self._appearances(image, split.reported)
             update, held = self._held.update(
-                self._tracker, detections, meta.captured_at, appearances
+                self._tracker, split.reported, meta.captured_at, appearances, split.weak
             )
+            kept, continued = kept_detections(split.reported, split.weak, update.weak_matches)
+            matches = {**update.matches, **continued}
             if image is not None:
                 self._book.keep_best_crops(image, update, meta.captured_at)
             self._book.note_zones(update, meta.captured_at, self.zones)
             frame_id = self.store.record_analysis(
                 self._frame_row(size, meta, body_bytes),
-                [_detection_row(d, update.matches.get(i)) for i, d in enumerate(detections)],
+                [_detection_row(d, matches.get(i)) for i, d in enumerate(kept)],
                 self._book.rows(update, meta.captured_at),
             )
         except Exception:
@@ -238,15 +246,15 @@ class CameraAnalyzer:
         active = [t for t in update.tracks if t.confirmed]
         return AnalysisResult(
             frame_id,
-            detections,
-            update.matches,
+            kept,
+            matches,
             len(active),
             reply.moving_tracks,
             reply.threshold,
             reply.skip,
             reply.next_frame_s,
             needs_picture=self._book.needs_picture(active),
-            moving_detections=_moving_detections(update),
+            moving_detections=_moving_detections(update, matches),
             stationary=reply.stationary,
         )
 
@@ -355,7 +363,7 @@ def _detection_row(detection: Detection, track_id: int | None) -> DetectionRow:
     )
 
 
-def _moving_detections(update: TrackUpdate) -> int:
+def _moving_detections(update: TrackUpdate, matches: dict[int, int]) -> int:
     """Detections whose track is not stationary (a parked car is no reason to send pictures)."""
     stationary = {t.track_id for t in update.tracks if t.stationary}
-    return sum(1 for track_id in update.matches.values() if track_id not in stationary)
+    return sum(1 for track_id in matches.values() if track_id not in stationary)

@@ -65,7 +65,8 @@ class EdgeBox:
         """``mqtt_client``: the cloud uplink's client instead of one made from the config."""
         self.config = config
         # Models first: a bad model file stops the box before any database is created.
-        edge_detector = build_edge_detector(config.detector, config.data_dir)
+        weak_floor = config.tracker.weak_confidence
+        edge_detector = build_edge_detector(config.detector, config.data_dir, weak_floor)
         self.detector = edge_detector
         """What the box detects with (and why, if it fell back to HOG), and its batching."""
         detectors = {c.id: edge_detector.make() for c in config.cameras}
@@ -101,6 +102,7 @@ class EdgeBox:
                 self.snapshots,
                 new_controller(config, c),
                 [z.zone() for z in c.zones],
+                None if weak_floor is None else config.detector.reported_from(),
             )
             for c in config.cameras
         }

@@ -71,6 +71,12 @@ class DetectorConfig(StrictConfig):
         + ", made by `appliance models pull yolov3-tiny`).",
     )
 
+    def reported_from(self) -> float:
+        """The confidence from which the detector reports an object (below it: weak)."""
+        return (
+            self.yolo_onnx.min_confidence if self.kind == "yolo-onnx" else self.hog.min_confidence
+        )
+
     @model_validator(mode="after")
     def _model_for_onnx(self) -> DetectorConfig:
         if self.kind == "yolo-onnx" and self.yolo_onnx.model_path is None:
@@ -139,6 +145,22 @@ class TrackerConfig(StrictConfig):
         le=1.0,
         description="Least likeness (0-1) for appearance_gate; most people are 0.8-0.9 alike.",
     )
+    weak_confidence: float | None = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="A yolo-onnx detector also runs down to this confidence; its detections"
+        " under its own min_confidence only continue a track already there (ByteTrack's second"
+        " association: the person seen at 0.6, then at 0.2, is still there) and are kept as"
+        " that track's box; the others are dropped. None: the detector's threshold only.",
+    )
+    weak_iou: float = Field(
+        0.3,
+        gt=0.0,
+        le=1.0,
+        description="Least overlap of a track (predicted to the frame's time) and a weak"
+        " detection for it to continue the track.",
+    )
 
     def settings(self) -> TrackerSettings:
         return TrackerSettings(
@@ -152,6 +174,7 @@ class TrackerConfig(StrictConfig):
             new_track_gate=self.new_track_gate,
             appearance_gate=self.appearance_gate,
             appearance_similarity=self.appearance_similarity,
+            weak_iou=self.weak_iou,
         )
 
 

@@ -62,11 +62,15 @@ class EdgeDetector:
         return found
 
 
-def build_edge_detector(config: DetectorConfig, data_dir: Path) -> EdgeDetector:
+def build_edge_detector(
+    config: DetectorConfig, data_dir: Path, weak_floor: float | None = None
+) -> EdgeDetector:
+    """The configured detector; a model runs down to `weak_floor` when it is under its own
+    threshold, for the tracker (`pipelines.weak_detections`; HOG runs at its own)."""
     if config.kind == "yolo-onnx":
         path = config.yolo_onnx.model_path or ""
         if os.path.isfile(path):
-            return _onnx(config, data_dir)
+            return _onnx(config, data_dir, weak_floor)
         fallback = (
             f"model file {path} not found: running OpenCV's HOG people detector instead"
             f" (make the model with `{PULL_HINT}`)"
@@ -76,9 +80,11 @@ def build_edge_detector(config: DetectorConfig, data_dir: Path) -> EdgeDetector:
     return _hog(config, None)
 
 
-def build_detector(config: DetectorConfig, data_dir: Path) -> Detector:
+def build_detector(
+    config: DetectorConfig, data_dir: Path, weak_floor: float | None = None
+) -> Detector:
     """One detector as the edge would run it (benchmarks, tools)."""
-    return build_edge_detector(config, data_dir).make()
+    return build_edge_detector(config, data_dir, weak_floor).make()
 
 
 def detector_summary(config: DetectorConfig, data_dir: Path = Path("data")) -> dict[str, object]:
@@ -92,9 +98,13 @@ def _hog(config: DetectorConfig, fallback: str | None) -> EdgeDetector:
     return EdgeDetector(status, lambda: HogPeopleDetector(settings))
 
 
-def _onnx(config: DetectorConfig, data_dir: Path) -> EdgeDetector:
+def _onnx(config: DetectorConfig, data_dir: Path, weak_floor: float | None) -> EdgeDetector:
+    settings = config.yolo_onnx.settings(engine_cache(config, data_dir))
+    floor = settings.min_confidence if weak_floor is None else weak_floor
     settings = dataclasses.replace(
-        config.yolo_onnx.settings(engine_cache(config, data_dir)), interest=tuple(config.labels)
+        settings,
+        interest=tuple(config.labels),
+        min_confidence=min(settings.min_confidence, floor),
     )
     detector = YoloOnnxDetector(settings)
     kept = detector.decoding.classes or detector.labels
