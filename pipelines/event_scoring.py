@@ -20,7 +20,6 @@ import numpy as np
 from pipelines.feedback import EVENT_IOU
 from pipelines.tracker import IouTracker, TrackerSettings
 from pipelines.types import Box, Detection
-from pipelines.weak_detections import kept_detections
 
 MIN_REFERENCE_S = 1.0
 
@@ -53,47 +52,6 @@ class EventScore:
     follows two people (a tracker merging them) finds one, where `recall` counts both."""
 
 
-@dataclass(frozen=True)
-class TrackedReplay:
-    events: list[ScoredEvent]
-    kept: dict[int, list[Detection]]
-    """Analysed frame index -> what the edge keeps of it: its detections, then the weak ones
-    that continued a track (`pipelines.weak_detections`)."""
-
-
-def tracked_replay(
-    detections: Sequence[Sequence[Detection]],
-    timestamps: Sequence[float],
-    analysed: Sequence[int],
-    settings: TrackerSettings,
-    weak: Sequence[Sequence[Detection]] | None = None,
-) -> TrackedReplay:
-    """What a tracker makes of the `analysed` frames' detections (and weak detections, if
-    given): its confirmed tracks as events, and the detections kept per frame."""
-    tracker = IouTracker(settings)
-    boxes: dict[int, dict[int, Box]] = {}
-    labels: dict[int, str] = {}
-    times: dict[int, list[float]] = {}
-    reported: dict[int, float] = {}
-    kept: dict[int, list[Detection]] = {}
-    for i in analysed:
-        t = timestamps[i]
-        frame_weak = weak[i] if weak is not None else ()
-        update = tracker.update(detections[i], t, weak=frame_weak)
-        kept[i], continued = kept_detections(detections[i], frame_weak, update.weak_matches)
-        for di, track_id in (*update.matches.items(), *continued.items()):
-            boxes.setdefault(track_id, {})[i] = kept[i][di].box
-            labels[track_id] = kept[i][di].label
-            times.setdefault(track_id, []).append(t)
-        for track in update.confirmed:
-            reported.setdefault(track.track_id, t)
-    events = [
-        ScoredEvent(labels[k], boxes[k], times[k][0], times[k][-1], reported_s)
-        for k, reported_s in sorted(reported.items())
-    ]
-    return TrackedReplay(events, kept)
-
-
 def tracked_events(
     detections: Sequence[Sequence[Detection]],
     timestamps: Sequence[float],
@@ -101,8 +59,27 @@ def tracked_events(
     settings: TrackerSettings,
     weak: Sequence[Sequence[Detection]] | None = None,
 ) -> list[ScoredEvent]:
-    """The events a tracker makes of the `analysed` frames' detections (confirmed tracks)."""
-    return tracked_replay(detections, timestamps, analysed, settings, weak).events
+    """The events a tracker makes of the `analysed` frames' detections (confirmed tracks), the
+    weak detections (if given) continuing tracks as on the edge (`pipelines.weak_detections`).
+    An event's boxes are its detections', as the edge stores them."""
+    tracker = IouTracker(settings)
+    boxes: dict[int, dict[int, Box]] = {}
+    labels: dict[int, str] = {}
+    times: dict[int, list[float]] = {}
+    reported: dict[int, float] = {}
+    for i in analysed:
+        t = timestamps[i]
+        update = tracker.update(detections[i], t, weak=weak[i] if weak is not None else ())
+        for di, track_id in update.matches.items():
+            boxes.setdefault(track_id, {})[i] = detections[i][di].box
+            labels[track_id] = detections[i][di].label
+            times.setdefault(track_id, []).append(t)
+        for track in update.confirmed:
+            reported.setdefault(track.track_id, t)
+    return [
+        ScoredEvent(labels[k], boxes[k], times[k][0], times[k][-1], reported_s)
+        for k, reported_s in sorted(reported.items())
+    ]
 
 
 def _same_object(a: ScoredEvent, b: ScoredEvent) -> bool:

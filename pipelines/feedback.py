@@ -28,7 +28,6 @@ from pipelines.appearance import Appearance
 from pipelines.metrics import labelled, score_frame
 from pipelines.tracker import IouTracker, TrackedObject, TrackUpdate
 from pipelines.types import Box, Detection
-from pipelines.weak_detections import kept_detections
 
 EVENT_IOU = 0.3
 """Overlap at which a reported and a reference event are the same object on a frame."""
@@ -234,13 +233,11 @@ class HeldAnswer:
     ) -> tuple[TrackUpdate, HeldAccuracy]:
         """Feed a frame to the tracker (with descriptors when the caller has its pixels, and
         its weak detections: `pipelines.weak_detections`); also return how accurate the held
-        answer was. The answer is what the edge keeps: the detections, and the weak ones that
-        continued a track."""
+        answer (the detections, never the weak ones) was."""
         tracks = tracker.predict(timestamp)
         update = tracker.update(detections, timestamp, appearances, weak)
-        now, _ = kept_detections(detections, weak, update.weak_matches)
-        accuracy = held_accuracy(self.detections, now, tracks, update)
-        self.detections = now
+        accuracy = held_accuracy(self.detections, detections, tracks, update)
+        self.detections = list(detections)
         return update, accuracy
 
 

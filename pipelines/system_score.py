@@ -11,13 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from pipelines.event_scoring import (
-    EventScore,
-    ScoredEvent,
-    score_events,
-    tracked_events,
-    tracked_replay,
-)
+from pipelines.event_scoring import EventScore, ScoredEvent, score_events, tracked_events
 from pipelines.feedback import Query
 from pipelines.metrics import (
     LabelledBox,
@@ -116,9 +110,10 @@ def score_replayed(
     weak: Sequence[Sequence[Detection]] | None = None,
 ) -> SystemScore:
     """A set of sent frames whose per-frame results are known (a replayed baseline): the
-    edge's tracker makes their events and, with weak detections, what each frame keeps."""
-    replay = tracked_replay(detections, reference.timestamps, sorted(sent), tracker, weak)
-    return score_system(replay.kept, replay.events, reference)
+    edge's tracker makes their events (its weak detections continuing tracks, if given)."""
+    analysed = {i: detections[i] for i in sent}
+    events = tracked_events(detections, reference.timestamps, sorted(sent), tracker, weak)
+    return score_system(analysed, events, reference)
 
 
 def analysed_f1(

@@ -37,6 +37,8 @@ class TrackedObject:
     confirmed: bool
     stationary: bool = False
     """It has not moved for stationary_after_s (see TrackerSettings)."""
+    confirmed_at: float | None = None
+    """Capture time of the frame that confirmed it (made it an event); None while tentative."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class _Track:
     last_seen: float
     hits: int = 1
     confirmed: bool = False
+    confirmed_at: float | None = None
     velocity: tuple[float, float] | None = None  # centre px/s; None until 2 hits
     misses: int = 0  # analysed frames in a row without a match
     missed_since: float | None = None  # capture time of the first of those frames
@@ -97,6 +100,7 @@ class _Track:
             last_seen=self.last_seen,
             confirmed=self.confirmed,
             stationary=self.stationary,
+            confirmed_at=self.confirmed_at,
         )
 
     def note_miss(self, timestamp: float) -> None:
@@ -367,8 +371,9 @@ class IouTracker:
             last_seen=timestamp,
             settled_box=det.box,
             settled_at=timestamp,
-            confirmed=self._settings.confirms(1, 0.0),
         )
+        if self._settings.confirms(1, 0.0):
+            track.confirmed, track.confirmed_at = True, timestamp
         self._next_id += 1
         self._tracks.append(track)  # ids only grow, so the list stays sorted by id
         return track
@@ -386,8 +391,8 @@ class IouTracker:
             track.best_box = det.box
             track.best_timestamp = timestamp
         settings = self._settings
-        if settings.confirms(track.hits, timestamp - track.first_seen):
-            track.confirmed = True
+        if not track.confirmed and settings.confirms(track.hits, timestamp - track.first_seen):
+            track.confirmed, track.confirmed_at = True, timestamp
         track.settle(det.box, timestamp, settings)
 
     def _update_velocity(self, track: _Track, box: Box, dt: float) -> None:

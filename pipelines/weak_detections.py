@@ -4,14 +4,14 @@ ByteTrack's observation: a person the detector scores 0.6 on one frame and 0.2 o
 the same person, not a new one and not nothing. The edge therefore runs its detector down to a
 lower floor (`tracker.weak_confidence`) and splits each frame's result at the detector's own
 threshold: the reported detections start and continue tracks as always, the weak ones only
-continue a track already there (`IouTracker.update`). A weak detection that continued a track
-is kept as that track's box on the frame (stored with its own, low confidence); one that
-continued none is dropped.
+continue a track already there (`IouTracker.update`): they count as its sightings (hits, last
+seen, box), so a flickering object is confirmed sooner and its event is not broken, but they
+are never stored, shown or counted as detections of the frame.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipelines.types import Detection
@@ -33,17 +33,3 @@ def split_weak(detections: Sequence[Detection], reported_from: float | None) -> 
         [d for d in detections if d.confidence >= reported_from],
         [d for d in detections if d.confidence < reported_from],
     )
-
-
-def kept_detections(
-    reported: Sequence[Detection], weak: Sequence[Detection], weak_matches: Mapping[int, int]
-) -> tuple[list[Detection], dict[int, int]]:
-    """The reported detections, then the weak ones that continued a track
-    (`TrackUpdate.weak_matches`); and for those weak ones, their index in that list -> the
-    track they continued."""
-    kept = list(reported)
-    tracks: dict[int, int] = {}
-    for wi, track_id in sorted(weak_matches.items()):
-        tracks[len(kept)] = track_id
-        kept.append(weak[wi])
-    return kept, tracks

@@ -29,6 +29,7 @@ from appliance.edge.store.schema import Base
 from tests.test_store import det, event, frame
 
 OLD_TABLES = ("cameras", "events", "frames", "detections")
+LATER_COLUMNS = (("events", "confirmed_at"),)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -96,6 +97,9 @@ def test_create_all_database_is_upgraded_and_keeps_its_rows(
     store.ensure_cameras([CameraRow("cam1", "Front door"), CameraRow("cam2", "Yard")])
     store.record_analysis(frame(), [det(), det(0.7, 2)], [event()])
     legacy.dispose()
+    with engine.begin() as connection:  # columns that later revisions added
+        for table, column in LATER_COLUMNS:
+            connection.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
 
     upgraded = open_database(url)
     opened.append(upgraded)

@@ -1,5 +1,5 @@
 """ByteTrack's second association: detections under the detector's threshold continue tracks
-(never start them), are kept as that track's box, and make no event on their own."""
+(never start them) and are never stored, shown or counted as the frame's detections."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from appliance.edge.config import DetectorConfig, EdgeCameraConfig, EdgeConfig
 from appliance.edge.detector import build_detector
 from cameras.protocol import FrameMeta
 from pipelines.detectors.yolo_decode import FrameSize
-from pipelines.event_scoring import tracked_replay
+from pipelines.event_scoring import tracked_events
 from pipelines.tracker import IouTracker, TrackerSettings
-from pipelines.weak_detections import kept_detections, split_weak
+from pipelines.weak_detections import split_weak
 from tests.footage import vtest_frames
 from tests.onnx_models import candidates, constant_model
 from tests.test_tracker import car, person
@@ -53,8 +53,6 @@ def test_reported_detections_match_first_and_a_weak_one_takes_what_is_left() -> 
     )
     assert update.matches == {0: 1}
     assert update.weak_matches == {1: 2}
-    kept, continued = kept_detections([person(102)], [person(101), person(402)], {1: 2})
-    assert [d.box.x1 for d in kept] == [102, 402] and continued == {1: 2}
 
 
 def test_a_weak_box_must_overlap_more_than_a_reported_one() -> None:
@@ -78,28 +76,26 @@ def test_bad_weak_iou_is_refused() -> None:
         TrackerSettings(weak_iou=0.0)
 
 
-def test_replayed_events_keep_the_weak_boxes_of_their_tracks() -> None:
-    """The benchmarks' replay keeps what the edge keeps: a flickering person (0.6, 0.2, 0.6
-    ...) is one event from the second frame, with a box on every frame."""
+def test_replayed_events_are_confirmed_by_weak_sightings() -> None:
+    """The benchmarks' replay tracks as the edge does: a flickering person (0.6, 0.2, 0.6 ...)
+    is one event from the second frame; its boxes are its reported detections'."""
     frames = 6
     detections = [[person(100 + 5 * i, conf=0.6)] if i % 2 == 0 else [] for i in range(frames)]
     weak = [[] if i % 2 == 0 else [person(100 + 5 * i, conf=0.2)] for i in range(frames)]
     times = [0.1 * i for i in range(frames)]
     settings = TrackerSettings(min_hits=2, confirm_s=0.1)
-    replay = tracked_replay(detections, times, range(frames), settings, weak)
-    assert len(replay.events) == 1
-    event = replay.events[0]
-    assert sorted(event.boxes) == list(range(frames))
+    [event] = tracked_events(detections, times, range(frames), settings, weak)
     assert event.reported_s == pytest.approx(0.1)
-    assert all(len(replay.kept[i]) == 1 for i in range(frames))
-    without = tracked_replay(detections, times, range(frames), settings)
-    assert without.events[0].reported_s == pytest.approx(0.2)
-    assert sorted(without.events[0].boxes) == [0, 2, 4]
+    assert sorted(event.boxes) == [0, 2, 4]
+    [without] = tracked_events(detections, times, range(frames), settings)
+    assert without.reported_s == pytest.approx(0.2)
 
 
-def test_the_edge_keeps_a_weak_box_only_for_the_track_it_continues(tmp_path: Path) -> None:
-    """A real edge box with its store: the person seen at 0.7 then at 0.15 is one event from
-    the second frame, both boxes stored under its track; a weak box alone is stored nowhere."""
+def test_the_edge_confirms_with_a_weak_sighting_and_stores_only_reported_boxes(
+    tmp_path: Path,
+) -> None:
+    """A real edge box with its store: the person seen at 0.7 then at 0.15 is an event from the
+    second frame (its confirmed_at), but only the 0.7 box is stored, shown and counted."""
     config = EdgeConfig(
         data_dir=tmp_path,
         tracker={"min_hits": 2, "confirm_s": 0.0},
@@ -108,18 +104,16 @@ def test_the_edge_keeps_a_weak_box_only_for_the_track_it_continues(tmp_path: Pat
     box = EdgeBox(config)
     try:
         analyser = box.analyzers["c"]
-        size = FrameSize(640, 480)
         frames = [[person(100, conf=0.7)], [person(104, conf=0.15), car(400, conf=0.15)]]
+        results = []
         for seq, found in enumerate(frames):
-            analyser.analyse_detections(
-                found, FrameMeta(seq=seq, captured_at=1e9 + seq), size, 1, 0.0
-            )
+            meta = FrameMeta(seq=seq, captured_at=1e9 + seq)
+            results.append(analyser.analyse_detections(found, meta, FrameSize(640, 480), 1, 0.0))
         [event] = box.store.list_events()
-        assert event.label == "person" and event.hits == 2
-        second = box.store.detections_for_frame("c", 1)
-        assert [(d.label, d.confidence, d.track_id) for d in second] == [
-            ("person", 0.15, event.track_id)
-        ]
+        assert (event.label, event.hits, event.confirmed_at) == ("person", 2, 1e9 + 1)
+        assert results[1].detections == [] and results[1].active_tracks == 1
+        assert box.store.detections_for_frame("c", 1) == []
+        assert len(box.store.detections_for_frame("c", 0)) == 1
     finally:
         box.close()
 
@@ -136,7 +130,7 @@ def test_without_the_weak_floor_a_weak_box_is_nothing(tmp_path: Path) -> None:
         for seq, found in enumerate([[person(100, conf=0.7)], [person(104, conf=0.15)]]):
             meta = FrameMeta(seq=seq, captured_at=1e9 + seq)
             analyser.analyse_detections(found, meta, FrameSize(640, 480), 1, 0.0)
-        # Everything the detector returns is reported: the 0.15 box confirms the track too.
+        # Everything the detector returns is reported: the 0.15 box is stored and confirms.
         assert [e.hits for e in box.store.list_events()] == [2]
         assert box.store.detections_for_frame("c", 1)[0].confidence == 0.15
     finally:

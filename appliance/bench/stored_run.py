@@ -1,9 +1,10 @@
 """What an edge box stored for one camera, read back for scoring (`appliance bench system`).
 
 Frames are keyed by the camera's frame number (`seq`, which a file source counts from 0, so it
-is the clip's frame index). An event's first record is the frame at which its track had
-enough matches to be confirmed, by the tracker's own rule (`TrackerSettings.confirms`): the
-store writes an event row then, not before.
+is the clip's frame index). An event's first record is the frame at which its track was
+confirmed, as the event row says (`confirmed_at`): the store writes an event row then, not
+before. Its weak sightings (`pipelines.weak_detections`) may have confirmed it, and they are not
+stored; rows from before that column fall back to the tracker's rule on the stored detections.
 """
 
 from __future__ import annotations
@@ -61,7 +62,11 @@ def _scored(
 ) -> ScoredEvent:
     times = [seq / fps for seq, _ in seen] or [event.started_at - start]
     first = times[0]
-    reported = next(
-        (t for hits, t in enumerate(times, 1) if tracker.confirms(hits, t - first)), times[-1]
-    )
+    if event.confirmed_at is not None:
+        reported = event.confirmed_at - start
+    else:  # stored by a version that did not record it: the tracker's rule on the detections
+        reported = next(
+            (t for hits, t in enumerate(times, 1) if tracker.confirms(hits, t - first)),
+            times[-1],
+        )
     return ScoredEvent(event.label, dict(seen), first, times[-1], reported)

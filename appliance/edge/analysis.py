@@ -23,7 +23,7 @@ from pipelines.feedback import Gap, HeldAnswer, QueryController, reply_after
 from pipelines.region_uploads import composite
 from pipelines.tracker import IouTracker, TrackerSettings, TrackUpdate
 from pipelines.types import Box, Detection
-from pipelines.weak_detections import kept_detections, split_weak
+from pipelines.weak_detections import split_weak
 from pipelines.zones import Zone
 
 log = logging.getLogger(__name__)
@@ -218,14 +218,12 @@ class CameraAnalyzer:
             update, held = self._held.update(
                 self._tracker, split.reported, meta.captured_at, appearances, split.weak
             )
-            kept, continued = kept_detections(split.reported, split.weak, update.weak_matches)
-            matches = {**update.matches, **continued}
             if image is not None:
                 self._book.keep_best_crops(image, update, meta.captured_at)
             self._book.note_zones(update, meta.captured_at, self.zones)
             frame_id = self.store.record_analysis(
                 self._frame_row(size, meta, body_bytes),
-                [_detection_row(d, matches.get(i)) for i, d in enumerate(kept)],
+                [_detection_row(d, update.matches.get(i)) for i, d in enumerate(split.reported)],
                 self._book.rows(update, meta.captured_at),
             )
         except Exception:
@@ -246,15 +244,15 @@ class CameraAnalyzer:
         active = [t for t in update.tracks if t.confirmed]
         return AnalysisResult(
             frame_id,
-            kept,
-            matches,
+            split.reported,
+            update.matches,
             len(active),
             reply.moving_tracks,
             reply.threshold,
             reply.skip,
             reply.next_frame_s,
             needs_picture=self._book.needs_picture(active),
-            moving_detections=_moving_detections(update, matches),
+            moving_detections=_moving_detections(update),
             stationary=reply.stationary,
         )
 
@@ -363,7 +361,7 @@ def _detection_row(detection: Detection, track_id: int | None) -> DetectionRow:
     )
 
 
-def _moving_detections(update: TrackUpdate, matches: dict[int, int]) -> int:
+def _moving_detections(update: TrackUpdate) -> int:
     """Detections whose track is not stationary (a parked car is no reason to send pictures)."""
     stationary = {t.track_id for t in update.tracks if t.stationary}
-    return sum(1 for track_id in matches.values() if track_id not in stationary)
+    return sum(1 for track_id in update.matches.values() if track_id not in stationary)

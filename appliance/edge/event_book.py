@@ -118,6 +118,7 @@ class EventBook:
             hits=track.hits,
             snapshot=state.snapshot,
             zones=tuple(state.zones),
+            confirmed_at=track.confirmed_at,
         )
 
     def state(self, track_id: int) -> EventState:

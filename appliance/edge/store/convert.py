@@ -63,6 +63,7 @@ def event_model(row: EventRow) -> Event:
         hits=row.hits,
         snapshot=row.snapshot,
         zones="," + "".join(f"{z}," for z in row.zones),
+        confirmed_at=row.confirmed_at,
     )
 
 
@@ -83,4 +84,5 @@ def event_row(model: Event) -> EventRow:
         hits=model.hits,
         snapshot=model.snapshot,
         zones=tuple(z for z in model.zones.split(",") if z),
+        confirmed_at=model.confirmed_at,
     )

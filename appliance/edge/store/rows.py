@@ -51,6 +51,9 @@ class EventRow:
     hits: int
     snapshot: str | None
     zones: tuple[str, ...] = ()
+    confirmed_at: float | None = None
+    """Capture time of the frame that made the track an event: how long after `started_at`
+    it was reported (None for events stored by an older version)."""
 
 
 @dataclass(frozen=True)

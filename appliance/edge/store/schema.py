@@ -105,6 +105,8 @@ class Event(Base):
     best_y2: Mapped[float]
     hits: Mapped[int]
     snapshot: Mapped[str | None] = mapped_column(String(512))
+    confirmed_at: Mapped[float | None]
+    """Capture time of the frame that made the track an event (NULL before revision 4)."""
     # Zone names visited, stored ",a,b," so one LIKE '%,a,%' finds events in zone a.
     zones: Mapped[str] = mapped_column(String(1000), default=",", server_default=",")
 
