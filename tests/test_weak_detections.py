@@ -98,7 +98,7 @@ def test_the_edge_confirms_with_a_weak_sighting_and_stores_only_reported_boxes(
     second frame (its confirmed_at), but only the 0.7 box is stored, shown and counted."""
     config = EdgeConfig(
         data_dir=tmp_path,
-        tracker={"min_hits": 2, "confirm_s": 0.0},
+        tracker={"min_hits": 2, "confirm_s": 0.0, "weak_confidence": 0.1},
         cameras=[EdgeCameraConfig(id="c", token="t" * 9)],
     )
     box = EdgeBox(config)
@@ -118,10 +118,10 @@ def test_the_edge_confirms_with_a_weak_sighting_and_stores_only_reported_boxes(
         box.close()
 
 
-def test_without_the_weak_floor_a_weak_box_is_nothing(tmp_path: Path) -> None:
+def test_by_default_every_detection_is_reported(tmp_path: Path) -> None:
     config = EdgeConfig(
         data_dir=tmp_path,
-        tracker={"min_hits": 2, "confirm_s": 0.0, "weak_confidence": None},
+        tracker={"min_hits": 2, "confirm_s": 0.0},  # weak_confidence off: the default
         cameras=[EdgeCameraConfig(id="c", token="t" * 9)],
     )
     box = EdgeBox(config)

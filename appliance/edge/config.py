@@ -146,13 +146,15 @@ class TrackerConfig(StrictConfig):
         description="Least likeness (0-1) for appearance_gate; most people are 0.8-0.9 alike.",
     )
     weak_confidence: float | None = Field(
-        0.1,
+        None,
         ge=0.0,
         le=1.0,
         description="A yolo-onnx detector also runs down to this confidence; its detections"
         " under its own min_confidence only continue a track already there (ByteTrack's second"
-        " association: the person seen at 0.6, then at 0.2, is still there) and are kept as"
-        " that track's box; the others are dropped. None: the detector's threshold only.",
+        " association: the person seen at 0.6, then at 0.2, is still there), so a flickering"
+        " object is confirmed sooner and stays one event. They are never stored, shown or"
+        " counted. ByteTrack runs at 0.1. None (the default): the detector's threshold only;"
+        " measured on the sample clips it helps some and costs others (docs/benchmarks.md).",
     )
     weak_iou: float = Field(
         0.3,
