@@ -74,14 +74,14 @@ def finds(blobs: list[Detection], person: Box) -> bool:
 
 
 def test_blobs_find_the_people_hog_finds() -> None:
-    # From the clip's start, people included (the background learns them away), 100 frames
-    # scored against HOG: every other frame of 100-298.
+    # From the clip's start, people included (the background learns them away), 50 frames
+    # scored against HOG: every 4th frame of 100-296.
     frames = vtest_frames(0, 300)
     height, width = frames[0].shape[:2]
     features = run([SIGNATURE(f) for f in frames], width, height)
     hog = HogPeopleDetector()
     found = people = matched = blobs = 0
-    for i in range(100, 300, 2):
+    for i in range(100, 300, 4):
         persons = [d.box for d in hog.detect(frames[i])]
         found += sum(finds(features[i].blobs, p) for p in persons)
         people += len(persons)
@@ -90,7 +90,7 @@ def test_blobs_find_the_people_hog_finds() -> None:
         for b in features[i].blobs:
             assert b.label == "motion" and 0.0 < b.confidence <= 1.0
             assert 0 <= b.box.x1 < b.box.x2 <= width and 0 <= b.box.y1 < b.box.y2 <= height
-    assert people > 200
+    assert people > 100
     assert found / people >= 0.9, (found, people)
     # HOG misses far, small and overlapping people, so this precision is a lower bound (and
     # the background still holds faint ghosts of the people in the clip's first frames).

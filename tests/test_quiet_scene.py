@@ -17,7 +17,7 @@ import pytest
 from appliance.bench.quiet_clip import QuietClip, QuietClipSpec, build_quiet_clip
 from tests.footage import vtest_path
 
-SPEC = QuietClipSpec(quiet_s=(60.0, 60.0, 60.0), busy_s=4.0)
+SPEC = QuietClipSpec(quiet_s=(30.0, 30.0, 30.0), busy_s=4.0)
 
 
 @pytest.fixture(scope="module")
