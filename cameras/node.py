@@ -35,7 +35,7 @@ from pipelines.feedback import EdgeReply
 from pipelines.frame_difference import Image
 from pipelines.region_uploads import RegionPlanner, mask_outside
 from pipelines.selection import FrameSelector, Selection
-from pipelines.types import Box, Detection
+from pipelines.types import Box
 
 log = logging.getLogger(__name__)
 
@@ -244,8 +244,8 @@ class CameraNode:
                 edge=features.edge,
                 foreground=features.foreground,
             ),
-            detections=[_wire(d) for d in selection.found()[:MAX_ITEMS]],
-            regions=[WireBox(x1=r.x1, y1=r.y1, x2=r.x2, y2=r.y2) for r in regions],
+            detections=[WireDetection.of(d) for d in selection.found()[:MAX_ITEMS]],
+            regions=[WireBox.of(r) for r in regions],
             demand_bytes_per_s=self.demand.rate(frame.timestamp),
             dropped_busy=self.stats.dropped_busy,
         )
@@ -262,19 +262,10 @@ class CameraNode:
         threshold = feedback.difference_threshold
         if threshold is not None and threshold != self.selector.threshold:
             log.debug("edge set difference threshold %.4f", threshold)
-        still = tuple(Box(b.x1, b.y1, b.x2, b.y2) for b in reply.stationary)
+        still = tuple(b.box() for b in reply.stationary)
         self.selector.follow(
             EdgeReply(moving, threshold, feedback.skip_share, feedback.next_frame_s, still)
         )
         if self.masks.follow(feedback.masks) and self.regions is not None:
             # Regions pasted onto the edge's last picture would leave its unpainted pixels.
             self.regions.force_full()
-
-
-def _wire(detection: Detection) -> WireDetection:
-    b = detection.box
-    return WireDetection(
-        label=detection.label,
-        confidence=detection.confidence,
-        box=WireBox(x1=b.x1, y1=b.y1, x2=b.x2, y2=b.y2),
-    )

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from cameras.mask_config import MaskConfig
+from pipelines.types import Box, Detection
 
 META_HEADER = "X-Frame-Meta"
 # The metadata rides in one HTTP header: keep it well under servers' 16 KB header limits.
@@ -37,6 +38,13 @@ class WireBox(BaseModel):
         # servers allow for request headers; a tenth of a pixel is finer than any detector.
         return round(value, 1)
 
+    @classmethod
+    def of(cls, box: Box) -> WireBox:
+        return cls(x1=box.x1, y1=box.y1, x2=box.x2, y2=box.y2)
+
+    def box(self) -> Box:
+        return Box(self.x1, self.y1, self.x2, self.y2)
+
 
 class WireDetection(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -49,6 +57,15 @@ class WireDetection(BaseModel):
     @field_serializer("confidence")
     def _four_digits(self, value: float) -> float:
         return round(value, 4)
+
+    @classmethod
+    def of(cls, detection: Detection, track_id: int | None = None) -> WireDetection:
+        return cls(
+            label=detection.label,
+            confidence=detection.confidence,
+            box=WireBox.of(detection.box),
+            track_id=track_id,
+        )
 
 
 class FeatureScores(BaseModel):

@@ -300,7 +300,7 @@ class CameraAnalyzer:
                 f"camera {self.camera_id} sent regions, but the edge has no full frame of it"
             )
         height, width = image.shape[:2]
-        boxes = [Box(r.x1, r.y1, r.x2, r.y2) for r in meta.regions]
+        boxes = [r.box() for r in meta.regions]
         if any(not (0 <= b.x1 < b.x2 <= width and 0 <= b.y1 < b.y2 <= height) for b in boxes):
             raise BadRegionsError(f"regions must lie inside the {width}x{height} frame")
         return composite(self._canvas, image, boxes)

@@ -81,19 +81,11 @@ def frame_reply(box: EdgeBox, camera: EdgeCameraConfig, result: AnalysisResult) 
     return FrameReply(
         frame_id=result.frame_id,
         detections=[
-            WireDetection(
-                label=d.label,
-                confidence=d.confidence,
-                box=WireBox(x1=d.box.x1, y1=d.box.y1, x2=d.box.x2, y2=d.box.y2),
-                track_id=result.track_ids.get(i),
-            )
-            for i, d in enumerate(result.detections)
+            WireDetection.of(d, result.track_ids.get(i)) for i, d in enumerate(result.detections)
         ],
         active_tracks=result.active_tracks,
         moving_tracks=result.moving_tracks,
-        stationary=[
-            WireBox(x1=b.x1, y1=b.y1, x2=b.x2, y2=b.y2) for b in result.stationary[:MAX_ITEMS]
-        ],
+        stationary=[WireBox.of(b) for b in result.stationary[:MAX_ITEMS]],
         feedback=EdgeFeedback(
             difference_threshold=result.difference_threshold if fixed is None else fixed,
             skip_share=result.skip_share if fixed is None else 0.0,
