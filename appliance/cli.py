@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from appliance.config_loader import ConfigError, load_config
+from appliance.malloc_arenas import limit_malloc_arenas
 
 log = logging.getLogger("appliance")
 
@@ -138,6 +139,7 @@ def _known_errors() -> tuple[type[Exception], ...]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    limit_malloc_arenas()  # before any thread starts: their arenas are what grows
     args = build_parser().parse_args(argv)
     # --quiet (long commands): stderr then carries warnings and errors only, unless asked for more.
     quiet = getattr(args, "quiet", False) and args.log_level == "INFO"
