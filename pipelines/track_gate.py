@@ -1,6 +1,8 @@
-"""Second-chance association for tracks seen once, by how far their object could have moved.
+"""Association of tracks with a frame's detections: by IoU, then a second chance for tracks
+seen once, by how far their object could have moved.
 
-A track with one match has no velocity yet, so the tracker can only look for its object where
+`iou_pairs` pairs tracks (at their predicted boxes) with detections of their label, best IoU
+first. A track with one match has no velocity yet, so the tracker can only look for its object where
 it was. On sparse frames a walking person has moved about a body width by the next analysed
 frame (0.4 s on vtest), leaving little or no IoU with the old box: the second sighting started
 a new track and neither ever confirmed, or the person's event broke. These tracks get a second
@@ -29,6 +31,24 @@ class Candidate:
     """The track's index in the tracker's list (what pairs refer to)."""
     label: str
     box: Box
+
+
+def iou_pairs(
+    tracks: Sequence[Candidate], detections: Sequence[Detection], threshold: float
+) -> list[tuple[int, int]]:
+    """(track index, detection index) pairs with IoU >= `threshold` between the track's
+    (predicted) box and the detection, best IoU first, each side used at most once."""
+    scored: list[tuple[float, int, int]] = []
+    for track in tracks:
+        for di, det in enumerate(detections):
+            if det.label != track.label:
+                continue  # a person must never inherit a car's id
+            iou = track.box.iou(det.box)
+            if iou >= threshold:
+                scored.append((iou, track.index, di))
+    # Ties broken by older track / earlier detection so results are deterministic.
+    scored.sort(key=lambda c: (-c[0], c[1], c[2]))
+    return one_to_one((ti, di) for _, ti, di in scored)
 
 
 def gated_pairs(

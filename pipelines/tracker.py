@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pipelines.appearance import Appearance, AppearanceTrack, appearance_pairs, blend
-from pipelines.track_gate import Candidate, gated_pairs, one_to_one
+from pipelines.track_gate import Candidate, gated_pairs, iou_pairs
 from pipelines.tracker_settings import TrackerSettings
 from pipelines.types import Box, Detection
 
@@ -130,24 +130,6 @@ def _blended(old: Appearance | None, new: Appearance) -> Appearance:
     # Half the newest sighting: follows light and pose within a few frames (the one weight
     # tried; not tuned).
     return new if old is None else blend(old, new, 0.5)
-
-
-def _greedy_pairs(
-    tracks: Sequence[_Track], detections: Sequence[Detection], timestamp: float, threshold: float
-) -> list[tuple[int, int]]:
-    """(track index, detection index) pairs, best IoU first, each side used at most once."""
-    predicted = [t.predicted_box(timestamp) for t in tracks]
-    candidates: list[tuple[float, int, int]] = []
-    for ti, track in enumerate(tracks):
-        for di, det in enumerate(detections):
-            if det.label != track.label:
-                continue  # a person must never inherit a car's id
-            iou = predicted[ti].iou(det.box)
-            if iou >= threshold:
-                candidates.append((iou, ti, di))
-    # Ties broken by older track / earlier detection so results are deterministic.
-    candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
-    return one_to_one((ti, di) for _, ti, di in candidates)
 
 
 class IouTracker:
@@ -276,7 +258,8 @@ class IouTracker:
 
     def _pairs(self, detections: Sequence[Detection], timestamp: float) -> list[tuple[int, int]]:
         """IoU pairs, then the gate for tracks seen once (`TrackerSettings.new_track_gate`)."""
-        pairs = _greedy_pairs(self._tracks, detections, timestamp, self._settings.iou_threshold)
+        predicted = self._predicted(timestamp)
+        pairs = iou_pairs(predicted, detections, self._settings.iou_threshold)
         gate = self._settings.new_track_gate
         if gate is None:
             return pairs
@@ -289,17 +272,22 @@ class IouTracker:
         ]
         return pairs + gated_pairs(once, detections, free, gate)
 
+    def _predicted(self, timestamp: float, leave_out: set[int] | None = None) -> list[Candidate]:
+        """Each track (but those left out) at its box predicted to `timestamp`."""
+        return [
+            Candidate(ti, t.label, t.predicted_box(timestamp))
+            for ti, t in enumerate(self._tracks)
+            if leave_out is None or ti not in leave_out
+        ]
+
     def _weak_pairs(
         self, matched: set[int], weak: Sequence[Detection], timestamp: float
     ) -> list[tuple[int, int]]:
         """(track index, weak detection index) pairs for the tracks still unmatched."""
         if not weak:
             return []
-        left = [ti for ti in range(len(self._tracks)) if ti not in matched]
-        pairs = _greedy_pairs(
-            [self._tracks[ti] for ti in left], weak, timestamp, self._settings.weak_iou
-        )
-        return [(left[i], wi) for i, wi in pairs]
+        left = self._predicted(timestamp, matched)
+        return iou_pairs(left, weak, self._settings.weak_iou)
 
     def _appearance_pairs(
         self,
