@@ -9,6 +9,7 @@ and light drift is applied to both.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +46,19 @@ class QuietClip:
 
 
 def background_plate(video: Path, step: int = 8) -> Image:
-    """Per-pixel median over the clip: moving people vanish, the scene stays."""
-    capture = cv2.VideoCapture(str(video))
+    """Per-pixel median over the clip: moving people vanish, the scene stays. Kept per file
+    (path, size, time) for the process: every clip built from vtest starts from its plate.
+    Read-only: callers copy before changing it."""
+    try:
+        stat = video.stat()
+    except OSError:
+        raise ValueError(f"no frames could be read from {video}") from None
+    return _plate(str(video.resolve()), stat.st_size, stat.st_mtime_ns, step)
+
+
+@functools.lru_cache(maxsize=4)
+def _plate(video: str, _size: int, _mtime_ns: int, step: int) -> Image:
+    capture = cv2.VideoCapture(video)
     samples: list[Image] = []
     index = 0
     while True:
@@ -60,6 +72,7 @@ def background_plate(video: Path, step: int = 8) -> Image:
     if not samples:
         raise ValueError(f"no frames could be read from {video}")
     plate: Image = np.median(np.stack(samples), axis=0).astype(np.uint8)
+    plate.setflags(write=False)
     return plate
 
 
