@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from appliance.bench.frame_total import frames_to_read
 from appliance.edge.config import DetectorConfig
-from appliance.edge.detector import build_detector
+from appliance.edge.detector import build_edge_detector
 from appliance.progress import SILENT, Progress
 from cameras.jpeg import JpegSettings
 from cameras.sources import VideoSource
@@ -108,8 +108,8 @@ def analyse_video(
 ) -> AnalysedClip:
     """Decode `video` once (at most `frames` frames) and analyse every frame; with
     `weak_floor`, the detector runs down to it and keeps its weak detections apart."""
-    detector = build_detector(detector_config, Path("data"), weak_floor)
-    reported_from = None if weak_floor is None else detector_config.reported_from()
+    built = build_edge_detector(detector_config, Path("data"), weak_floor)
+    detector, reported_from = built.make(), built.reported_from
     frame_filter = FrameDifferenceFilter(difference)
     sums = {"detect": 0.0, "jpeg": 0.0, "signature": 0.0}
     raw: list[SplitDetections] = []

@@ -65,8 +65,9 @@ class EdgeBox:
         """``mqtt_client``: the cloud uplink's client instead of one made from the config."""
         self.config = config
         # Models first: a bad model file stops the box before any database is created.
-        weak_floor = config.tracker.weak_confidence
-        edge_detector = build_edge_detector(config.detector, config.data_dir, weak_floor)
+        edge_detector = build_edge_detector(
+            config.detector, config.data_dir, config.tracker.weak_confidence
+        )
         self.detector = edge_detector
         """What the box detects with (and why, if it fell back to HOG), and its batching."""
         detectors = {c.id: edge_detector.make() for c in config.cameras}
@@ -102,7 +103,7 @@ class EdgeBox:
                 self.snapshots,
                 new_controller(config, c),
                 [z.zone() for z in c.zones],
-                None if weak_floor is None else config.detector.reported_from(),
+                edge_detector.reported_from,
             )
             for c in config.cameras
         }

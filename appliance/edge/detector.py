@@ -53,6 +53,9 @@ class EdgeDetector:
     make: Callable[[], Detector]
     shared: YoloOnnxDetector | None = None
     """The one model session all cameras use (None for HOG)."""
+    reported_from: float | None = None
+    """Its own threshold when it runs lower for the tracker: what it returns under this is weak
+    (`pipelines.weak_detections`). None: everything it returns is reported."""
 
     def snapshot(self) -> dict[str, object]:
         """The status, and how the shared model's runs were batched so far."""
@@ -100,12 +103,9 @@ def _hog(config: DetectorConfig, fallback: str | None) -> EdgeDetector:
 
 def _onnx(config: DetectorConfig, data_dir: Path, weak_floor: float | None) -> EdgeDetector:
     settings = config.yolo_onnx.settings(engine_cache(config, data_dir))
-    floor = settings.min_confidence if weak_floor is None else weak_floor
-    settings = dataclasses.replace(
-        settings,
-        interest=tuple(config.labels),
-        min_confidence=min(settings.min_confidence, floor),
-    )
+    reported_from = config.reported_from()
+    floor = reported_from if weak_floor is None else min(weak_floor, reported_from)
+    settings = dataclasses.replace(settings, interest=tuple(config.labels), min_confidence=floor)
     detector = YoloOnnxDetector(settings)
     kept = detector.decoding.classes or detector.labels
     status = DetectorStatus(
@@ -124,7 +124,8 @@ def _onnx(config: DetectorConfig, data_dir: Path, weak_floor: float | None) -> E
         detector.providers[0],
         ", ".join(kept),
     )
-    return EdgeDetector(status, lambda: detector, detector)
+    lowered = reported_from if floor < reported_from else None
+    return EdgeDetector(status, lambda: detector, detector, lowered)
 
 
 def model_precision(path: str, detector: YoloOnnxDetector) -> str:
