@@ -13,13 +13,20 @@ import pytest
 
 MINUTES = 0.15
 SAMPLE_S = 1.0
+RETENTION_S = 3.0
 
 
 @pytest.fixture(scope="module")
 def soak(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any], Path]:
     work_dir, cache_dir = tmp_path_factory.mktemp("soak"), tmp_path_factory.mktemp("cache")
+    # Frames kept 3 s, swept every second: a 9 s run must see retention hold them down.
+    edge_yaml = tmp_path_factory.mktemp("config") / "edge.yaml"
+    edge_yaml.write_text(
+        f"retention: {{frames_days: {RETENTION_S / 86_400}, interval_s: 1}}\n", encoding="utf-8"
+    )
     command = [sys.executable, "-m", "appliance.cli", "--log-level", "WARNING", "bench", "soak"]
     options = ["--cameras", "2", "--minutes", str(MINUTES), "--sample-s", str(SAMPLE_S)]
+    options += ["--config", str(edge_yaml)]
     paths = ["--work-dir", str(work_dir), "--cache-dir", str(cache_dir)]
     done = subprocess.run(
         [*command, *options, *paths, "--json"],
@@ -71,9 +78,28 @@ def test_counts_frames_errors_and_shedding(soak: tuple[int, dict[str, Any], Path
         "fds_flat",
         "threads_flat",
         "no_errors",
+        "retention_holds",
     }
     assert report["meets_targets"] == all(report["checks"].values())
     assert code == (0 if report["meets_targets"] else 1)
+
+
+def test_retention_keeps_the_store_within_its_horizon(
+    soak: tuple[int, dict[str, Any], Path],
+) -> None:
+    _, report, work_dir = soak
+    storage, series = report["storage"], report["store_series"]
+    retention = storage["retention"]
+    assert retention["frames_s"] == pytest.approx(RETENTION_S) and retention["interval_s"] == 1
+    # Frames older than 3 s were swept: fewer are stored than the edge analysed over 9 s, and
+    # no more than it analysed in the last 3 s, a sweep interval and a sample interval.
+    assert retention["holds"] is True and report["checks"]["retention_holds"] is True
+    assert 0 < storage["frames_final"] <= retention["frames_bound"] < report["frames_analysed"]
+    assert storage["frames_final"] < series[-1]["frames_analysed"]
+    # The store is sampled with the process, its size read from the edge's data directory.
+    assert len(series) >= 7 and all(s["disk_mb"] > 0 for s in series)
+    assert storage["disk_mb_final"] == series[-1]["disk_mb"]
+    assert (work_dir / "data").is_dir()
 
 
 def test_every_process_it_started_is_gone(soak: tuple[int, dict[str, Any], Path]) -> None:

@@ -10,6 +10,9 @@ grows at most 5%, descriptors and threads stay flat (within what live connection
 worker threads legitimately vary by: the `*_tolerance` targets), and no errors:
 no ERROR or Traceback line in any output, no process exiting other than 0, no stats request
 failing. Shedding under load is the scheduler doing its job, not an error: it is reported.
+The store's rows and size on disk are sampled too; when the edge YAML's `retention` keeps
+frames for less than the run, the frames stored at the end must be within what that horizon
+allows (`appliance.bench.soak_store`).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from appliance.bench.soak_sampling import (
     shed_share,
     warmup_seconds,
 )
+from appliance.bench.soak_store import StoreSample, retention_of, store_figures, store_sample
 from appliance.progress import SILENT, Progress, counted, progress_from
 
 log = logging.getLogger(__name__)
@@ -64,6 +68,7 @@ EXIT_INTERRUPTED = 130
 @dataclass
 class SoakRun:
     samples: list[ProcessSample] = field(default_factory=list)
+    store: list[StoreSample] = field(default_factory=list)
     counters: dict[str, Any] | None = None
     stats_failures: int = 0
     edge_gone_at_s: float | None = None
@@ -118,7 +123,13 @@ def run_soak(
         watches = [LogWatch(edge.log_path), *(LogWatch(n.log_path) for n in nodes)]
         for watch in watches:
             watch.scan()
-        return _report(cameras, duration_s, sample_s, videos, run, edge, nodes, watches)
+        storage = (
+            store_figures(run.store, warmup_seconds(duration_s), retention_of(base), sample_s)
+            if run.store
+            else {}
+        )
+        report = _report(cameras, duration_s, sample_s, videos, run, edge, nodes, watches)
+        return _with_storage(report, storage, run.store)
 
 
 def _nodes(workdir: Path, edge: SoakEdge, videos: list[Path]) -> list[SoakNode]:
@@ -204,6 +215,7 @@ def _sample(edge: SoakEdge, run: SoakRun, elapsed: float) -> bool:
         run.stats_failures += 1
     else:
         run.counters = edge_counters(stats)
+        run.store.append(store_sample(elapsed, edge.data_dir, stats))
     analysed = run.counters["frames_analysed"] if run.counters else None
     log.info(
         "%5.0f s: rss %.1f MB, %d fds (%d sockets), %d threads, %s frames analysed",
@@ -251,6 +263,21 @@ def _report(
         "checks": checks,
         "meets_targets": all(checks.values()),
         "series": [asdict(sample) for sample in run.samples],
+    }
+
+
+def _with_storage(
+    report: dict[str, Any], storage: dict[str, Any], samples: list[StoreSample]
+) -> dict[str, Any]:
+    """The store's figures, and retention's check when the run outlasted its horizon."""
+    holds = storage.get("retention", {}).get("holds")
+    checks = report["checks"] if holds is None else {**report["checks"], "retention_holds": holds}
+    return {
+        **report,
+        "storage": storage,
+        "checks": checks,
+        "meets_targets": all(checks.values()),
+        "store_series": [asdict(sample) for sample in samples],
     }
 
 

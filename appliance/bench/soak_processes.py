@@ -62,10 +62,11 @@ class SoakEdge:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "edge.log"
+        self.data_dir = workdir / "data"
         config = {
             **base,
             "listen": {**base.get("listen", {}), "host": "127.0.0.1", "port": self.port},
-            "data_dir": str(workdir / "data"),
+            "data_dir": str(self.data_dir),
             "database_url": None,
             "api_token": self.api_token,
             "cameras": [{"id": cid, "token": token} for cid, token in self.tokens.items()],

@@ -14,6 +14,8 @@ def format_soak_report(report: dict[str, Any]) -> str:
     if "rss_mb_final" in report:
         lines += _process_rows(report)
     lines += _work_rows(report)
+    if report.get("storage"):
+        lines += _storage_rows(report["storage"])
     errors = report["errors"]
     lines.append(f"  {'errors':<24} {errors['count']}")
     lines += [f"    {line}" for line in errors["lines"]]
@@ -60,4 +62,26 @@ def _work_rows(report: dict[str, Any]) -> list[str]:
         + ("" if shed is None else f", {100 * shed:.1f}% of the work"),
         f"  {'rejected':<24} {sum(report['rejected'].values())} {report['rejected']}",
         f"  {'store':<24} " + ", ".join(f"{k} {v}" for k, v in store.items()),
+    ]
+
+
+def _storage_rows(storage: dict[str, Any]) -> list[str]:
+    retention = storage["retention"]
+    horizon = retention["frames_s"]
+    if horizon is None:
+        kept = "frames kept for ever"
+    elif retention["frames_bound"] is None:
+        kept = f"frames kept {horizon:.0f} s: longer than the run, not checked"
+    else:
+        verdict = "held" if retention["holds"] else "MISSED"
+        kept = (
+            f"frames kept {horizon:.0f} s, swept every {retention['interval_s']:.0f} s: at most "
+            f"{retention['frames_bound']} may be left, {storage['frames_final']} are ({verdict})"
+        )
+    return [
+        f"  {'store on disk':<24} {storage['disk_mb_at_warmup_end']:.1f} MB at warm-up end, "
+        f"max {storage['disk_mb_max']:.1f}, final {storage['disk_mb_final']:.1f} MB",
+        f"  {'frames stored':<24} {storage['frames_at_warmup_end']} at warm-up end, "
+        f"max {storage['frames_max']}, final {storage['frames_final']}",
+        f"  {'retention':<24} {kept}",
     ]
