@@ -46,6 +46,7 @@ from appliance.bench.soak_sampling import (
     warmup_seconds,
 )
 from appliance.bench.soak_store import StoreSample, retention_of, store_figures, store_sample
+from appliance.edge.retention import RetentionConfig
 from appliance.progress import SILENT, Progress, counted, progress_from
 
 log = logging.getLogger(__name__)
@@ -123,13 +124,8 @@ def run_soak(
         watches = [LogWatch(edge.log_path), *(LogWatch(n.log_path) for n in nodes)]
         for watch in watches:
             watch.scan()
-        storage = (
-            store_figures(run.store, warmup_seconds(duration_s), retention_of(base), sample_s)
-            if run.store
-            else {}
-        )
-        report = _report(cameras, duration_s, sample_s, videos, run, edge, nodes, watches)
-        return _with_storage(report, storage, run.store)
+        retention = retention_of(base)
+        return _report(cameras, duration_s, sample_s, videos, run, edge, nodes, watches, retention)
 
 
 def _nodes(workdir: Path, edge: SoakEdge, videos: list[Path]) -> list[SoakNode]:
@@ -233,9 +229,11 @@ def _report(
     edge: SoakEdge,
     nodes: list[SoakNode],
     watches: list[LogWatch],
+    retention: RetentionConfig,
 ) -> dict[str, Any]:
     warmup_s = warmup_seconds(duration_s)
     figures = growth_figures(run.samples, warmup_s) if run.samples else {}
+    storage = store_figures(run.store, warmup_s, retention, sample_s) if run.store else {}
     errors = _errors(run, edge, nodes, watches)
     tolerances = {
         "max_rss_growth_pct": MAX_RSS_GROWTH_PCT,
@@ -243,7 +241,7 @@ def _report(
         "socket_tolerance": SOCKETS_PER_NODE * cameras,
         "thread_tolerance": THREAD_TOLERANCE,
     }
-    checks = _checks(figures, errors["count"], tolerances)
+    checks = _checks(figures, errors["count"], tolerances, storage)
     counters = run.counters or {}
     return {
         "cameras": cameras,
@@ -263,21 +261,8 @@ def _report(
         "checks": checks,
         "meets_targets": all(checks.values()),
         "series": [asdict(sample) for sample in run.samples],
-    }
-
-
-def _with_storage(
-    report: dict[str, Any], storage: dict[str, Any], samples: list[StoreSample]
-) -> dict[str, Any]:
-    """The store's figures, and retention's check when the run outlasted its horizon."""
-    holds = storage.get("retention", {}).get("holds")
-    checks = report["checks"] if holds is None else {**report["checks"], "retention_holds": holds}
-    return {
-        **report,
         "storage": storage,
-        "checks": checks,
-        "meets_targets": all(checks.values()),
-        "store_series": [asdict(sample) for sample in samples],
+        "store_series": [asdict(sample) for sample in run.store],
     }
 
 
@@ -299,9 +284,14 @@ def _errors(
     }
 
 
-def _checks(figures: dict[str, Any], errors: int, tolerances: dict[str, float]) -> dict[str, bool]:
+def _checks(
+    figures: dict[str, Any], errors: int, tolerances: dict[str, float], storage: dict[str, Any]
+) -> dict[str, bool]:
+    # Retention is checked only when the run outlasted its horizon (`soak_store`).
+    holds = storage.get("retention", {}).get("holds")
+    retention = {} if holds is None else {"retention_holds": holds}
     if not figures:
-        return {"samples": False, "no_errors": errors == 0}
+        return {"samples": False, "no_errors": errors == 0, **retention}
     return {
         "samples": figures["samples_after_warmup"] >= 2,
         "rss_growth": figures["rss_growth_pct"] <= tolerances["max_rss_growth_pct"],
@@ -309,6 +299,7 @@ def _checks(figures: dict[str, Any], errors: int, tolerances: dict[str, float]) 
         and figures["sockets"]["span"] <= tolerances["socket_tolerance"],
         "threads_flat": figures["threads"]["span"] <= tolerances["thread_tolerance"],
         "no_errors": errors == 0,
+        **retention,
     }
 
 

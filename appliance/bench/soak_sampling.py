@@ -10,7 +10,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 ERROR_LINE = re.compile(r"\b(ERROR|CRITICAL)\b|Traceback \(most recent call last\)")
 """A line that counts as an error in an edge's or a node's output."""
@@ -124,12 +124,25 @@ def slope_per_hour(points: list[tuple[float, float]]) -> float | None:
     return covariance / spread * 3600
 
 
-def growth_figures(samples: list[ProcessSample], warmup_s: float) -> dict[str, Any]:
-    """Memory, fds and threads after the warm-up (the sample closest before its end starts)."""
+class Timed(Protocol):
+    @property
+    def t_s(self) -> float: ...
+
+
+T = TypeVar("T", bound=Timed)
+
+
+def after_warmup(samples: list[T], warmup_s: float) -> list[T]:
+    """The samples from the one closest before the warm-up's end (the run's baseline) on."""
     before = [s for s in samples if s.t_s <= warmup_s]
     start = before[-1] if before else samples[0]
-    after = [s for s in samples if s.t_s >= start.t_s]
-    final = after[-1]
+    return [s for s in samples if s.t_s >= start.t_s]
+
+
+def growth_figures(samples: list[ProcessSample], warmup_s: float) -> dict[str, Any]:
+    """Memory, fds and threads after the warm-up (the sample closest before its end starts)."""
+    after = after_warmup(samples, warmup_s)
+    start, final = after[0], after[-1]
     slope = slope_per_hour([(s.t_s, s.rss_mb) for s in after])
     return {
         "samples": len(samples),

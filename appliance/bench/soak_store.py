@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from appliance.bench.soak_sampling import after_warmup
 from appliance.edge.retention import DAY_S, RetentionConfig
 
 
@@ -66,10 +67,8 @@ def store_figures(
 ) -> dict[str, Any]:
     """The store after the warm-up and, for a frames horizon shorter than the run, the most
     frames retention may leave at the end (`frames_bound`) and whether it held."""
-    before = [s for s in samples if s.t_s <= warmup_s]
-    start = before[-1] if before else samples[0]
-    after = [s for s in samples if s.t_s >= start.t_s]
-    final = after[-1]
+    after = after_warmup(samples, warmup_s)
+    start, final = after[0], after[-1]
     return {
         "disk_mb_at_warmup_end": start.disk_mb,
         "disk_mb_max": max(s.disk_mb for s in after),
