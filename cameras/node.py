@@ -62,6 +62,9 @@ class NodeStats:
     keeps up with a live camera stays near 0."""
     jpegs_encoded: int = 0
     """JPEGs made: one per frame sent, or with Edgent only those that went as JPEGs."""
+    detector_runs: int = 0
+    detector_s: float = 0.0
+    """The camera's own object detector (kind yolo-onnx): frames it ran on, and its time."""
 
 
 class CameraNode:
@@ -119,6 +122,8 @@ class CameraNode:
                     self._offer(frame, selection)
         finally:
             last = self.sender.close()
+            self.stats.detector_runs = self.selector.detector_runs
+            self.stats.detector_s = self.selector.detector_s
         self._settle(last)
         log.info(
             "camera %s: read %d frames, sent %d (%d bytes), %d held back by the budget,"
@@ -262,9 +267,13 @@ class CameraNode:
         threshold = feedback.difference_threshold
         if threshold is not None and threshold != self.selector.threshold:
             log.debug("edge set difference threshold %.4f", threshold)
+        if feedback.query is not None and feedback.query is not self.selector.query:
+            log.info("edge asks for answers to the %s query", feedback.query.value)
         still = tuple(b.box() for b in reply.stationary)
         self.selector.follow(
-            EdgeReply(moving, threshold, feedback.skip_share, feedback.next_frame_s, still)
+            EdgeReply(
+                moving, threshold, feedback.skip_share, feedback.next_frame_s, still, feedback.query
+            )
         )
         if self.masks.follow(feedback.masks) and self.regions is not None:
             # Regions pasted onto the edge's last picture would leave its unpainted pixels.

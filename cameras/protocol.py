@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from cameras.mask_config import MaskConfig
+from pipelines.feedback import Query
 from pipelines.types import Box, Detection
 
 META_HEADER = "X-Frame-Meta"
@@ -249,6 +250,13 @@ class EdgeFeedback(BaseModel):
         le=100,
         description="Highest JPEG quality the camera's query needs (the camera sends at most"
         " this, or its own when lower); None: the camera's own.",
+    )
+    query: Query | None = Field(
+        default=None,
+        description="The question the edge answers with this camera's frames (its"
+        " filter_control.query): a camera running its own object detector sends a counts"
+        " camera's frames when its count changes. None from edges before it, or without query"
+        " control.",
     )
     send_picture: bool = Field(
         default=False,

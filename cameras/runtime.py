@@ -77,7 +77,13 @@ def build_selector(config: CameraConfig) -> FrameSelector:
 
         settings = replace(tiny.yolo_onnx.settings(), interest=tuple(tiny.labels))
         detector = YoloOnnxDetector(settings)
-    return FrameSelector(config.filter.settings(), tiny.settings(), tiny.arrival_area, detector)
+    return FrameSelector(
+        config.filter.settings(),
+        tiny.settings(),
+        tiny.arrival_area,
+        detector,
+        tiny.count_settings(),
+    )
 
 
 def _run(

@@ -258,6 +258,10 @@ class EdgeReply:
     stationary: tuple[Box, ...] = ()
     """Where the objects the edge tracks as stationary are (a parked car): a camera's own
     object detector finding one of them again has found no news."""
+    query: Query | None = None
+    """The question the edge answers with the camera's frames (None: keep the one in force):
+    a camera with its own object detector sends a counts camera's frames when its count
+    changes (`pipelines.count_trigger`)."""
 
 
 def reply_after(
@@ -278,7 +282,9 @@ def reply_after(
     if controller is None:
         return EdgeReply(tracker.moving, None, None, next_frame_s, still)
     advice = controller.observe(held, gap)
-    return EdgeReply(tracker.moving, advice.threshold, advice.skip, next_frame_s, still)
+    return EdgeReply(
+        tracker.moving, advice.threshold, advice.skip, next_frame_s, still, controller.query
+    )
 
 
 def confirm_within(tracker: IouTracker) -> float | None:

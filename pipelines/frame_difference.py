@@ -52,6 +52,9 @@ class SendReason(str, Enum):
     """Changed, but the tiny detector found nothing (light, noise, swaying leaves)."""
     RATE = "rate"
     """Changed, skipped: the edge answers the camera's query well enough with fewer frames."""
+    COUNT = "count"
+    """Counts query: the camera's object detector counts more or fewer objects than on the last
+    frame sent (`pipelines.count_trigger`)."""
 
 
 @dataclass(frozen=True)

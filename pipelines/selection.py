@@ -5,18 +5,21 @@ interest is there: motion blobs on a background model, or an object detector (an
 run on the frames the filter passes, which then also ranks them by the objects it sees. A
 change with nothing of interest is dropped unless the edge is tracking something here (then
 even an empty frame tells it that someone left); objects that came or went are sent even when
-too few pixels changed for the threshold.
+too few pixels changed for the threshold. For a camera whose query is counts, the object
+detector runs on every frame and a frame goes when its count changes (`pipelines.count_trigger`).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
 
+from pipelines.count_trigger import CountChangeTrigger, CountTriggerSettings
 from pipelines.detectors import Detector
-from pipelines.feedback import EdgeReply
+from pipelines.feedback import EdgeReply, Query
 from pipelines.frame_difference import (
     DifferenceSettings,
     FilterDecision,
@@ -63,10 +66,20 @@ class FrameSelector:
         motion: MotionSettings | None = None,
         arrival_area: float = 0.003,
         detector: Detector | None = None,
+        counts: CountTriggerSettings | None = None,
     ) -> None:
-        """``detector``: decides interest instead of the motion blobs, on full frames."""
+        """``detector``: decides interest instead of the motion blobs, on full frames.
+        ``counts``: when a frame is news to a counts query (with a detector only)."""
         self.filter = FrameDifferenceFilter(difference)
         self.detector = detector
+        self.counter = CountChangeTrigger(counts)
+        self._counted = False
+        """The last decided frame was decided by its count."""
+        self.query: Query | None = None
+        """The edge's question for this camera (its last reply; None: none said)."""
+        self.detector_runs = 0
+        self.detector_s = 0.0
+        """The object detector's runs and their time, for the node's stats."""
         self.features = None if motion is None else FeatureExtractor(motion)
         self.arrival_area = arrival_area
         self.skip = 0.0
@@ -83,14 +96,47 @@ class FrameSelector:
     def threshold(self) -> float:
         return self.filter.threshold
 
+    @property
+    def counting(self) -> bool:
+        """Frames go when the object detector's count changes, not when the pixels do."""
+        return self.detector is not None and self.query is Query.COUNTS
+
     def decide(self, frame: Image, timestamp: float) -> Selection:
         height, width = frame.shape[:2]
         selection = self.decide_signature(self.filter.signature(frame), width, height, timestamp)
+        self._counted = self.counting
+        if self._counted:
+            return self._by_count(selection, self._detect(frame), timestamp)
         if self.detector is None or selection.decision.reason not in LOOKED_AT:
             return selection
+        return self._by_objects(selection, self._detect(frame))
+
+    def _detect(self, frame: Image) -> list[Detection]:
+        """The object detector's finds outside the motion mask."""
+        assert self.detector is not None
+        height, width = frame.shape[:2]
+        started = time.perf_counter()
         found = self.detector.detect(frame)
-        objects = [o for o in found if self.motion_mask.keeps(o.box, (width, height))]
-        return self._by_objects(selection, objects)
+        self.detector_s += time.perf_counter() - started
+        self.detector_runs += 1
+        return [o for o in found if self.motion_mask.keeps(o.box, (width, height))]
+
+    def _by_count(self, selection: Selection, objects: list[Detection], now: float) -> Selection:
+        """Counts query: the first frame, a changed count, and a keepalive when the count has
+        stood still for long go; the difference filter's changes and keepalives do not (a crowd
+        walking on changes every pixel and no count)."""
+        counted = self.counter.decide(len(objects), now)
+        reason = SendReason.UNCHANGED
+        if selection.decision.reason is SendReason.FIRST:
+            reason = SendReason.FIRST
+        elif counted.changed:
+            reason = SendReason.COUNT
+        elif counted.keepalive:
+            reason = SendReason.KEEPALIVE
+        decision = replace(
+            selection.decision, send=reason is not SendReason.UNCHANGED, reason=reason
+        )
+        return replace(selection, decision=decision, utility=float(len(objects)), objects=objects)
 
     def _by_objects(self, selection: Selection, objects: list[Detection]) -> Selection:
         """A change the detector finds nothing new in is dropped unless the edge tracks
@@ -180,6 +226,8 @@ class FrameSelector:
         """The last decided frame was sent: later frames are compared with it."""
         self._since_sent = 0
         self.filter.commit_last()
+        if self._counted:
+            self.counter.sent()
         if self.features is not None and self._pending is not None:
             self.features.mark_sent(self._pending)
 
@@ -190,6 +238,8 @@ class FrameSelector:
         """Apply the edge's reply to a frame before deciding on the next one."""
         self.filter.set_tracking(reply.moving_tracks > 0)
         self.stationary = reply.stationary
+        if reply.query is not None:
+            self.query = reply.query
         if reply.threshold is not None:
             self.filter.set_threshold(reply.threshold)
         if reply.skip is not None:

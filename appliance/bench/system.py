@@ -129,6 +129,7 @@ def run_system_bench(
             "skipped_for_budget": run.node.skipped_for_budget,
             "shed_by_edge": run.node.shed_by_edge,
             "upload_failures": run.node.upload_failures,
+            "detector_ms_per_input_frame": _node_ms(run.node),
         },
         "exits": run.edge.get("exits"),
         "baselines": baseline_rows(baselines, clip, analysed.timings.detect_ms_per_frame),
@@ -184,6 +185,13 @@ def run_system(
     finally:
         box.close()
     return SystemRun(stats, stored, edge_stats, control, time.perf_counter() - started)
+
+
+def _node_ms(node: NodeStats) -> float | None:
+    """The camera's own object detector's time per frame read (None: it runs none)."""
+    if not node.detector_runs or not node.frames_read:
+        return None
+    return round(node.detector_s * 1000.0 / node.frames_read, 2)
 
 
 def _ms_per_frame(edge: dict[str, Any], frames: int) -> float | None:

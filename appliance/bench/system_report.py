@@ -75,6 +75,9 @@ def format_system_report(report: dict[str, Any]) -> str:
     lines.append(f"baselines tuned to the system's {report['query']} accuracy {report['tuned_to']}")
     if "detector_ms_per_input_frame" in report:
         lines.append(f"edge detector {report['detector_ms_per_input_frame']} ms per input frame")
+    node_ms = report.get("node", {}).get("detector_ms_per_input_frame")
+    if node_ms is not None:
+        lines.append(f"camera's own detector {node_ms} ms per input frame")
     return "\n".join(lines)
 
 

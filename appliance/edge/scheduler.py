@@ -233,7 +233,8 @@ def _fail(future: Future[T], error: BaseException) -> None:
         log.debug("a request gave up before its frame was answered: %s", error)
 
 
-_MOST_USEFUL = frozenset({SendReason.FIRST.value, SendReason.ARRIVAL.value})
+# A changed count is to a counts camera what an arrival is to the others.
+_MOST_USEFUL = frozenset({SendReason.FIRST.value, SendReason.ARRIVAL.value, SendReason.COUNT.value})
 _LEAST_USEFUL = frozenset(
     {SendReason.KEEPALIVE.value, SendReason.UNCHANGED.value, SendReason.NOTHING_OF_INTEREST.value}
 )

@@ -34,6 +34,7 @@ from cameras.protocol import (
     WireDetection,
 )
 from cameras.tensor_meta import TensorMeta
+from pipelines.feedback import Query
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ def frame_reply(box: EdgeBox, camera: EdgeCameraConfig, result: AnalysisResult) 
             next_frame_s=result.next_frame_s,
             budget_bytes_per_s=box.site_uplink.budget(camera.id),
             jpeg_quality=query_jpeg_quality(box, camera.id),
+            query=camera_query(box, camera.id),
             send_picture=result.needs_picture,
             masks=camera.masks,
         ),
@@ -102,6 +104,12 @@ def query_jpeg_quality(box: EdgeBox, camera_id: str) -> int | None:
     """The JPEG quality the camera's query needs (None: the camera's own; no query control)."""
     controller = box.analyzers[camera_id].controller
     return None if controller is None else box.config.filter_control.quality_for(controller.query)
+
+
+def camera_query(box: EdgeBox, camera_id: str) -> Query | None:
+    """The query the camera's frames answer (None: no query control)."""
+    controller = box.analyzers[camera_id].controller
+    return None if controller is None else controller.query
 
 
 def timing_headers(response: Response, since: float, result: AnalysisResult) -> None:
