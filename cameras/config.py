@@ -18,7 +18,6 @@ from cameras.jpeg import (
 from cameras.mask_config import MaskConfig
 from cameras.reconnect import ReconnectSettings
 from cameras.sources import SourceKind, classify_source
-from pipelines.count_trigger import CountTriggerSettings
 from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST
 from pipelines.frame_difference import DifferenceSettings
 from pipelines.motion import MotionSettings
@@ -104,23 +103,15 @@ class TinyDetectorConfig(BaseModel):
         " changed.",
     )
 
-    count_change: int = Field(
-        1,
-        ge=1,
-        le=1000,
-        description="Counts query (the edge's filter_control.query), kind yolo-onnx: the model"
-        " runs on every frame and a frame goes when the number of objects of interest it finds"
-        " differs from the last frame sent's by at least this many; changes of the picture"
-        " alone send nothing.",
-    )
-    count_keepalive_s: float = Field(
+    answer_keepalive_s: float = Field(
         60.0,
         gt=0,
         le=3600,
-        description="Counts query, kind yolo-onnx: send a frame after this long even when the"
-        " count stands still, so that the edge's picture and tracks of the camera stay fresh"
-        " (a count that stands still needs none: the quiet clip sends 20 fewer frames with 60"
-        " s than with 10).",
+        description="Counts and boxes queries (the edge's filter_control.query), kind yolo-onnx:"
+        " the model runs on every frame and a frame goes when its detections make the answer"
+        " the edge holds (the count or boxes of the last frame sent) fall below the query's"
+        " target, changes of the picture alone send nothing; and a frame after this long even"
+        " when the answer holds, so that the edge's picture and tracks stay fresh.",
     )
 
     @model_validator(mode="after")
@@ -128,9 +119,6 @@ class TinyDetectorConfig(BaseModel):
         if self.kind == "yolo-onnx" and self.yolo_onnx.model_path is None:
             raise ValueError("kind yolo-onnx needs yolo_onnx.model_path")
         return self
-
-    def count_settings(self) -> CountTriggerSettings:
-        return CountTriggerSettings(self.count_change, self.count_keepalive_s)
 
     def settings(self) -> MotionSettings | None:
         if self.kind == "none":

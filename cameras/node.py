@@ -270,11 +270,16 @@ class CameraNode:
         if feedback.query is not None and feedback.query is not self.selector.query:
             log.info("edge asks for answers to the %s query", feedback.query.value)
         still = tuple(b.box() for b in reply.stationary)
-        self.selector.follow(
-            EdgeReply(
-                moving, threshold, feedback.skip_share, feedback.next_frame_s, still, feedback.query
-            )
+        advice = EdgeReply(
+            moving,
+            threshold,
+            feedback.skip_share,
+            feedback.next_frame_s,
+            still,
+            feedback.query,
+            feedback.accuracy_target,
         )
+        self.selector.follow(advice)
         if self.masks.follow(feedback.masks) and self.regions is not None:
             # Regions pasted onto the edge's last picture would leave its unpainted pixels.
             self.regions.force_full()

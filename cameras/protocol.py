@@ -254,9 +254,16 @@ class EdgeFeedback(BaseModel):
     query: Query | None = Field(
         default=None,
         description="The question the edge answers with this camera's frames (its"
-        " filter_control.query): a camera running its own object detector sends a counts"
-        " camera's frames when its count changes. None from edges before it, or without query"
-        " control.",
+        " filter_control.query): a camera running its own object detector sends a counts or"
+        " boxes camera's frames when the answer the edge holds goes stale. None from edges"
+        " before it, or without query control.",
+    )
+    accuracy_target: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="The accuracy the edge holds that query to: the held answer is stale below"
+        " it. None from edges before it, or without query control.",
     )
     send_picture: bool = Field(
         default=False,

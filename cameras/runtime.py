@@ -82,7 +82,7 @@ def build_selector(config: CameraConfig) -> FrameSelector:
         tiny.settings(),
         tiny.arrival_area,
         detector,
-        tiny.count_settings(),
+        tiny.answer_keepalive_s,
     )
 
 

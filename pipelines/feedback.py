@@ -260,8 +260,10 @@ class EdgeReply:
     object detector finding one of them again has found no news."""
     query: Query | None = None
     """The question the edge answers with the camera's frames (None: keep the one in force):
-    a camera with its own object detector sends a counts camera's frames when its count
-    changes (`pipelines.count_trigger`)."""
+    a camera with its own object detector sends a counts or boxes camera's frames when the
+    answer the edge holds goes stale (`pipelines.answer_trigger`)."""
+    target: float | None = None
+    """The accuracy the edge holds that question to (None: keep the one in force)."""
 
 
 def reply_after(
@@ -283,7 +285,13 @@ def reply_after(
         return EdgeReply(tracker.moving, None, None, next_frame_s, still)
     advice = controller.observe(held, gap)
     return EdgeReply(
-        tracker.moving, advice.threshold, advice.skip, next_frame_s, still, controller.query
+        tracker.moving,
+        advice.threshold,
+        advice.skip,
+        next_frame_s,
+        still,
+        controller.query,
+        controller.settings.accuracy_target,
     )
 
 

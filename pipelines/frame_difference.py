@@ -52,9 +52,9 @@ class SendReason(str, Enum):
     """Changed, but the tiny detector found nothing (light, noise, swaying leaves)."""
     RATE = "rate"
     """Changed, skipped: the edge answers the camera's query well enough with fewer frames."""
-    COUNT = "count"
-    """Counts query: the camera's object detector counts more or fewer objects than on the last
-    frame sent (`pipelines.count_trigger`)."""
+    STALE = "stale"
+    """Counts or boxes query: the camera's object detector finds the answer the edge holds (the
+    last frame sent's count or boxes) below the query's target here (`pipelines.answer_trigger`)."""
 
 
 @dataclass(frozen=True)

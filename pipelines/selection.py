@@ -5,8 +5,9 @@ interest is there: motion blobs on a background model, or an object detector (an
 run on the frames the filter passes, which then also ranks them by the objects it sees. A
 change with nothing of interest is dropped unless the edge is tracking something here (then
 even an empty frame tells it that someone left); objects that came or went are sent even when
-too few pixels changed for the threshold. For a camera whose query is counts, the object
-detector runs on every frame and a frame goes when its count changes (`pipelines.count_trigger`).
+too few pixels changed for the threshold. For a camera whose query is counts or boxes, the
+object detector runs on every frame and a frame goes when the answer the edge holds goes stale
+(`pipelines.answer_trigger`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from pipelines.count_trigger import CountChangeTrigger, CountTriggerSettings
+from pipelines.answer_trigger import TRIGGERED, HeldAnswerTrigger
 from pipelines.detectors import Detector
 from pipelines.feedback import EdgeReply, Query
 from pipelines.frame_difference import (
@@ -66,17 +67,20 @@ class FrameSelector:
         motion: MotionSettings | None = None,
         arrival_area: float = 0.003,
         detector: Detector | None = None,
-        counts: CountTriggerSettings | None = None,
+        answer_keepalive_s: float = 60.0,
     ) -> None:
         """``detector``: decides interest instead of the motion blobs, on full frames.
-        ``counts``: when a frame is news to a counts query (with a detector only)."""
+        ``answer_keepalive_s``: counts and boxes queries with a detector, the longest a held
+        answer goes without a frame."""
         self.filter = FrameDifferenceFilter(difference)
         self.detector = detector
-        self.counter = CountChangeTrigger(counts)
-        self._counted = False
-        """The last decided frame was decided by its count."""
+        self.answers = HeldAnswerTrigger(answer_keepalive_s)
+        self._triggered = False
+        """The last decided frame was decided by the held answer."""
         self.query: Query | None = None
         """The edge's question for this camera (its last reply; None: none said)."""
+        self.target: float | None = None
+        """The accuracy the edge holds that question to (its last reply)."""
         self.detector_runs = 0
         self.detector_s = 0.0
         """The object detector's runs and their time, for the node's stats."""
@@ -97,16 +101,17 @@ class FrameSelector:
         return self.filter.threshold
 
     @property
-    def counting(self) -> bool:
-        """Frames go when the object detector's count changes, not when the pixels do."""
-        return self.detector is not None and self.query is Query.COUNTS
+    def holding_answers(self) -> bool:
+        """Frames go when the object detector finds the edge's held answer stale, not when the
+        pixels change."""
+        return self.detector is not None and self.query in TRIGGERED and self.target is not None
 
     def decide(self, frame: Image, timestamp: float) -> Selection:
         height, width = frame.shape[:2]
         selection = self.decide_signature(self.filter.signature(frame), width, height, timestamp)
-        self._counted = self.counting
-        if self._counted:
-            return self._by_count(selection, self._detect(frame), timestamp)
+        self._triggered = self.holding_answers
+        if self._triggered:
+            return self._by_answer(selection, self._detect(frame), timestamp)
         if self.detector is None or selection.decision.reason not in LOOKED_AT:
             return selection
         return self._by_objects(selection, self._detect(frame))
@@ -121,17 +126,18 @@ class FrameSelector:
         self.detector_runs += 1
         return [o for o in found if self.motion_mask.keeps(o.box, (width, height))]
 
-    def _by_count(self, selection: Selection, objects: list[Detection], now: float) -> Selection:
-        """Counts query: the first frame, a changed count, and a keepalive when the count has
-        stood still for long go; the difference filter's changes and keepalives do not (a crowd
-        walking on changes every pixel and no count)."""
-        counted = self.counter.decide(len(objects), now)
+    def _by_answer(self, selection: Selection, objects: list[Detection], now: float) -> Selection:
+        """Counts and boxes: the first frame, a frame where the held answer went stale, and a
+        keepalive when it has held for long go; the difference filter's changes and keepalives
+        do not (a crowd walking on changes every pixel and no count)."""
+        assert self.query is not None and self.target is not None
+        held = self.answers.decide(objects, now, self.query, self.target)
         reason = SendReason.UNCHANGED
         if selection.decision.reason is SendReason.FIRST:
             reason = SendReason.FIRST
-        elif counted.changed:
-            reason = SendReason.COUNT
-        elif counted.keepalive:
+        elif held.stale:
+            reason = SendReason.STALE
+        elif held.keepalive:
             reason = SendReason.KEEPALIVE
         decision = replace(
             selection.decision, send=reason is not SendReason.UNCHANGED, reason=reason
@@ -226,8 +232,8 @@ class FrameSelector:
         """The last decided frame was sent: later frames are compared with it."""
         self._since_sent = 0
         self.filter.commit_last()
-        if self._counted:
-            self.counter.sent()
+        if self._triggered:
+            self.answers.sent()
         if self.features is not None and self._pending is not None:
             self.features.mark_sent(self._pending)
 
@@ -240,6 +246,8 @@ class FrameSelector:
         self.stationary = reply.stationary
         if reply.query is not None:
             self.query = reply.query
+        if reply.target is not None:
+            self.target = reply.target
         if reply.threshold is not None:
             self.filter.set_threshold(reply.threshold)
         if reply.skip is not None:

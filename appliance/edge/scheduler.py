@@ -233,8 +233,8 @@ def _fail(future: Future[T], error: BaseException) -> None:
         log.debug("a request gave up before its frame was answered: %s", error)
 
 
-# A changed count is to a counts camera what an arrival is to the others.
-_MOST_USEFUL = frozenset({SendReason.FIRST.value, SendReason.ARRIVAL.value, SendReason.COUNT.value})
+# A stale answer is to a counts or boxes camera what an arrival is to the others.
+_MOST_USEFUL = frozenset({SendReason.FIRST.value, SendReason.ARRIVAL.value, SendReason.STALE.value})
 _LEAST_USEFUL = frozenset(
     {SendReason.KEEPALIVE.value, SendReason.UNCHANGED.value, SendReason.NOTHING_OF_INTEREST.value}
 )

@@ -34,7 +34,6 @@ from cameras.protocol import (
     WireDetection,
 )
 from cameras.tensor_meta import TensorMeta
-from pipelines.feedback import Query
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +78,7 @@ def count_outcome(
 
 def frame_reply(box: EdgeBox, camera: EdgeCameraConfig, result: AnalysisResult) -> FrameReply:
     fixed = camera.difference_threshold
+    control = box.analyzers[camera.id].controller
     return FrameReply(
         frame_id=result.frame_id,
         detections=[
@@ -93,7 +93,8 @@ def frame_reply(box: EdgeBox, camera: EdgeCameraConfig, result: AnalysisResult) 
             next_frame_s=result.next_frame_s,
             budget_bytes_per_s=box.site_uplink.budget(camera.id),
             jpeg_quality=query_jpeg_quality(box, camera.id),
-            query=camera_query(box, camera.id),
+            query=None if control is None else control.query,
+            accuracy_target=None if control is None else control.settings.accuracy_target,
             send_picture=result.needs_picture,
             masks=camera.masks,
         ),
@@ -104,12 +105,6 @@ def query_jpeg_quality(box: EdgeBox, camera_id: str) -> int | None:
     """The JPEG quality the camera's query needs (None: the camera's own; no query control)."""
     controller = box.analyzers[camera_id].controller
     return None if controller is None else box.config.filter_control.quality_for(controller.query)
-
-
-def camera_query(box: EdgeBox, camera_id: str) -> Query | None:
-    """The query the camera's frames answer (None: no query control)."""
-    controller = box.analyzers[camera_id].controller
-    return None if controller is None else controller.query
 
 
 def timing_headers(response: Response, since: float, result: AnalysisResult) -> None:

@@ -1,0 +1,76 @@
+"""Counts and boxes queries, with an object detector on the camera: send a frame when the answer
+the edge holds no longer holds.
+
+The edge answers "how many" and "where exactly" from the last frame it analysed until the next
+one comes, so the frames that matter are those where that answer goes stale, whatever the pixels
+do (a crowd walking on changes every pixel and no count; two people meeting change few pixels
+and a count). A camera that runs an object detector can tell on every frame: its own detections
+on the last frame sent, held against its detections now and scored as the query is (count
+accuracy, or F1 at IoU 0.5: `pipelines.metrics`), fall below the query's target exactly where
+the held answer does, as far as its model sees. The edge's model still decides the answer on
+the frames that go (Vigil's node-side detection, with Reducto's per-query target).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pipelines.feedback import Query
+from pipelines.metrics import labelled, score_frame
+from pipelines.types import Detection
+
+TRIGGERED = frozenset({Query.COUNTS, Query.BOXES})
+"""Queries whose answer is one frame's detections, held: the camera can score it itself. An
+event's answer is a track over many frames, which only the edge's tracker follows."""
+
+
+@dataclass(frozen=True)
+class TriggerDecision:
+    """Whether a frame's detections make the held answer stale, and why."""
+
+    accuracy: float
+    """The held answer's accuracy on this frame, as the camera's detector sees it (1.0 before
+    anything was sent)."""
+    stale: bool
+    """Below the query's target (or nothing sent yet)."""
+    keepalive: bool
+    """Still holding, but no frame has gone for keepalive_s."""
+
+    @property
+    def send(self) -> bool:
+        return self.stale or self.keepalive
+
+
+class HeldAnswerTrigger:
+    """Remembers the camera's detections on the last frame sent and scores new frames' against
+    them."""
+
+    def __init__(self, keepalive_s: float = 60.0) -> None:
+        if keepalive_s <= 0:
+            raise ValueError("keepalive_s must be positive")
+        self.keepalive_s = keepalive_s
+        self._sent: tuple[list[Detection], float] | None = None
+        """The detections on the last frame sent and its time (None: nothing sent yet)."""
+        self._pending: tuple[list[Detection], float] | None = None
+
+    def decide(
+        self, found: Sequence[Detection], timestamp: float, query: Query, target: float
+    ) -> TriggerDecision:
+        """Nothing is remembered until `sent()` says the frame went."""
+        if query not in TRIGGERED:
+            raise ValueError(f"the {query.value} query is not answered by one frame's detections")
+        self._pending = (list(found), timestamp)
+        if self._sent is None:
+            return TriggerDecision(1.0, stale=True, keepalive=False)
+        held, last_time = self._sent
+        score = score_frame(labelled(held), labelled(found))
+        accuracy = score.count_accuracy if query is Query.COUNTS else score.f1
+        stale = accuracy < target
+        due = timestamp - last_time >= self.keepalive_s
+        return TriggerDecision(accuracy, stale=stale, keepalive=due and not stale)
+
+    def sent(self) -> None:
+        """The last decided frame was sent: later frames are scored against its detections."""
+        if self._pending is not None:
+            self._sent = self._pending
