@@ -119,7 +119,8 @@ class EarlyExitCascade:
             and self.detector.regions_supported
         )
 
-    def run(self, frame: Image, timestamp: float) -> CascadeAnswer:
+    def run(self, frame: Image, timestamp: float, whole: bool = False) -> CascadeAnswer:
+        """``whole``: skip the regions exit (the full exit, or the cache for a near-duplicate)."""
         # One downscale of the whole frame serves both signatures: shrinking a large frame
         # by an odd factor was most of what the cascade cost besides the detector.
         small = downscale(frame, self.settings.change)
@@ -131,7 +132,7 @@ class EarlyExitCascade:
                 return CascadeAnswer(cached, Exit.CACHE, 0.0, 0.0, timestamp)
         current = blurred(small)
         started = time.perf_counter()
-        detections, exit_, scanned = self._detect(frame, current, timestamp)
+        detections, exit_, scanned = self._detect(frame, current, timestamp, whole)
         elapsed = time.perf_counter() - started
         return CascadeAnswer(
             detections, exit_, scanned, elapsed, timestamp, current, cache_signature
@@ -149,10 +150,10 @@ class EarlyExitCascade:
             self.cache.store(answer.cache_signature, answer.detections, answer.timestamp)
 
     def _detect(
-        self, frame: Image, current: Image, timestamp: float
+        self, frame: Image, current: Image, timestamp: float, whole: bool
     ) -> tuple[list[Detection], Exit, float]:
         last = self._last
-        if not self.uses_regions or last is None:
+        if whole or not self.uses_regions or last is None:
             return self.detector.detect(frame), Exit.FULL, 1.0
         s = self.settings
         if not 0 <= timestamp - last.last_full < s.full_interval_s:

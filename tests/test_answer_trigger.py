@@ -68,7 +68,7 @@ def _detector(model: Path) -> YoloOnnxDetector:
     return YoloOnnxDetector(settings)
 
 
-FRAMES = 120
+FRAMES = 80
 TARGET = 0.9
 
 

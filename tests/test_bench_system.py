@@ -122,6 +122,7 @@ def test_a_camera_with_its_own_detector_answers_counts_with_fewer_frames_than_an
     assert report["control"]["query"] == "counts"
     assert report["node"]["detector_ms_per_input_frame"] is not None  # it ran on every frame
     assert report["counts"]["accuracy"] >= 0.9
+    assert report["exits"]["regions"] == 0  # frames the camera found the count stale on: whole
     fewest = min(
         b["frames_sent"] for b in report["baselines"].values() if b["reached"] is not False
     )

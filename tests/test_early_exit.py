@@ -96,6 +96,9 @@ def test_old_answers_and_global_changes_fall_through_to_full() -> None:
     assert cascade.run(frames[1], 1.5).exit is Exit.FULL, "last full answer is too old"
     lit = np.clip(frames[1].astype(np.int16) + 60, 0, 255).astype(np.uint8)
     assert cascade.run(lit, 0.1).exit is Exit.FULL, "the light changed everywhere"
+    # A frame the camera's own model found the held answer stale on is looked at whole.
+    whole = cascade.run(frames[1], 0.1, whole=True)
+    assert whole.exit is Exit.FULL and boxes(whole.detections) == boxes(DETECTOR.detect(frames[1]))
 
 
 def test_an_answer_not_committed_changes_nothing() -> None:

@@ -20,6 +20,7 @@ from pipelines.appearance import Appearance, describe_all
 from pipelines.cascade import EarlyExitCascade, Exit
 from pipelines.detectors.yolo_decode import FrameSize
 from pipelines.feedback import Gap, HeldAnswer, QueryController, reply_after
+from pipelines.frame_difference import SendReason
 from pipelines.region_uploads import composite
 from pipelines.tracker import IouTracker, TrackerSettings, TrackUpdate
 from pipelines.types import Box, Detection
@@ -137,7 +138,10 @@ class CameraAnalyzer:
             if known is not None:
                 return known
             image = self._picture(image, meta)
-            answer = self.cascade.run(image, meta.captured_at)
+            # The camera's own model found the held answer stale on this frame: where the
+            # regions exit's bet (little changed, keep the detections elsewhere) is weakest.
+            whole = meta.send_reason == SendReason.STALE.value
+            answer = self.cascade.run(image, meta.captured_at, whole)
             height, width = image.shape[:2]
             result = self._record(
                 answer.detections, meta, FrameSize(width, height), jpeg_bytes, image
