@@ -84,6 +84,8 @@ def test_settings_are_validated_applied_and_survive_a_restart(tmp_path: Path) ->
         reply = feed(client, edge, CAMERA, jpegs[:2])[-1]
         assert reply["feedback"]["budget_bytes_per_s"] is None
         assert reply["feedback"]["jpeg_quality"] == 70  # the events query's
+        assert reply["feedback"]["query"] == "events"  # named, with its target, for the camera
+        assert reply["feedback"]["accuracy_target"] == 0.9
         check_refusals(client, edge)
         assert get(client, edge)["settings"] == before["settings"]  # nothing refused applied
 
@@ -105,6 +107,8 @@ def test_settings_are_validated_applied_and_survive_a_restart(tmp_path: Path) ->
             "skip_share": 0.0,
             "budget_bytes_per_s": 50_000,
             "jpeg_quality": None,  # a fixed threshold: no query, the camera's own quality
+            "query": None,
+            "accuracy_target": None,
             "send_picture": False,
             "masks": {"motion": [], "privacy": []},
         }
@@ -119,6 +123,8 @@ def test_settings_are_validated_applied_and_survive_a_restart(tmp_path: Path) ->
             "skip_share": 0.0,
             "budget_bytes_per_s": 50_000,
             "jpeg_quality": None,  # a fixed threshold: no query, the camera's own quality
+            "query": None,
+            "accuracy_target": None,
             "send_picture": False,
             "masks": {"motion": [], "privacy": []},
         }
