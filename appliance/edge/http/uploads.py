@@ -79,6 +79,7 @@ def count_outcome(
 def frame_reply(box: EdgeBox, camera: EdgeCameraConfig, result: AnalysisResult) -> FrameReply:
     fixed = camera.difference_threshold
     control = box.analyzers[camera.id].controller
+    quality_for = box.config.filter_control.quality_for
     return FrameReply(
         frame_id=result.frame_id,
         detections=[
@@ -92,19 +93,14 @@ def frame_reply(box: EdgeBox, camera: EdgeCameraConfig, result: AnalysisResult) 
             skip_share=result.skip_share if fixed is None else 0.0,
             next_frame_s=result.next_frame_s,
             budget_bytes_per_s=box.site_uplink.budget(camera.id),
-            jpeg_quality=query_jpeg_quality(box, camera.id),
+            # Without query control (a fixed threshold): no query, the camera's own quality.
+            jpeg_quality=None if control is None else quality_for(control.query),
             query=None if control is None else control.query,
             accuracy_target=None if control is None else control.settings.accuracy_target,
             send_picture=result.needs_picture,
             masks=camera.masks,
         ),
     )
-
-
-def query_jpeg_quality(box: EdgeBox, camera_id: str) -> int | None:
-    """The JPEG quality the camera's query needs (None: the camera's own; no query control)."""
-    controller = box.analyzers[camera_id].controller
-    return None if controller is None else box.config.filter_control.quality_for(controller.query)
 
 
 def timing_headers(response: Response, since: float, result: AnalysisResult) -> None:
