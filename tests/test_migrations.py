@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -103,7 +104,8 @@ def test_create_all_database_is_upgraded_and_keeps_its_rows(
 
     upgraded = open_database(url)
     opened.append(upgraded)
-    assert Store(upgraded).totals() == StoreTotals(cameras=2, frames=1, detections=2, events=1)
+    totals = replace(Store(upgraded).totals(), database_mb=None)
+    assert totals == StoreTotals(cameras=2, frames=1, detections=2, events=1)
     assert Store(upgraded).get_event(event().id) == event()
     assert differences(upgraded, EDGE_MIGRATIONS) == []
     assert revision(upgraded, EDGE_MIGRATIONS) == head_revision(EDGE_MIGRATIONS)

@@ -215,7 +215,8 @@ def test_every_answer_of_a_burst_is_counted_once(
 
 def test_metrics_agree_with_the_stats_api(fed: Fed, samples: dict[str, list[Sample]]) -> None:
     with httpx.Client(base_url=fed.edge.base_url, timeout=30) as client:
-        edge = stats(client, fed.edge)["edge"]
+        everything = stats(client, fed.edge)
+    edge = everything["edge"]
     for camera in (DOOR, YARD):
         exits = {
             s.labels["exit"]: s.value
@@ -227,6 +228,9 @@ def test_metrics_agree_with_the_stats_api(fed: Fed, samples: dict[str, list[Samp
         assert sent_bytes == edge["cameras"][camera]["bytes_received"]
     workers = value(samples, "appliance_scheduler_workers")
     assert workers == edge["scheduler"]["workers"]
+    # The SQLite file the frames went into, as the stats read it (a few KB apart at most).
+    on_disk = value(samples, "appliance_store_database_bytes")
+    assert on_disk > 0 and abs(on_disk - everything["store"]["database_mb"] * 1e6) < 1e6
 
 
 def test_source_state_is_what_each_node_reported(samples: dict[str, list[Sample]]) -> None:

@@ -60,6 +60,7 @@ class EdgeCollector(Collector):
             "appliance_uploads_rejected", "Camera uploads refused, by reason.", "reason", rejected
         )
         yield from _scheduler(self.box.scheduler.snapshot())
+        yield from _database(self.box.store.database_mb())
         if self.box.cloud is not None:
             yield from _outbox(self.box.cloud.snapshot())
 
@@ -166,6 +167,15 @@ def _scheduler(snapshot: dict[str, int]) -> Iterator[Metric]:
         "appliance_scheduler_running", "Frames being analysed now.", snapshot["running"]
     )
     yield GaugeMetricFamily("appliance_scheduler_workers", "Analysis workers.", snapshot["workers"])
+
+
+def _database(mb: float | None) -> Iterator[Metric]:
+    if mb is not None:
+        yield GaugeMetricFamily(
+            "appliance_store_database_bytes",
+            "The store's database on disk (SQLite with its write-ahead log, or PostgreSQL's).",
+            mb * 1e6,
+        )
 
 
 def _outbox(cloud: dict[str, Any]) -> Iterator[Metric]:

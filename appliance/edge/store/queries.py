@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, func, or_, select, text, update
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.selectable import ScalarSelect
 
@@ -62,3 +63,27 @@ def count_for_camera(
 
 def count(session: Session, model: type[Base]) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+SQLITE_FILES = ("", "-wal", "-shm")
+"""A SQLite database is its file, its write-ahead log and the log's index."""
+
+
+def database_mb(session: Session) -> float | None:
+    """Size of the session's database on disk in MB (None: not a file, or unreadable)."""
+    bind = session.get_bind()
+    dialect = bind.dialect.name
+    if dialect == "postgresql":
+        size = session.scalar(text("SELECT pg_database_size(current_database())"))
+        return None if size is None else round(int(size) / 1e6, 2)
+    path = bind.engine.url.database if dialect == "sqlite" else None
+    if not path or path == ":memory:":
+        return None
+    return round(sum(_file_bytes(path + suffix) for suffix in SQLITE_FILES) / 1e6, 2)
+
+
+def _file_bytes(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except FileNotFoundError:  # no journal right now
+        return 0

@@ -203,7 +203,13 @@ class Store:
                 frames=queries.count(session, Frame),
                 detections=queries.count(session, Detection),
                 events=queries.count(session, Event),
+                database_mb=queries.database_mb(session),
             )
+
+    def database_mb(self) -> float | None:
+        """The database on disk, in MB (`StoreTotals.database_mb`), without counting rows."""
+        with self._read("database size") as session:
+            return queries.database_mb(session)
 
     def detections_for_frame(self, camera_id: str, seq: int) -> list[DetectionRow]:
         """Detections of the latest-captured frame with this seq (a camera restart reuses seqs)."""

@@ -94,3 +94,6 @@ class StoreTotals:
     frames: int
     detections: int
     events: int
+    database_mb: float | None = None
+    """The database on disk: SQLite's file with its write-ahead log, or PostgreSQL's
+    pg_database_size (None: not readable, e.g. an in-memory database)."""
