@@ -6,10 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from appliance.edge.store import CameraRow, Store, open_database
+from tests.test_store import det, frame
 
 MINUTES = 0.15
 SAMPLE_S = 1.0
@@ -99,6 +103,9 @@ def test_retention_keeps_the_store_within_its_horizon(
     # The store is sampled with the process, its size read from the edge's data directory.
     assert len(series) >= 7 and all(s["disk_mb"] > 0 for s in series)
     assert storage["disk_mb_final"] == series[-1]["disk_mb"]
+    # The SQLite database (its file and journal) is part of the data directory.
+    assert all(0 < s["database_mb"] <= s["disk_mb"] for s in series)
+    assert storage["database_mb_final"] == series[-1]["database_mb"]
     assert (work_dir / "data").is_dir()
 
 
@@ -121,3 +128,33 @@ def _running_with(text: str) -> list[int]:
         if text in cmdline and int(entry) != os.getpid():
             found.append(int(entry))
     return found
+
+
+def test_a_database_that_holds_frames_already_is_refused_and_kept(
+    tmp_path: Path, postgres_db_url: str
+) -> None:
+    """The soak runs in the database the edge YAML names, and counts its rows as the run's
+    own: one holding a frame already is refused before any camera starts, and kept."""
+    database = open_database(postgres_db_url)
+    try:
+        store = Store(database)
+        store.ensure_cameras([CameraRow("old", "Earlier")])
+        # Captured now: the edge's retention (7 days) would sweep an older frame at start.
+        store.record_analysis(frame(camera_id="old", at=time.time()), [det()], [])
+    finally:
+        database.dispose()
+    edge_yaml = tmp_path / "edge.yaml"
+    edge_yaml.write_text(f"database_url: {postgres_db_url}\n", encoding="utf-8")
+    command = [sys.executable, "-m", "appliance.cli", "--log-level", "WARNING", "bench", "soak"]
+    options = ["--cameras", "1", "--minutes", "0.1", "--config", str(edge_yaml)]
+    paths = ["--work-dir", str(tmp_path / "work"), "--cache-dir", str(tmp_path / "cache")]
+    done = subprocess.run(
+        [*command, *options, *paths], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 1 and "holds 1 frames already" in done.stderr, done.stderr
+    assert "database_url" in done.stderr and not (tmp_path / "work" / "cam0.yaml").exists()
+    database = open_database(postgres_db_url)
+    try:
+        assert Store(database).totals().frames == 1  # nothing removed
+    finally:
+        database.dispose()

@@ -75,8 +75,9 @@ def _add_soak(benchmarks: Any) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--config", type=Path,
-        help="edge YAML to start from (listen, data_dir, database_url: a fresh SQLite store,"
-        " cameras and api_token are the soak's)",
+        help="edge YAML to start from (listen, data_dir, cameras and api_token are the soak's;"
+        " without database_url a fresh SQLite store, with one that database, which must be"
+        " empty: put its password in ${ENV} as in any edge YAML)",
     )  # fmt: skip
     parser.add_argument(
         "--work-dir", type=Path,

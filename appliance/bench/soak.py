@@ -47,6 +47,7 @@ from appliance.bench.soak_sampling import (
 )
 from appliance.bench.soak_store import StoreSample, retention_of, store_figures, store_sample
 from appliance.edge.retention import RetentionConfig
+from appliance.edge.store import StoreError
 from appliance.progress import SILENT, Progress, counted, progress_from
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ def run_soak(
         try:
             run = SoakRun(interrupted=True)
             if edge.wait_healthy(stopping):
+                _require_empty_store(edge)
                 nodes = _nodes(workdir, edge, videos)
                 for node in nodes:
                     node.start()
@@ -126,6 +128,18 @@ def run_soak(
             watch.scan()
         retention = retention_of(base)
         return _report(cameras, duration_s, sample_s, videos, run, edge, nodes, watches, retention)
+
+
+def _require_empty_store(edge: SoakEdge) -> None:
+    """The soak reads the store's rows as the run's own: a database named in the YAML must
+    hold none yet (a fresh SQLite store always does)."""
+    stats = edge.stats()
+    frames = 0 if stats is None else int(stats["store"]["frames"])
+    if frames:
+        raise StoreError(
+            f"database_url: the database holds {frames} frames already; the soak counts the"
+            " store's rows as its own and needs an empty one"
+        )
 
 
 def _nodes(workdir: Path, edge: SoakEdge, videos: list[Path]) -> list[SoakNode]:

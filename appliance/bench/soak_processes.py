@@ -54,7 +54,9 @@ def _stop(process: subprocess.Popen[bytes], grace_s: float) -> int:
 
 
 class SoakEdge:
-    """`appliance edge` on a free loopback port with a fresh SQLite store under `workdir`."""
+    """`appliance edge` on a free loopback port with a fresh SQLite store under `workdir`, or
+    in the database the base YAML names (`database_url`, which must hold no frames yet: the
+    soak reads the store's counts as the edge's)."""
 
     def __init__(self, workdir: Path, cameras: int, base: dict[str, Any]) -> None:
         self.tokens = {f"cam{i}": secrets.token_urlsafe(18) for i in range(cameras)}
@@ -67,7 +69,7 @@ class SoakEdge:
             **base,
             "listen": {**base.get("listen", {}), "host": "127.0.0.1", "port": self.port},
             "data_dir": str(self.data_dir),
-            "database_url": None,
+            "database_url": base.get("database_url"),
             "api_token": self.api_token,
             "cameras": [{"id": cid, "token": token} for cid, token in self.tokens.items()],
         }

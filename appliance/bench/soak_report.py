@@ -81,7 +81,13 @@ def _storage_rows(storage: dict[str, Any]) -> list[str]:
     return [
         f"  {'store on disk':<24} {storage['disk_mb_at_warmup_end']:.1f} MB at warm-up end, "
         f"max {storage['disk_mb_max']:.1f}, final {storage['disk_mb_final']:.1f} MB",
+        f"  {'database on disk':<24} {_mb(storage['database_mb_at_warmup_end'])} at warm-up end, "
+        f"max {_mb(storage['database_mb_max'])}, final {_mb(storage['database_mb_final'])}",
         f"  {'frames stored':<24} {storage['frames_at_warmup_end']} at warm-up end, "
         f"max {storage['frames_max']}, final {storage['frames_final']}",
         f"  {'retention':<24} {kept}",
     ]
+
+
+def _mb(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.1f} MB"

@@ -24,7 +24,10 @@ class StoreSample:
     t_s: float
     """Seconds since the cameras started."""
     disk_mb: float
-    """The edge's data directory on disk: the database, its journal, snapshots."""
+    """The edge's data directory on disk: snapshots, and a SQLite database with its journal."""
+    database_mb: float | None
+    """The database on disk as the edge reads it (`store.database_mb`): SQLite's file, or a
+    PostgreSQL database's own size, which lies outside the data directory."""
     frames: int
     detections: int
     events: int
@@ -50,6 +53,7 @@ def store_sample(t_s: float, data_dir: Path, stats: dict[str, Any]) -> StoreSamp
     return StoreSample(
         t_s=round(t_s, 1),
         disk_mb=folder_mb(data_dir),
+        database_mb=store.get("database_mb"),
         frames=int(store["frames"]),
         detections=int(store["detections"]),
         events=int(store["events"]),
@@ -73,6 +77,9 @@ def store_figures(
         "disk_mb_at_warmup_end": start.disk_mb,
         "disk_mb_max": max(s.disk_mb for s in after),
         "disk_mb_final": final.disk_mb,
+        "database_mb_at_warmup_end": start.database_mb,
+        "database_mb_max": max((s.database_mb or 0.0) for s in after),
+        "database_mb_final": final.database_mb,
         "frames_at_warmup_end": start.frames,
         "frames_max": max(s.frames for s in after),
         "frames_final": final.frames,
