@@ -73,12 +73,13 @@ def store_figures(
     frames retention may leave at the end (`frames_bound`) and whether it held."""
     after = after_warmup(samples, warmup_s)
     start, final = after[0], after[-1]
+    sizes = [s.database_mb for s in after if s.database_mb is not None]
     return {
         "disk_mb_at_warmup_end": start.disk_mb,
         "disk_mb_max": max(s.disk_mb for s in after),
         "disk_mb_final": final.disk_mb,
         "database_mb_at_warmup_end": start.database_mb,
-        "database_mb_max": max((s.database_mb or 0.0) for s in after),
+        "database_mb_max": max(sizes) if sizes else None,
         "database_mb_final": final.database_mb,
         "frames_at_warmup_end": start.frames,
         "frames_max": max(s.frames for s in after),
