@@ -219,6 +219,7 @@ class CameraNode:
             if self.regions is not None:
                 # The edge's picture lacks this frame: paste no regions onto it until renewed.
                 self.regions.force_full()
+            self.selector.frame_lost()  # nor does its answer hold this frame's
             if delivery.error is None:
                 self.stats.dropped_busy += 1
             else:

@@ -74,3 +74,8 @@ class HeldAnswerTrigger:
         """The last decided frame was sent: later frames are scored against its detections."""
         if self._pending is not None:
             self._sent = self._pending
+
+    def lost(self) -> None:
+        """A frame sent never reached the edge (replaced while the uplink was busy, or failed):
+        what the edge holds is unknown, so the next frame goes."""
+        self._sent = None

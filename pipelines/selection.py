@@ -237,6 +237,11 @@ class FrameSelector:
         if self.features is not None and self._pending is not None:
             self.features.mark_sent(self._pending)
 
+    def frame_lost(self) -> None:
+        """A frame committed as sent never reached the edge: the held answer it was to set is
+        not what the edge holds."""
+        self.answers.lost()
+
     def set_tracking(self, tracking: bool) -> None:
         self.filter.set_tracking(tracking)
 

@@ -51,6 +51,15 @@ def test_a_count_goes_stale_below_the_target_and_only_what_was_sent_counts() -> 
     assert due.keepalive and not due.stale and due.send
 
 
+def test_a_frame_that_never_reached_the_edge_makes_the_next_one_go() -> None:
+    trigger = HeldAnswerTrigger()
+    trigger.decide(people(0, 100), 0.0, Query.BOXES, 0.9)
+    trigger.sent()
+    assert not trigger.decide(people(0, 100), 0.1, Query.BOXES, 0.9).send
+    trigger.lost()  # replaced while the uplink was busy: the edge holds something else
+    assert trigger.decide(people(0, 100), 0.2, Query.BOXES, 0.9).stale
+
+
 def test_events_and_a_bad_keepalive_are_refused() -> None:
     with pytest.raises(ValueError, match="events"):
         HeldAnswerTrigger().decide(people(0), 0.0, Query.EVENTS, 0.9)
