@@ -272,13 +272,13 @@ class CameraNode:
             log.info("edge asks for answers to the %s query", feedback.query.value)
         still = tuple(b.box() for b in reply.stationary)
         advice = EdgeReply(
-            moving,
-            threshold,
-            feedback.skip_share,
-            feedback.next_frame_s,
-            still,
-            feedback.query,
-            feedback.accuracy_target,
+            moving_tracks=moving,
+            threshold=threshold,
+            skip=feedback.skip_share,
+            next_frame_s=feedback.next_frame_s,
+            stationary=still,
+            query=feedback.query,
+            target=feedback.accuracy_target,
         )
         self.selector.follow(advice)
         if self.masks.follow(feedback.masks) and self.regions is not None:

@@ -285,13 +285,13 @@ def reply_after(
         return EdgeReply(tracker.moving, None, None, next_frame_s, still)
     advice = controller.observe(held, gap)
     return EdgeReply(
-        tracker.moving,
-        advice.threshold,
-        advice.skip,
-        next_frame_s,
-        still,
-        controller.query,
-        controller.settings.accuracy_target,
+        moving_tracks=tracker.moving,
+        threshold=advice.threshold,
+        skip=advice.skip,
+        next_frame_s=next_frame_s,
+        stationary=still,
+        query=controller.query,
+        target=controller.settings.accuracy_target,
     )
 
 

@@ -69,7 +69,6 @@ class SoakEdge:
             **base,
             "listen": {**base.get("listen", {}), "host": "127.0.0.1", "port": self.port},
             "data_dir": str(self.data_dir),
-            "database_url": base.get("database_url"),
             "api_token": self.api_token,
             "cameras": [{"id": cid, "token": token} for cid, token in self.tokens.items()],
         }

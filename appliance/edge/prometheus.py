@@ -60,7 +60,7 @@ class EdgeCollector(Collector):
             "appliance_uploads_rejected", "Camera uploads refused, by reason.", "reason", rejected
         )
         yield from _scheduler(self.box.scheduler.snapshot())
-        yield from _database(self.box.store.database_mb())
+        yield from _database(self.box.store.database_bytes())
         if self.box.cloud is not None:
             yield from _outbox(self.box.cloud.snapshot())
 
@@ -169,12 +169,12 @@ def _scheduler(snapshot: dict[str, int]) -> Iterator[Metric]:
     yield GaugeMetricFamily("appliance_scheduler_workers", "Analysis workers.", snapshot["workers"])
 
 
-def _database(mb: float | None) -> Iterator[Metric]:
-    if mb is not None:
+def _database(size: int | None) -> Iterator[Metric]:
+    if size is not None:
         yield GaugeMetricFamily(
             "appliance_store_database_bytes",
             "The store's database on disk (SQLite with its write-ahead log, or PostgreSQL's).",
-            mb * 1e6,
+            size,
         )
 
 

@@ -69,17 +69,17 @@ SQLITE_FILES = ("", "-wal", "-shm")
 """A SQLite database is its file, its write-ahead log and the log's index."""
 
 
-def database_mb(session: Session) -> float | None:
-    """Size of the session's database on disk in MB (None: not a file, or unreadable)."""
+def database_bytes(session: Session) -> int | None:
+    """Size of the session's database on disk (None: not a file, or unreadable)."""
     bind = session.get_bind()
     dialect = bind.dialect.name
     if dialect == "postgresql":
         size = session.scalar(text("SELECT pg_database_size(current_database())"))
-        return None if size is None else round(int(size) / 1e6, 2)
+        return None if size is None else int(size)
     path = bind.engine.url.database if dialect == "sqlite" else None
     if not path or path == ":memory:":
         return None
-    return round(sum(_file_bytes(path + suffix) for suffix in SQLITE_FILES) / 1e6, 2)
+    return sum(_file_bytes(path + suffix) for suffix in SQLITE_FILES)
 
 
 def _file_bytes(path: str) -> int:

@@ -198,18 +198,19 @@ class Store:
 
     def totals(self) -> StoreTotals:
         with self._read("totals") as session:
+            size = queries.database_bytes(session)
             return StoreTotals(
                 cameras=queries.count(session, Camera),
                 frames=queries.count(session, Frame),
                 detections=queries.count(session, Detection),
                 events=queries.count(session, Event),
-                database_mb=queries.database_mb(session),
+                database_mb=None if size is None else round(size / 1e6, 2),
             )
 
-    def database_mb(self) -> float | None:
-        """The database on disk, in MB (`StoreTotals.database_mb`), without counting rows."""
+    def database_bytes(self) -> int | None:
+        """The database on disk (`StoreTotals.database_mb`), without counting rows."""
         with self._read("database size") as session:
-            return queries.database_mb(session)
+            return queries.database_bytes(session)
 
     def detections_for_frame(self, camera_id: str, seq: int) -> list[DetectionRow]:
         """Detections of the latest-captured frame with this seq (a camera restart reuses seqs)."""
