@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from cameras.edge_client import EdgeUplink, UplinkError
@@ -65,6 +65,12 @@ class NodeStats:
     detector_runs: int = 0
     detector_s: float = 0.0
     """The camera's own object detector (kind yolo-onnx): frames it ran on, and its time."""
+    sent_by_reason: dict[str, int] = field(default_factory=dict)
+    """Frames the edge received, by why the selector chose each (`SendReason` values)."""
+
+    def reasons_ranked(self) -> dict[str, int]:
+        """`sent_by_reason`, the most frequent reason first."""
+        return dict(sorted(self.sent_by_reason.items(), key=lambda item: -item[1]))
 
 
 class CameraNode:
@@ -126,11 +132,12 @@ class CameraNode:
             self.stats.detector_s = self.selector.detector_s
         self._settle(last)
         log.info(
-            "camera %s: read %d frames, sent %d (%d bytes), %d held back by the budget,"
+            "camera %s: read %d frames, sent %d (%s; %d bytes), %d held back by the budget,"
             " %d replaced while the uplink was busy, %d shed by the edge",
             self.uplink.camera_id,
             self.stats.frames_read,
             self.stats.frames_sent,
+            ", ".join(f"{r} {n}" for r, n in self.stats.reasons_ranked().items()) or "none",
             self.stats.bytes_sent,
             self.stats.skipped_for_budget,
             self.stats.dropped_busy,
@@ -210,6 +217,8 @@ class CameraNode:
         for delivery in deliveries:
             if delivery.reply is not None:
                 self.stats.frames_sent += 1
+                reason = delivery.frame.meta.send_reason
+                self.stats.sent_by_reason[reason] = self.stats.sent_by_reason.get(reason, 0) + 1
                 self.stats.bytes_sent += delivery.bytes_sent
                 # The budget was charged the JPEG's size before the upload; what went may differ.
                 self.budget.settle(delivery.frame.charged, delivery.bytes_sent)

@@ -86,6 +86,10 @@ def test_the_report_scores_the_system_and_every_baseline(events_run: dict[str, A
     assert events_run["events"]["reported"] > 0 and events_run["exits"]["regions"] > 0
     assert events_run["control"]["query"] == "events"
     assert events_run["control"]["estimated_accuracy"] is not None
+    # Why the node sent each frame: every frame counted once, the first as "first".
+    reasons = events_run["node"]["sent_by_reason"]
+    assert sum(reasons.values()) == events_run["frames_sent"] and reasons["first"] == 1
+    assert reasons.keys() <= {"first", "changed", "arrival", "moved", "keepalive"}
 
 
 def test_events_are_found_with_fewer_frames_than_boxes_need(
@@ -123,6 +127,8 @@ def test_a_camera_with_its_own_detector_answers_counts_with_fewer_frames_than_an
     assert report["node"]["detector_ms_per_input_frame"] is not None  # it ran on every frame
     assert report["counts"]["accuracy"] >= 0.9
     assert report["exits"]["regions"] == 0  # frames the camera found the count stale on: whole
+    # Every frame after the first went because the count it held went stale, nothing else.
+    assert report["node"]["sent_by_reason"] == {"stale": report["frames_sent"] - 1, "first": 1}
     fewest = min(
         b["frames_sent"] for b in report["baselines"].values() if b["reached"] is not False
     )

@@ -239,7 +239,9 @@ def test_a_camera_node_with_edgent_sends_its_frames_as_tensors(
     assert all(payload < size < payload + HEADER_BYTES for size in sizes), (sizes, payload)
     with httpx.Client(base_url=edge.base_url) as client:
         camera = camera_stats(client, edge, NODE)
+        counted = stats(client, edge)["edge"]["cameras"][NODE]
     assert camera["frames_received"] == node.frames_sent
+    assert counted["received_by_reason"] == node.sent_by_reason  # why each went, both sides
     assert camera["detections"] > 0
 
 

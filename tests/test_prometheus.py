@@ -201,6 +201,8 @@ def test_every_answer_of_a_burst_is_counted_once(
         return total(samples, family, camera=YARD, **labels)
 
     assert yard("appliance_camera_frames_received") == YARD_FRAMES
+    # The burst's uploads named no reason: each counted as the protocol's default, "changed".
+    assert yard("appliance_camera_frames_received_by_reason", reason="changed") == YARD_FRAMES
     handled = yard("appliance_camera_frames_analysed") + yard("appliance_camera_frames_duplicate")
     assert handled == answers["200"]
     shed = {

@@ -78,6 +78,8 @@ def test_overview_shows_the_edges_numbers(app: AppTest, edge: EdgeProcess) -> No
     assert list(table.index) == [CAMERA, IDLE]
     assert table.loc[CAMERA, "frames sent"] == "30"
     assert table.loc[CAMERA, "sent of input"] == "50.8%"
+    assert table.loc[CAMERA, "sent because"] == "changed 100%"  # posted naming no reason
+    assert table.loc[IDLE, "sent because"] == "\N{EN DASH}"
     assert table.loc[IDLE, "state"] == "no report"
     exits = now["edge"]["cameras"][CAMERA]["exits"]
     assert table.loc[CAMERA, "exits cache/regions/full/split"] == (

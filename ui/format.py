@@ -47,3 +47,12 @@ def ago(epoch: float | None, now: float | None = None) -> str:
     if seconds < 120:
         return f"{seconds:.0f} s ago"
     return f"{seconds / 60:.0f} min ago"
+
+
+def shares(counts: dict[str, int] | None) -> str:
+    """`changed 60%, arrival 30%, first 10%`: each name's share of the total, largest first."""
+    total = sum((counts or {}).values())
+    if not total:
+        return DASH
+    ranked = sorted((counts or {}).items(), key=lambda item: -item[1])
+    return ", ".join(f"{name} {100 * n / total:.0f}%" for name, n in ranked)

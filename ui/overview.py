@@ -105,6 +105,7 @@ def camera_table(stats: dict[str, Any]) -> pd.DataFrame:
                 "frames read": fmt.number(source.get("frames_read")),
                 "frames sent": fmt.number(edge.get("frames_received", 0)),
                 "sent of input": fmt.percent(source.get("sent_fraction")),
+                "sent because": fmt.shares(edge.get("received_by_reason")),
                 "bytes saved": fmt.percent(source.get("bytes_saved_fraction")),
                 "detector calls": fmt.number(edge.get("detector_calls", 0)),
                 "cache hit rate": fmt.percent(edge.get("cache_hit_rate")),

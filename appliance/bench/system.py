@@ -126,6 +126,7 @@ def run_system_bench(
         "detector_ms_per_input_frame": _ms_per_frame(run.edge, clip.frames),
         "node": {
             "frames_read": run.node.frames_read,
+            "sent_by_reason": run.node.reasons_ranked(),
             "skipped_for_budget": run.node.skipped_for_budget,
             "shed_by_edge": run.node.shed_by_edge,
             "upload_failures": run.node.upload_failures,

@@ -4,8 +4,9 @@ A collector reads the counters the box already keeps (EdgeStats, the input rates
 camera states, the scheduler, the cloud outbox) at scrape time, so /metrics and /api/v1/stats
 can never disagree. Each box gets its own registry: several boxes in one process do not clash.
 
-Per camera (label `camera`): frames the node read and the frames it sent that the box received,
-analysed, found duplicate or shed (`reason`), how they were answered (`exit`), detector
+Per camera (label `camera`): frames the node read and the frames it sent that the box received
+(also by the camera's reason for sending each, `reason`), analysed, found duplicate or shed
+(`reason`), how they were answered (`exit`), detector
 seconds, the capture-to-stored latency histogram and the source state the node reports.
 """
 
@@ -107,11 +108,20 @@ def _camera_counters(counts: dict[str, CameraCounts]) -> Iterator[Metric]:
         "Analysed frames by the cascade exit that answered them.",
         labels=[*_CAMERA, "exit"],
     )
+    sent = CounterMetricFamily(
+        "appliance_camera_frames_received_by_reason",
+        "Frames received, by the camera's reason for sending each (first, changed, arrival,"
+        " moved, keepalive, stale, ...).",
+        labels=[*_CAMERA, "reason"],
+    )
     for camera, camera_counts in counts.items():
+        for reason, value in sorted(camera_counts.received_by_reason.items()):
+            sent.add_metric([camera, reason], value)
         for reason, value in sorted(camera_counts.dropped.items()):
             shed.add_metric([camera, reason], value)
         for exit_name, value in camera_counts.exits.items():
             exits.add_metric([camera, exit_name], value)
+    yield sent
     yield shed
     yield exits
 

@@ -21,7 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from pipelines.frame_difference import SendReason
+
 EXITS = ("cache", "regions", "full", "split")
+_REASONS = frozenset(reason.value for reason in SendReason)
 LATENCY_WINDOW = 1000
 """Latencies kept per camera for the percentiles (the most recent frames)."""
 LATENCY_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -64,6 +67,8 @@ class CameraCounts:
     detector_seconds: float
     dropped: dict[str, int]
     """Frames the scheduler shed, by reason."""
+    received_by_reason: dict[str, int]
+    """Frames received, by the camera's reason for sending each (`SendReason`)."""
     latency: list[tuple[float, int]]
     """Cumulative latency buckets (see LatencyHistogram.cumulative)."""
     latency_sum_s: float
@@ -79,6 +84,7 @@ class _CameraCounters:
     detector_seconds: float = 0.0
     scanned: float = 0.0
     dropped: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
     latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
 
@@ -91,6 +97,7 @@ class _CameraCounters:
         self.detector_seconds += other.detector_seconds
         self.scanned += other.scanned
         self.dropped.update(other.dropped)
+        self.reasons.update(other.reasons)
         self.latencies_ms.extend(other.latencies_ms)
         self.latency.add(other.latency)
 
@@ -103,6 +110,7 @@ class _CameraCounters:
             exits={name: self.exits[name] for name in EXITS},
             detector_seconds=self.detector_seconds,
             dropped=dict(self.dropped),
+            received_by_reason=dict(self.reasons),
             latency=self.latency.cumulative(),
             latency_sum_s=self.latency.sum_s,
         )
@@ -113,6 +121,7 @@ class _CameraCounters:
         latencies = np.array(self.latencies_ms, dtype=np.float64)
         return {
             "frames_received": self.frames_received,
+            "received_by_reason": dict(sorted(self.reasons.items())),
             "frames_analysed": analysed,
             "frames_duplicate": self.frames_duplicate,
             "bytes_received": self.bytes_received,
@@ -147,11 +156,14 @@ class EdgeStats:
         with self._lock:
             self.rejected[reason] += 1
 
-    def received(self, camera_id: str, size: int) -> None:
+    def received(self, camera_id: str, size: int, reason: str) -> None:
+        """An accepted upload of `size` bytes that the camera sent for `reason` (a name outside
+        `SendReason` counts as "other": the label set stays bounded whatever a camera says)."""
         with self._lock:
             counters = self._camera(camera_id)
             counters.frames_received += 1
             counters.bytes_received += size
+            counters.reasons[reason if reason in _REASONS else "other"] += 1
 
     def duplicate(self, camera_id: str) -> None:
         with self._lock:

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 def count_arrival(box: EdgeBox, camera_id: str, meta: FrameMeta | TensorMeta, nbytes: int) -> None:
     """An accepted upload, before analysis: received bytes, the camera's input rates, its plan."""
-    box.stats.received(camera_id, nbytes)
+    box.stats.received(camera_id, nbytes, meta.send_reason)
     box.inputs.observe(camera_id, meta, nbytes)
     if meta.plan is not None:
         box.plans.observe(camera_id, meta.plan, time.time())
