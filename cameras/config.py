@@ -18,6 +18,7 @@ from cameras.jpeg import (
 from cameras.mask_config import MaskConfig
 from cameras.reconnect import ReconnectSettings
 from cameras.sources import SourceKind, classify_source
+from pipelines.box_motion import BoxFollower, BoxMotionSettings
 from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST
 from pipelines.frame_difference import DifferenceSettings
 from pipelines.motion import MotionSettings
@@ -161,6 +162,28 @@ class RegionConfig(BaseModel):
         return RegionPlanner(self.settings()) if self.enabled else None
 
 
+class BoxMotionConfig(BaseModel):
+    """Following the edge's tracked boxes through every frame (`pipelines.box_motion`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(
+        True,
+        description="Follow the objects the edge tracks through every frame read (sparse optical"
+        " flow) and send with each frame how far each moved, so that the edge's tracker finds"
+        " them on sparse frames instead of guessing by velocity. Not with edgent.",
+    )
+    scale: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Follow at this share of the frame's size (smaller: cheaper, coarser).",
+    )
+
+    def follower(self) -> BoxFollower | None:
+        return BoxFollower(BoxMotionSettings(scale=self.scale)) if self.enabled else None
+
+
 class ReconnectConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -226,6 +249,10 @@ class CameraConfig(BaseModel):
     )
     regions: RegionConfig = Field(
         default_factory=RegionConfig, description="Changed regions instead of whole frames."
+    )
+    box_motion: BoxMotionConfig = Field(
+        default_factory=BoxMotionConfig,
+        description="Where the edge's tracked objects went between the frames sent.",
     )
     reconnect: ReconnectConfig = Field(
         default_factory=ReconnectConfig, description="Reopening live sources that drop."

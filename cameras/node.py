@@ -26,10 +26,12 @@ from cameras.protocol import (
     FrameReply,
     WireBox,
     WireDetection,
+    WireMotion,
 )
 from cameras.reconnect import FrameSource
 from cameras.sources import CapturedFrame
 from cameras.uploaders import Picture
+from pipelines.box_motion import BoxFollower
 from pipelines.budget import RateMeter, UplinkBudget
 from pipelines.feedback import EdgeReply
 from pipelines.frame_difference import Image
@@ -86,10 +88,13 @@ class CameraNode:
         jpeg_chroma: JpegChroma = DEFAULT_JPEG_CHROMA,
         lazy_jpeg: bool = False,
         masks: NodeMasks | None = None,
+        follower: BoxFollower | None = None,
     ) -> None:
         """``lazy_jpeg``: encode a chosen frame only if its uploader sends it as a JPEG (Edgent
         sends most as tensors); the budget is charged an estimate until then. ``masks``: the
-        node's own motion and privacy masks (the edge's replies add theirs)."""
+        node's own motion and privacy masks (the edge's replies add theirs). ``follower``:
+        follows the edge's tracked boxes through every frame (None: the edge guesses)."""
+        self.follower = follower
         self.masks = masks or NodeMasks(selector)
         self.lazy_jpeg = lazy_jpeg
         self._encoded_bytes: int | None = None
@@ -123,6 +128,8 @@ class CameraNode:
                 self.stats.frames_read += 1
                 self.stats.max_lag_s = max(self.stats.max_lag_s, time.time() - frame.timestamp)
                 self._settle(self.sender.drain())
+                if self.follower is not None:
+                    self.follower.frame(frame.index, frame.image)
                 selection = self.selector.decide(frame.image, frame.timestamp)
                 if selection.decision.send:
                     self._offer(frame, selection)
@@ -224,6 +231,7 @@ class CameraNode:
                 self.budget.settle(delivery.frame.charged, delivery.bytes_sent)
                 self.stats.detections_seen += len(delivery.reply.detections)
                 self._apply(delivery.reply)
+                self._follow(delivery.frame.index, delivery.reply)
                 continue
             if self.regions is not None:
                 # The edge's picture lacks this frame: paste no regions onto it until renewed.
@@ -263,7 +271,19 @@ class CameraNode:
             regions=[WireBox.of(r) for r in regions],
             demand_bytes_per_s=self.demand.rate(frame.timestamp),
             dropped_busy=self.stats.dropped_busy,
+            motion=self._motion(),
         )
+
+    def _motion(self) -> WireMotion | None:
+        motion = None if self.follower is None else self.follower.motion()
+        return None if motion is None else WireMotion.of(motion)
+
+    def _follow(self, index: int, reply: FrameReply) -> None:
+        """Follow the objects the edge tracks on frame `index` from there."""
+        if self.follower is None:
+            return
+        tracked = [(d.track_id, d.box.box()) for d in reply.detections if d.track_id is not None]
+        self.follower.answered(index, tracked)
 
     def _apply(self, reply: FrameReply) -> None:
         moving = reply.active_tracks if reply.moving_tracks is None else reply.moving_tracks

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from cameras.mask_config import MaskConfig
+from pipelines.box_motion import BoxMotion, TrackShift
 from pipelines.feedback import Query
 from pipelines.types import Box, Detection
 
@@ -175,6 +176,40 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - len(CLIPPED)] + CLIPPED
 
 
+MAX_SHIFT_PX = 100_000.0
+
+
+class WireShift(BaseModel):
+    """How far one of the edge's tracked objects moved, in the frame's pixels."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    track_id: int = Field(ge=0, le=2**63 - 1)
+    dx: float = Field(ge=-MAX_SHIFT_PX, le=MAX_SHIFT_PX, allow_inf_nan=False)
+    dy: float = Field(ge=-MAX_SHIFT_PX, le=MAX_SHIFT_PX, allow_inf_nan=False)
+
+    @field_serializer("dx", "dy")
+    def _tenth_of_a_pixel(self, value: float) -> float:
+        return round(value, 1)
+
+
+class WireMotion(BaseModel):
+    """The camera followed the boxes of the edge's answer to frame `origin_seq` to this frame."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    origin_seq: int = Field(ge=0, le=2**63 - 1)
+    tracks: list[WireShift] = Field(default_factory=list, max_length=MAX_ITEMS)
+
+    @classmethod
+    def of(cls, motion: BoxMotion) -> WireMotion:
+        shifts = [WireShift(track_id=m.track_id, dx=m.dx, dy=m.dy) for m in motion.shifts]
+        return cls(origin_seq=motion.origin_seq, tracks=shifts[:MAX_ITEMS])
+
+    def shifts(self) -> tuple[TrackShift, ...]:
+        return tuple(TrackShift(t.track_id, t.dx, t.dy) for t in self.tracks)
+
+
 class FrameMeta(BaseModel):
     """What the camera node knows about a frame it sends."""
 
@@ -220,6 +255,11 @@ class FrameMeta(BaseModel):
     plan: PlanReport | None = Field(
         default=None,
         description="The camera's Edgent plan in force, when it runs a split model.",
+    )
+    motion: WireMotion | None = Field(
+        default=None,
+        description="How far the objects the edge tracked on an earlier frame moved by this one,"
+        " as the camera followed them through every frame (`box_motion`).",
     )
 
 

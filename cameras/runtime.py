@@ -116,6 +116,8 @@ def _run(
         jpeg_chroma=config.jpeg_chroma,
         lazy_jpeg=config.edgent.enabled,  # most frames leave as tensors, never as JPEGs
         masks=NodeMasks(selector, config.masks),
+        # Tensor frames: the edge's tracker gets no shifts from a split model's camera yet.
+        follower=None if config.edgent.enabled else config.box_motion.follower(),
     )
     if is_file:
         _report(uplink, "connected")

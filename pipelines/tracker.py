@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pipelines.appearance import Appearance, AppearanceTrack, appearance_pairs, blend
+from pipelines.box_motion import TrackShift
 from pipelines.track_gate import Candidate, gated_pairs, iou_pairs
 from pipelines.tracker_settings import TrackerSettings
 from pipelines.types import Box, Detection
@@ -126,6 +127,14 @@ def _shift(box: Box, dx: float, dy: float) -> Box:
     return Box(box.x1 + dx, box.y1 + dy, box.x2 + dx, box.y2 + dy)
 
 
+def _expected_box(track: _Track, timestamp: float, shifts: dict[int, TrackShift]) -> Box:
+    """Where the camera saw the track's box go, else where its velocity takes it."""
+    shift = shifts.get(track.track_id)
+    if shift is None:
+        return track.predicted_box(timestamp)
+    return _shift(track.box, shift.dx, shift.dy)
+
+
 def _blended(old: Appearance | None, new: Appearance) -> Appearance:
     # Half the newest sighting: follows light and pose within a few frames (the one weight
     # tried; not tuned).
@@ -174,9 +183,14 @@ class IouTracker:
         timestamp: float,
         appearances: Sequence[Appearance] | None = None,
         weak: Sequence[Detection] = (),
+        moved: Sequence[TrackShift] = (),
     ) -> TrackUpdate:
         """Feed one analysed frame's detections, captured at `timestamp` (seconds), with a
         descriptor per detection if the caller has the frame's pixels (`appearance_gate`).
+
+        `moved`: how far tracks matched on the last analysed frame moved since, as the camera
+        followed them (`pipelines.box_motion`); such a track is looked for there instead of
+        where its velocity would put it.
 
         `weak` are the frame's detections under the detector's confidence threshold: after the
         others are matched, they continue tracks left unmatched (IoU >= `weak_iou` with the
@@ -189,10 +203,11 @@ class IouTracker:
             )
         self._check_timestamp(timestamp)
         ended = self._expire(timestamp)
-        pairs = self._pairs(detections, timestamp)
+        shifts = self._measured(moved)
+        pairs = self._pairs(detections, timestamp, shifts)
         if appearances is not None:
             pairs += self._appearance_pairs(pairs, detections, appearances, timestamp)
-        weak_pairs = self._weak_pairs({ti for ti, _ in pairs}, weak, timestamp)
+        weak_pairs = self._weak_pairs({ti for ti, _ in pairs}, weak, timestamp, shifts)
         matches: dict[int, int] = {}
         confirmed: list[TrackedObject] = []
         improved: list[TrackedObject] = []
@@ -241,14 +256,22 @@ class IouTracker:
             dict(sorted(weak_matches.items())),
         )
 
-    def predict(self, timestamp: float) -> list[TrackedObject]:
-        """Confirmed tracks with boxes moved to `timestamp`; state is left untouched."""
+    def predict(self, timestamp: float, moved: Sequence[TrackShift] = ()) -> list[TrackedObject]:
+        """Confirmed tracks with boxes moved to `timestamp` (by the camera's `moved`, else by
+        their velocity); state is left untouched."""
         limit = self._settings.report_misses
+        shifts = self._measured(moved)
         return [
-            t.snapshot(t.predicted_box(timestamp))
+            t.snapshot(_expected_box(t, timestamp, shifts))
             for t in self._tracks
             if t.confirmed and (limit is None or t.misses <= limit)
         ]
+
+    def _measured(self, moved: Sequence[TrackShift]) -> dict[int, TrackShift]:
+        """The shifts of tracks the last analysed frame matched: the ones the camera followed
+        from that frame (any other was not on it)."""
+        current = {t.track_id for t in self._tracks if t.misses == 0}
+        return {m.track_id: m for m in moved if m.track_id in current}
 
     def flush(self) -> list[TrackedObject]:
         """End every confirmed track now (shutdown); ids keep counting so none is reused."""
@@ -256,9 +279,11 @@ class IouTracker:
         self._tracks = []
         return ended
 
-    def _pairs(self, detections: Sequence[Detection], timestamp: float) -> list[tuple[int, int]]:
+    def _pairs(
+        self, detections: Sequence[Detection], timestamp: float, shifts: dict[int, TrackShift]
+    ) -> list[tuple[int, int]]:
         """IoU pairs, then the gate for tracks seen once (`TrackerSettings.new_track_gate`)."""
-        predicted = self._predicted(timestamp)
+        predicted = self._predicted(timestamp, shifts)
         pairs = iou_pairs(predicted, detections, self._settings.iou_threshold)
         gate = self._settings.new_track_gate
         if gate is None:
@@ -266,27 +291,36 @@ class IouTracker:
         matched = {ti for ti, _ in pairs}
         free = set(range(len(detections))) - {di for _, di in pairs}
         once = [
-            Candidate(ti, t.label, t.box)
+            Candidate(ti, t.label, _expected_box(t, timestamp, shifts))
             for ti, t in enumerate(self._tracks)
             if t.velocity is None and ti not in matched
         ]
         return pairs + gated_pairs(once, detections, free, gate)
 
-    def _predicted(self, timestamp: float, leave_out: set[int] | None = None) -> list[Candidate]:
-        """Each track (but those left out) at its box predicted to `timestamp`."""
+    def _predicted(
+        self,
+        timestamp: float,
+        shifts: dict[int, TrackShift],
+        leave_out: set[int] | None = None,
+    ) -> list[Candidate]:
+        """Each track (but those left out) at its box expected at `timestamp`."""
         return [
-            Candidate(ti, t.label, t.predicted_box(timestamp))
+            Candidate(ti, t.label, _expected_box(t, timestamp, shifts))
             for ti, t in enumerate(self._tracks)
             if leave_out is None or ti not in leave_out
         ]
 
     def _weak_pairs(
-        self, matched: set[int], weak: Sequence[Detection], timestamp: float
+        self,
+        matched: set[int],
+        weak: Sequence[Detection],
+        timestamp: float,
+        shifts: dict[int, TrackShift],
     ) -> list[tuple[int, int]]:
         """(track index, weak detection index) pairs for the tracks still unmatched."""
         if not weak:
             return []
-        left = self._predicted(timestamp, matched)
+        left = self._predicted(timestamp, shifts, matched)
         return iou_pairs(left, weak, self._settings.weak_iou)
 
     def _appearance_pairs(

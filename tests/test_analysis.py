@@ -10,10 +10,12 @@ import pytest
 from appliance.edge.analysis import CameraAnalyzer, StaleFrameError
 from appliance.edge.snapshots import SnapshotWriter
 from appliance.edge.store import CameraRow, Store, StoreError, open_database, sqlite_url
-from cameras.protocol import FrameMeta
+from cameras.protocol import FrameMeta, WireMotion, WireShift
 from pipelines.cascade import EarlyExitCascade
 from pipelines.detectors.hog import HogPeopleDetector
+from pipelines.detectors.yolo_decode import FrameSize
 from pipelines.tracker import TrackerSettings
+from pipelines.types import Box, Detection
 from tests.footage import vtest_frames
 
 T0 = 1_700_000_000.0
@@ -128,3 +130,24 @@ def test_a_camera_clock_set_back_restarts_its_timeline(tmp_path: Path) -> None:
     # A late frame of a run (smaller seq, earlier stamp) is still refused.
     with pytest.raises(StaleFrameError):
         analyzer.analyse(frames[1], FrameMeta(seq=0, captured_at=time.time() - 5), 1000)
+
+
+def walker(left: float) -> Detection:
+    return Detection("person", 0.9, Box(left, 100, left + 40, 200))
+
+
+@pytest.mark.parametrize(("origin_seq", "same_track"), [(0, True), (3, False)])
+def test_the_tracker_looks_where_the_camera_saw_the_tracks_go(
+    tmp_path: Path, origin_seq: int, same_track: bool
+) -> None:
+    """Half a second on, the walker is 1.25 widths further: the camera's shift of track 1,
+    measured from the frame the edge analysed last (seq 0), keeps it one track; a shift from
+    a frame the edge never analysed (seq 3) is not used."""
+    analyzer, _ = analyzer_for(tmp_path)
+    size = FrameSize(768, 576)
+    first = analyzer.analyse_detections([walker(100)], FrameMeta(seq=0, captured_at=T0), size, 1, 0)
+    assert first.track_ids == {0: 1}
+    motion = WireMotion(origin_seq=origin_seq, tracks=[WireShift(track_id=1, dx=50, dy=0)])
+    meta = FrameMeta(seq=5, captured_at=T0 + 0.5, motion=motion)
+    later = analyzer.analyse_detections([walker(150)], meta, size, 1, 0)
+    assert (later.track_ids == {0: 1}) is same_track, later.track_ids

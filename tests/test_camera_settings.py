@@ -98,6 +98,7 @@ def test_settings_are_validated_applied_and_survive_a_restart(tmp_path: Path) ->
             "difference_threshold": 0.07,
             "skip_share": 0.0,
             "backoffs": 0,
+            "follows_boxes": None,
             "adaptive": False,
             "budget_bytes_per_s": 50_000,
         }

@@ -77,6 +77,17 @@ def test_a_faster_camera_may_skip_more_of_its_frames() -> None:
     assert controller.skip == pytest.approx(1 - 0.04 / 0.3)
 
 
+def test_a_camera_that_follows_the_tracked_boxes_may_send_sparser_frames() -> None:
+    """Once a frame says where the camera saw the tracks go, events frames may lie
+    max_gap_followed_s apart (0.45 s: every 4.5th frame at 10 fps), not max_gap_s (0.3 s)."""
+    controller = QueryController(replace(SETTINGS, query=Query.EVENTS))
+    for _ in range(100):
+        controller.observe(held(1.0), Gap(3, 0.3, followed=True))
+    assert controller.followed and controller.skip == pytest.approx(1 - 0.1 / 0.45)
+    controller.observe(held(1.0), Gap(3, 0.3))  # a frame with no tracks to follow: it still does
+    assert controller.skip == pytest.approx(1 - 0.1 / 0.45)
+
+
 def test_the_gap_average_counts_the_fresher_frames_before_the_stalest() -> None:
     assert gap_average(0.6, 1) == 1.0  # every frame sent: each answered exactly
     assert gap_average(0.6, 2) == pytest.approx(0.9)  # one exact, one at 0.8 (halfway)

@@ -8,6 +8,8 @@ from cameras.protocol import (
     FrameMeta,
     WireBox,
     WireDetection,
+    WireMotion,
+    WireShift,
     plan_report,
 )
 from tests.plan_status import planned_status
@@ -37,6 +39,11 @@ def largest_meta() -> FrameMeta:
         demand_bytes_per_s=123456789.123456789,
         detections=[WireDetection(label="person", confidence=1 / 3, box=box)] * MAX_ITEMS,
         plan=plan_report(status),
+        motion=WireMotion(
+            origin_seq=2**63 - 1,
+            tracks=[WireShift(track_id=2**63 - 1, dx=-awkward(9999), dy=-awkward(9999))]
+            * MAX_ITEMS,
+        ),
     )
 
 

@@ -113,6 +113,8 @@ def test_camera_page_shows_the_settings_in_force(app: AppTest, edge: EdgeProcess
     control = view["in_force"]
     assert f"Query: events (target {control['accuracy_target']:.2f})" in shown
     assert shown["Changed frames skipped"] == f"{control['skip_share']:,.2f}"
+    # The frames were posted by hand, saying nothing of where the tracked people went.
+    assert control["follows_boxes"] is False and shown["Follows tracked objects"] == "no"
     assert shown["Uplink budget"] == "unlimited"
     assert shown["Zones"] == "1"
     assert len(app.get("image")) == 1  # the latest annotated frame

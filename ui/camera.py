@@ -107,6 +107,12 @@ def _in_force(view: dict[str, Any]) -> None:
             help="Accuracy the edge estimates it holds for this query between frames",
         )
         st.metric("Changed frames skipped", fmt.number(in_force["skip_share"], 2))
+        st.metric(
+            "Follows tracked objects",
+            "yes" if in_force.get("follows_boxes") else "no",
+            help="The camera follows the objects the edge tracks through every frame and says"
+            " where they went (box_motion): events need sparser frames",
+        )
     st.metric(f"Difference threshold ({mode})", fmt.number(in_force["difference_threshold"], 4))
     st.metric("Uplink budget", fmt.rate(in_force["budget_bytes_per_s"]))
     zones = view["settings"]["zones"]

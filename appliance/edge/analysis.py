@@ -17,6 +17,7 @@ from appliance.edge.snapshots import SnapshotWriter
 from appliance.edge.store import DetectionRow, FrameRow, Store, StoreError
 from cameras.protocol import FrameMeta
 from pipelines.appearance import Appearance, describe_all
+from pipelines.box_motion import TrackShift
 from pipelines.cascade import EarlyExitCascade, Exit
 from pipelines.detectors.yolo_decode import FrameSize
 from pipelines.feedback import Gap, HeldAnswer, QueryController, reply_after
@@ -220,7 +221,12 @@ class CameraAnalyzer:
         try:
             appearances = self._appearances(image, split.reported)
             update, held = self._held.update(
-                self._tracker, split.reported, meta.captured_at, appearances, split.weak
+                self._tracker,
+                split.reported,
+                meta.captured_at,
+                appearances,
+                split.weak,
+                self._moved(meta),
             )
             if image is not None:
                 self._book.keep_best_crops(image, update, meta.captured_at)
@@ -259,6 +265,13 @@ class CameraAnalyzer:
             moving_detections=_moving_detections(update),
             stationary=reply.stationary,
         )
+
+    def _moved(self, meta: FrameMeta) -> tuple[TrackShift, ...]:
+        """The camera's shifts of the tracks, if measured from the last frame analysed here."""
+        motion = meta.motion
+        if motion is None or self._last is None or motion.origin_seq != self._last[0]:
+            return ()
+        return motion.shifts()
 
     def _appearances(
         self, image: npt.NDArray[np.uint8] | None, detections: list[Detection]
@@ -345,11 +358,17 @@ def _clock_stepped_back(last: tuple[int, float], meta: FrameMeta, now: float) ->
 
 def _gap(last: tuple[int, float], meta: FrameMeta, dropped_before: int | None) -> Gap:
     """Frames and seconds since the frame analysed before (a restarted camera counts from 0),
-    and whether the camera dropped frames it chose meanwhile (its count of them grew)."""
+    whether the camera dropped frames it chose meanwhile (its count of them grew), and whether
+    it said where the tracked objects went."""
     seq, captured_at = last
     dropped = meta.dropped_busy
     congested = dropped is not None and dropped_before is not None and dropped > dropped_before
-    return Gap(max(1, meta.seq - seq), max(0.0, meta.captured_at - captured_at), congested)
+    return Gap(
+        frames=max(1, meta.seq - seq),
+        seconds=max(0.0, meta.captured_at - captured_at),
+        congested=congested,
+        followed=meta.motion is not None,
+    )
 
 
 def _detection_row(detection: Detection, track_id: int | None) -> DetectionRow:

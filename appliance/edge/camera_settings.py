@@ -80,8 +80,9 @@ def new_controller(config: EdgeConfig, camera: CameraSettingsConfig) -> QueryCon
 
 def query_status(box: EdgeBox, camera_id: str) -> dict[str, Any]:
     """The camera's query, its target and the accuracy the edge estimates it holds, the
-    threshold and skip share it asks for (fixed threshold or control off: no query), and how
-    often it asked for fewer frames because the camera dropped some it chose (`backoffs`)."""
+    threshold and skip share it asks for (fixed threshold or control off: no query), how
+    often it asked for fewer frames because the camera dropped some it chose (`backoffs`),
+    and whether the camera follows the tracked objects between its frames (`follows_boxes`)."""
     controller = box.analyzers[camera_id].controller
     fixed = box.cameras[camera_id].difference_threshold
     if controller is None:
@@ -92,6 +93,7 @@ def query_status(box: EdgeBox, camera_id: str) -> dict[str, Any]:
             "difference_threshold": fixed,
             "skip_share": 0.0,
             "backoffs": 0,
+            "follows_boxes": None,
         }
     return {
         "query": controller.query.value,
@@ -100,6 +102,7 @@ def query_status(box: EdgeBox, camera_id: str) -> dict[str, Any]:
         "difference_threshold": controller.threshold,
         "skip_share": controller.skip,
         "backoffs": controller.backoffs,
+        "follows_boxes": controller.followed,
     }
 
 

@@ -59,6 +59,13 @@ class FilterControlConfig(BaseModel):
         description="Events query: skip no more than leaves this long between frames while the"
         " scene changes (sparser, the tracker loses people walking).",
     )
+    max_gap_followed_s: float = Field(
+        0.45,
+        gt=0.0,
+        description="The same for a camera that follows the tracked objects through every"
+        " frame and says where they went (camera box_motion, on by default): the tracker"
+        " finds them across sparser frames.",
+    )
 
     jpeg_quality: dict[Query, JpegQuality | None] = Field(
         default_factory=lambda: dict(QUERY_JPEG_QUALITY),
@@ -84,6 +91,7 @@ class FilterControlConfig(BaseModel):
             maximum=self.maximum,
             max_skip=self.max_skip,
             max_gap_s=self.max_gap_s,
+            max_gap_followed_s=self.max_gap_followed_s,
         )
 
     def controller(
