@@ -67,6 +67,8 @@ class NodeStats:
     detector_runs: int = 0
     detector_s: float = 0.0
     """The camera's own object detector (kind yolo-onnx): frames it ran on, and its time."""
+    follow_s: float = 0.0
+    """Time spent following the edge's tracked boxes through the frames (`box_motion`)."""
     sent_by_reason: dict[str, int] = field(default_factory=dict)
     """Frames the edge received, by why the selector chose each (`SendReason` values)."""
 
@@ -129,7 +131,9 @@ class CameraNode:
                 self.stats.max_lag_s = max(self.stats.max_lag_s, time.time() - frame.timestamp)
                 self._settle(self.sender.drain())
                 if self.follower is not None:
+                    started = time.perf_counter()
                     self.follower.frame(frame.index, frame.image)
+                    self.stats.follow_s += time.perf_counter() - started
                 selection = self.selector.decide(frame.image, frame.timestamp)
                 if selection.decision.send:
                     self._offer(frame, selection)
@@ -282,8 +286,10 @@ class CameraNode:
         """Follow the objects the edge tracks on frame `index` from there."""
         if self.follower is None:
             return
+        started = time.perf_counter()
         tracked = [(d.track_id, d.box.box()) for d in reply.detections if d.track_id is not None]
         self.follower.answered(index, tracked)
+        self.stats.follow_s += time.perf_counter() - started
 
     def _apply(self, reply: FrameReply) -> None:
         moving = reply.active_tracks if reply.moving_tracks is None else reply.moving_tracks

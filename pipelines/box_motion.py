@@ -180,7 +180,9 @@ class BoxFollower:
         )
         if found is None:
             return None
-        return np.asarray(found, dtype=np.float32).reshape(-1, 2) + np.array([x1, y1], dtype=np.float32)
+        return np.asarray(found, dtype=np.float32).reshape(-1, 2) + np.array(
+            [x1, y1], dtype=np.float32
+        )
 
     def _step(self, seeded: _Seeded, before: Image, after: Image) -> _Seeded | None:
         """The points followed one frame, forward then back; None when none survive."""

@@ -88,6 +88,7 @@ def test_the_report_scores_the_system_and_every_baseline(events_run: dict[str, A
     assert events_run["control"]["estimated_accuracy"] is not None
     # The node followed the tracked people through every frame and said where they went.
     assert events_run["control"]["follows_boxes"] is True
+    assert events_run["node"]["follow_ms_per_input_frame"] > 0
     # Why the node sent each frame: every frame counted once, the first as "first".
     reasons = events_run["node"]["sent_by_reason"]
     assert sum(reasons.values()) == events_run["frames_sent"] and reasons["first"] == 1

@@ -131,6 +131,9 @@ def run_system_bench(
             "shed_by_edge": run.node.shed_by_edge,
             "upload_failures": run.node.upload_failures,
             "detector_ms_per_input_frame": _node_ms(run.node),
+            "follow_ms_per_input_frame": round(
+                run.node.follow_s * 1000.0 / max(1, run.node.frames_read), 2
+            ),
         },
         "exits": run.edge.get("exits"),
         "baselines": baseline_rows(baselines, clip, analysed.timings.detect_ms_per_frame),
