@@ -13,33 +13,13 @@ from dataclasses import dataclass, field
 from pipelines.appearance import Appearance, AppearanceTrack, appearance_pairs, blend
 from pipelines.box_motion import TrackShift
 from pipelines.track_gate import Candidate, gated_pairs, iou_pairs
+from pipelines.track_state import TrackedObject, TrackState, centre, expected_box
 from pipelines.tracker_settings import TrackerSettings
 from pipelines.types import Box, Detection
 
 __all__ = ["IouTracker", "TrackUpdate", "TrackedObject", "TrackerSettings"]
 
 DEFAULT_SETTINGS = TrackerSettings()
-
-
-@dataclass(frozen=True)
-class TrackedObject:
-    """An immutable snapshot of one track, safe to hand to other stages."""
-
-    track_id: int
-    label: str
-    box: Box
-    confidence: float
-    best_confidence: float
-    best_box: Box
-    best_timestamp: float
-    hits: int
-    first_seen: float
-    last_seen: float
-    confirmed: bool
-    stationary: bool = False
-    """It has not moved for stationary_after_s (see TrackerSettings)."""
-    confirmed_at: float | None = None
-    """Capture time of the frame that confirmed it (made it an event); None while tentative."""
 
 
 @dataclass(frozen=True)
@@ -55,86 +35,6 @@ class TrackUpdate:
     """Weak detection index -> the track it continued (see `IouTracker.update`)."""
 
 
-@dataclass
-class _Track:
-    """Mutable internal state; only snapshots (TrackedObject) leave the tracker."""
-
-    track_id: int
-    label: str
-    box: Box
-    confidence: float
-    best_confidence: float
-    best_box: Box
-    best_timestamp: float
-    first_seen: float
-    last_seen: float
-    hits: int = 1
-    confirmed: bool = False
-    confirmed_at: float | None = None
-    velocity: tuple[float, float] | None = None  # centre px/s; None until 2 hits
-    misses: int = 0  # analysed frames in a row without a match
-    missed_since: float | None = None  # capture time of the first of those frames
-    settled_box: Box | None = None  # where it has stayed (IoU) since settled_at
-    settled_at: float = 0.0
-    stationary: bool = False
-    appearance: Appearance | None = None  # blended over its matches; None without descriptors
-
-    def predicted_box(self, timestamp: float) -> Box:
-        # Constant velocity of the centre; size is kept from the last match because detector
-        # box sizes jitter too much to extrapolate. A stationary object's velocity is jitter.
-        if self.velocity is None or self.stationary:
-            return self.box
-        dt = timestamp - self.last_seen
-        return _shift(self.box, self.velocity[0] * dt, self.velocity[1] * dt)
-
-    def snapshot(self, box: Box | None = None) -> TrackedObject:
-        return TrackedObject(
-            track_id=self.track_id,
-            label=self.label,
-            box=self.box if box is None else box,
-            confidence=self.confidence,
-            best_confidence=self.best_confidence,
-            best_box=self.best_box,
-            best_timestamp=self.best_timestamp,
-            hits=self.hits,
-            first_seen=self.first_seen,
-            last_seen=self.last_seen,
-            confirmed=self.confirmed,
-            stationary=self.stationary,
-            confirmed_at=self.confirmed_at,
-        )
-
-    def note_miss(self, timestamp: float) -> None:
-        if self.misses == 0:
-            self.missed_since = timestamp
-        self.misses += 1
-
-    def settle(self, box: Box, timestamp: float, settings: TrackerSettings) -> None:
-        """Follow whether the object stays put; a move makes it a moving object again."""
-        if self.settled_box is None or self.settled_box.iou(box) < settings.stationary_iou:
-            self.settled_box, self.settled_at, self.stationary = box, timestamp, False
-            return
-        after = settings.stationary_after_s
-        if after is not None and self.confirmed and timestamp - self.settled_at >= after:
-            self.stationary = True
-
-
-def _centre(box: Box) -> tuple[float, float]:
-    return ((box.x1 + box.x2) / 2.0, (box.y1 + box.y2) / 2.0)
-
-
-def _shift(box: Box, dx: float, dy: float) -> Box:
-    return Box(box.x1 + dx, box.y1 + dy, box.x2 + dx, box.y2 + dy)
-
-
-def _expected_box(track: _Track, timestamp: float, shifts: dict[int, TrackShift]) -> Box:
-    """Where the camera saw the track's box go, else where its velocity takes it."""
-    shift = shifts.get(track.track_id)
-    if shift is None:
-        return track.predicted_box(timestamp)
-    return _shift(track.box, shift.dx, shift.dy)
-
-
 def _blended(old: Appearance | None, new: Appearance) -> Appearance:
     # Half the newest sighting: follows light and pose within a few frames (the one weight
     # tried; not tuned).
@@ -146,7 +46,7 @@ class IouTracker:
 
     def __init__(self, settings: TrackerSettings = DEFAULT_SETTINGS) -> None:
         self._settings = settings
-        self._tracks: list[_Track] = []
+        self._tracks: list[TrackState] = []
         self._next_id = 1
         self._last_timestamp: float | None = None
 
@@ -262,7 +162,7 @@ class IouTracker:
         limit = self._settings.report_misses
         shifts = self._measured(moved)
         return [
-            t.snapshot(_expected_box(t, timestamp, shifts))
+            t.snapshot(expected_box(t, timestamp, shifts))
             for t in self._tracks
             if t.confirmed and (limit is None or t.misses <= limit)
         ]
@@ -291,7 +191,7 @@ class IouTracker:
         matched = {ti for ti, _ in pairs}
         free = set(range(len(detections))) - {di for _, di in pairs}
         once = [
-            Candidate(ti, t.label, _expected_box(t, timestamp, shifts))
+            Candidate(ti, t.label, expected_box(t, timestamp, shifts))
             for ti, t in enumerate(self._tracks)
             if t.velocity is None and ti not in matched
         ]
@@ -305,7 +205,7 @@ class IouTracker:
     ) -> list[Candidate]:
         """Each track (but those left out) at its box expected at `timestamp`."""
         return [
-            Candidate(ti, t.label, _expected_box(t, timestamp, shifts))
+            Candidate(ti, t.label, expected_box(t, timestamp, shifts))
             for ti, t in enumerate(self._tracks)
             if leave_out is None or ti not in leave_out
         ]
@@ -374,14 +274,14 @@ class IouTracker:
             )
         )
 
-    def _drop(self, stale: Callable[[_Track], bool]) -> list[TrackedObject]:
+    def _drop(self, stale: Callable[[TrackState], bool]) -> list[TrackedObject]:
         gone = [t for t in self._tracks if stale(t)]
         self._tracks = [t for t in self._tracks if not stale(t)]
         # Tentative tracks were never reported, so their end is not an event either.
         return [t.snapshot() for t in gone if t.confirmed]
 
-    def _start_track(self, det: Detection, timestamp: float) -> _Track:
-        track = _Track(
+    def _start_track(self, det: Detection, timestamp: float) -> TrackState:
+        track = TrackState(
             track_id=self._next_id,
             label=det.label,
             box=det.box,
@@ -400,7 +300,7 @@ class IouTracker:
         self._tracks.append(track)  # ids only grow, so the list stays sorted by id
         return track
 
-    def _apply_match(self, track: _Track, det: Detection, timestamp: float) -> None:
+    def _apply_match(self, track: TrackState, det: Detection, timestamp: float) -> None:
         dt = timestamp - track.last_seen
         if dt > 0:
             self._update_velocity(track, det.box, dt)
@@ -417,8 +317,8 @@ class IouTracker:
             track.confirmed, track.confirmed_at = True, timestamp
         track.settle(det.box, timestamp, settings)
 
-    def _update_velocity(self, track: _Track, box: Box, dt: float) -> None:
-        (ox, oy), (nx, ny) = _centre(track.box), _centre(box)
+    def _update_velocity(self, track: TrackState, box: Box, dt: float) -> None:
+        (ox, oy), (nx, ny) = centre(track.box), centre(box)
         measured = ((nx - ox) / dt, (ny - oy) / dt)
         if track.velocity is None:
             # First estimate taken as-is: blending with an assumed zero would halve it and make
