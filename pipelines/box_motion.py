@@ -108,7 +108,10 @@ class BoxFollower:
     def answered(self, seq: int, boxes: Sequence[tuple[int, Box]]) -> None:
         """The edge's answer to frame `seq`: (track id, box) of each object it tracks there.
         Points are seeded on that frame and followed through the frames read since; a frame no
-        longer kept (or never read) leaves nothing to follow."""
+        longer kept (or never read) leaves nothing to follow, and the answer to a frame older
+        than the one followed now changes nothing."""
+        if self._seeded is not None and seq < self._seeded.origin_seq:
+            return  # an older frame's answer, late (uploads in parallel): the newer one holds
         kept = [i for i, (s, _) in enumerate(self._frames) if s == seq]
         self._seeded = None
         if not kept or not boxes:

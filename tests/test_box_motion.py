@@ -61,6 +61,19 @@ def test_an_answer_that_comes_late_is_followed_from_its_own_frame() -> None:
     assert motion.shifts[0].dx == pytest.approx(4 * STEP, abs=1.0)
 
 
+def test_a_late_answer_to_an_older_frame_changes_nothing() -> None:
+    """With uploads in parallel the answer to frame 1 may come after frame 3's: the boxes of
+    the newer answer stay the ones followed."""
+    follower = BoxFollower()
+    for seq in range(5):
+        follower.frame(seq, scene(STEP * seq))
+    follower.answered(3, [(2, Box(109, 100, 169, 200))])
+    follower.answered(1, [(1, Box(103, 100, 163, 200))])
+    motion = follower.motion()
+    assert motion is not None and motion.origin_seq == 3
+    assert [s.track_id for s in motion.shifts] == [2]
+
+
 def test_nothing_is_followed_without_an_answer_or_the_frame_it_answers() -> None:
     follower = BoxFollower()
     follower.frame(0, scene(0))
