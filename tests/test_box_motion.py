@@ -137,12 +137,7 @@ def test_shifts_travel_in_the_frame_meta() -> None:
 
 @pytest.fixture(scope="module")
 def detector(trained_model: Path) -> YoloOnnxDetector:
-    settings = YoloOnnxSettings(
-        str(trained_model),
-        interest=DEFAULT_LABELS_OF_INTEREST,
-        input_size=416,
-        providers=("CPUExecutionProvider",),
-    )
+    settings = YoloOnnxSettings(model_path=str(trained_model), interest=DEFAULT_LABELS_OF_INTEREST)
     return YoloOnnxDetector(settings)
 
 
