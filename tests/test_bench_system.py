@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from appliance.bench.system import run_system_bench
+from appliance.bench.system_report import format_system_report
 from appliance.sample_clips import resolve_video
 from cameras.config import CameraConfig
 from pipelines.feedback import Query
@@ -93,6 +94,10 @@ def test_the_report_scores_the_system_and_every_baseline(events_run: dict[str, A
     reasons = events_run["node"]["sent_by_reason"]
     assert sum(reasons.values()) == events_run["frames_sent"] and reasons["first"] == 1
     assert reasons.keys() <= {"first", "changed", "arrival", "moved", "keepalive"}
+    # Without --json, the table says the same in words.
+    text = format_system_report(events_run)
+    assert f"first {reasons['first']}" in text.splitlines()[-1]
+    assert "camera following the tracked boxes" in text
 
 
 def test_events_are_found_with_fewer_frames_than_boxes_need(

@@ -75,9 +75,19 @@ def format_system_report(report: dict[str, Any]) -> str:
     lines.append(f"baselines tuned to the system's {report['query']} accuracy {report['tuned_to']}")
     if "detector_ms_per_input_frame" in report:
         lines.append(f"edge detector {report['detector_ms_per_input_frame']} ms per input frame")
-    node_ms = report.get("node", {}).get("detector_ms_per_input_frame")
-    if node_ms is not None:
-        lines.append(f"camera's own detector {node_ms} ms per input frame")
+    node = report.get("node", {})
+    if node.get("detector_ms_per_input_frame") is not None:
+        lines.append(
+            f"camera's own detector {node['detector_ms_per_input_frame']} ms per input frame"
+        )
+    if node.get("follow_ms_per_input_frame"):
+        lines.append(
+            f"camera following the tracked boxes {node['follow_ms_per_input_frame']} ms"
+            " per input frame"
+        )
+    reasons = node.get("sent_by_reason")
+    if reasons:
+        lines.append("sent because: " + ", ".join(f"{r} {n}" for r, n in reasons.items()))
     return "\n".join(lines)
 
 
