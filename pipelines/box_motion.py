@@ -47,8 +47,10 @@ class BoxMotionSettings:
     max_backward_error_px: float = 0.5
     """A point tracked one frame forward then back must land this close to where it started
     (pixels at `scale`), else it is dropped: occluded or lost."""
-    max_frames: int = 100
-    """Frames kept while the edge's answer is awaited (10 s at 10 fps)."""
+    max_frames: int = 30
+    """Frames kept while the edge's answer is awaited (3 s at 10 fps; a 1080p camera's at half
+    size take 15 MB). An answer slower than that finds its frame gone: nothing is followed
+    until the next one."""
 
     def __post_init__(self) -> None:
         if not 0.0 < self.scale <= 1.0:

@@ -10,7 +10,7 @@ import numpy.typing as npt
 import pytest
 
 from cameras.protocol import FrameMeta, WireMotion
-from pipelines.box_motion import BoxFollower, BoxMotion, TrackShift
+from pipelines.box_motion import BoxFollower, BoxMotion, BoxMotionSettings, TrackShift
 from pipelines.detectors.labels import DEFAULT_LABELS_OF_INTEREST
 from pipelines.detectors.onnx_yolo import YoloOnnxDetector
 from pipelines.detectors.yolo_settings import YoloOnnxSettings
@@ -170,3 +170,14 @@ def test_on_vtest_followed_boxes_land_on_the_people_half_a_second_later(
         for b in [start[s.track_id].box]
     ]
     assert min(followed) > 0.6 and np.mean(followed) > np.mean(left) + 0.2, (followed, left)
+
+
+def test_an_answer_whose_frame_is_no_longer_kept_is_not_followed() -> None:
+    follower = BoxFollower(BoxMotionSettings(max_frames=3))
+    for seq in range(6):
+        follower.frame(seq, scene(STEP * seq))
+    follower.answered(1, [(1, Box(103, 100, 163, 200))])  # frames 3-5 kept only
+    assert follower.motion() is None
+    follower.answered(4, [(1, Box(112, 100, 172, 200))])
+    motion = follower.motion()
+    assert motion is not None and motion.shifts[0].dx == pytest.approx(STEP, abs=1.0)
