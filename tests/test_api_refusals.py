@@ -58,6 +58,12 @@ def _door_token(edge: EdgeProcess) -> str | None:
     return f"Bearer {edge.tokens[DOOR]}"
 
 
+def _motion(dx: object = 1.0, dy: object = 0.0, tracks: int = 1) -> dict[str, object]:
+    """A frame's `motion` whose shifts are `dx`, `dy`, for `tracks` tracks."""
+    shift = {"track_id": 1, "dx": dx, "dy": dy}
+    return {"origin_seq": 0, "tracks": [shift] * tracks}
+
+
 @dataclass(frozen=True)
 class BadFrame:
     """One bad upload: by default a valid door frame, with one thing changed."""
@@ -103,6 +109,15 @@ BAD_FRAMES = {
         422, "filter_score", frame_meta=lambda: meta(filter_score=2.0)
     ),
     "unknown meta field": BadFrame(422, "camera", frame_meta=lambda: meta(camera=DOOR)),
+    "shift not a number": BadFrame(
+        422, "motion.tracks.0.dx", frame_meta=lambda: meta(motion=_motion(dx="far"))
+    ),
+    "shift beyond any frame": BadFrame(
+        422, "motion.tracks.0.dy", frame_meta=lambda: meta(motion=_motion(dy=1e9))
+    ),
+    "too many shifts": BadFrame(
+        422, "motion.tracks", frame_meta=lambda: meta(motion=_motion(tracks=65))
+    ),
 }
 
 
