@@ -130,11 +130,11 @@ class CameraNode:
                 self.stats.frames_read += 1
                 self.stats.max_lag_s = max(self.stats.max_lag_s, time.time() - frame.timestamp)
                 self._settle(self.sender.drain())
-                if self.follower is not None:
-                    started = time.perf_counter()
-                    self.follower.frame(frame.index, frame.image)
-                    self.stats.follow_s += time.perf_counter() - started
                 selection = self.selector.decide(frame.image, frame.timestamp)
+                if self.follower is not None:  # before the frame's metadata says where to
+                    started = time.perf_counter()
+                    self.follower.frame(frame.index, frame.image, selection.decision.send)
+                    self.stats.follow_s += time.perf_counter() - started
                 if selection.decision.send:
                     self._offer(frame, selection)
         finally:

@@ -97,9 +97,19 @@ class BoxFollower:
         self.settings = settings or BoxMotionSettings()
         self._frames: deque[tuple[int, Image]] = deque(maxlen=self.settings.max_frames)
         self._seeded: _Seeded | None = None
+        self._awaited: set[int] = set()
+        """Frames chosen to go whose answers have not come."""
 
-    def frame(self, seq: int, image: Image) -> None:
-        """A frame read (BGR or grey): kept, and the seeded points followed into it."""
+    def frame(self, seq: int, image: Image, chosen: bool = True) -> None:
+        """A frame read (BGR or grey; `chosen`: it is to go to the edge): kept, and the seeded
+        points followed into it. While nothing is followed and no chosen frame awaits its
+        answer, a frame that is not chosen is never followed from: none is made or kept (a
+        camera watching an empty scene does no work here)."""
+        if chosen:
+            self._awaited.add(seq)
+        elif self._seeded is None and not self._awaited:
+            self._frames.clear()  # the frames kept stay consecutive
+            return
         grey = self._grey(image)
         if self._frames and self._frames[-1][1].shape != grey.shape:
             self._frames.clear()  # the source changed resolution: nothing to follow across
@@ -113,6 +123,7 @@ class BoxFollower:
         Points are seeded on that frame and followed through the frames read since; a frame no
         longer kept (or never read) leaves nothing to follow, and the answer to a frame older
         than the one followed now changes nothing."""
+        self._awaited = {s for s in self._awaited if s > seq}  # older ones: lost, or no news
         if self._seeded is not None and seq < self._seeded.origin_seq:
             return  # an older frame's answer, late (uploads in parallel): the newer one holds
         kept = [i for i, (s, _) in enumerate(self._frames) if s == seq]

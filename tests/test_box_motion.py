@@ -181,3 +181,18 @@ def test_an_answer_whose_frame_is_no_longer_kept_is_not_followed() -> None:
     follower.answered(4, [(1, Box(112, 100, 172, 200))])
     motion = follower.motion()
     assert motion is not None and motion.shifts[0].dx == pytest.approx(STEP, abs=1.0)
+
+
+def test_an_empty_scene_costs_nothing_until_a_frame_is_chosen() -> None:
+    """Frames not chosen, with nothing followed and no answer awaited, are not kept: an answer
+    can only name a chosen frame. From a chosen frame on, every frame is kept until answered."""
+    follower = BoxFollower()
+    follower.frame(0, scene(0), chosen=False)
+    follower.answered(0, [(1, PATCH)])  # never chosen: nothing to follow from
+    assert follower.motion() is None
+    follower.frame(1, scene(STEP), chosen=True)
+    follower.frame(2, scene(2 * STEP), chosen=False)  # read while the answer is on its way
+    follower.answered(1, [(1, Box(103, 100, 163, 200))])
+    follower.frame(3, scene(3 * STEP), chosen=False)
+    motion = follower.motion()
+    assert motion is not None and motion.shifts[0].dx == pytest.approx(2 * STEP, abs=1.0)
