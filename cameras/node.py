@@ -182,7 +182,7 @@ class CameraNode:
         if not self.budget.spend(size, frame.timestamp):
             self.stats.skipped_for_budget += 1
             return
-        self.selector.commit_last()
+        self.selector.commit_last(frame.index)
         if self.regions is not None:
             # Counted as sent now; a frame that does not arrive makes the next one whole.
             self.regions.sent(regions, blobs, frame.timestamp)
@@ -234,13 +234,15 @@ class CameraNode:
                 # The budget was charged the JPEG's size before the upload; what went may differ.
                 self.budget.settle(delivery.frame.charged, delivery.bytes_sent)
                 self.stats.detections_seen += len(delivery.reply.detections)
+                self.selector.frame_arrived(delivery.frame.index)
                 self._apply(delivery.reply)
                 self._follow(delivery.frame.index, delivery.reply)
                 continue
             if self.regions is not None:
                 # The edge's picture lacks this frame: paste no regions onto it until renewed.
                 self.regions.force_full()
-            self.selector.frame_lost()  # nor does its answer hold this frame's
+            # Nor does its answer hold this frame's: compare with the last frame it has.
+            self.selector.frame_lost(delivery.frame.index)
             if delivery.error is None:
                 self.stats.dropped_busy += 1
             else:

@@ -136,6 +136,15 @@ class FrameDifferenceFilter:
         if self._pending is not None:
             self._reference, self._reference_time = self._pending
 
+    @property
+    def reference(self) -> tuple[Image, float] | None:
+        """The frame (signature, time) later frames are compared with; None before the first."""
+        return None if self._reference is None else (self._reference, self._reference_time)
+
+    def restore(self, reference: tuple[Image, float] | None) -> None:
+        """Compare with an earlier reference again (the later one never reached the edge)."""
+        self._reference, self._reference_time = reference or (None, 0.0)
+
     def _reason(self, score: float, timestamp: float) -> SendReason:
         if self._reference is None:
             return SendReason.FIRST

@@ -249,6 +249,10 @@ class _Frame:
     mask: Image
 
 
+SentMotion = tuple[_Frame | None, list[Detection]]
+"""A sent frame as the features compare with it, and its blobs (opaque to callers)."""
+
+
 class FeatureExtractor:
     """Background model, tiny detector and features for one camera, frame by frame."""
 
@@ -300,6 +304,15 @@ class FeatureExtractor:
         mask = self._foreground(signature)
         self._reference = _Frame(signature, self._edges(signature), mask)
         self._sent_blobs = self._latest_blobs()  # the latest known, in frame pixels
+
+    @property
+    def sent_reference(self) -> SentMotion:
+        """The last sent frame and its blobs (what `mark_sent` set)."""
+        return self._reference, self._sent_blobs
+
+    def restore_sent(self, reference: SentMotion) -> None:
+        """Go back to an earlier sent frame (the later one never reached the edge)."""
+        self._reference, self._sent_blobs = reference
 
     def _foreground(self, signature: Image) -> Image:
         """The cleaned foreground, none under the motion mask (the background there is still

@@ -28,7 +28,8 @@ from pipelines.frame_difference import (
     SendReason,
 )
 from pipelines.masks import MotionMask
-from pipelines.motion import DifferenceFeatures, FeatureExtractor, MotionSettings
+from pipelines.motion import DifferenceFeatures, FeatureExtractor, MotionSettings, SentMotion
+from pipelines.sent_references import SentReferences
 from pipelines.types import Box, Detection
 
 Image = npt.NDArray[np.uint8]
@@ -41,6 +42,14 @@ STILL_IOU = 0.5
 """Overlap at which an object the camera's detector finds is one the edge tracks as stationary,
 or a row of them (the camera's model runs at a smaller input than the edge's: boxes differ by a
 few pixels, and it may draw one box around two parked cars side by side)."""
+
+
+@dataclass(frozen=True)
+class _References:
+    """What later frames are compared with: the filter's frame and the features' frame."""
+
+    difference: tuple[Image, float] | None
+    motion: SentMotion | None
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,7 @@ class FrameSelector:
         """Areas whose change means nothing: ignored by the filter and the tiny detector."""
         self.stationary: tuple[Box, ...] = ()
         """Where the edge's stationary objects are (its last reply)."""
+        self._sent: SentReferences[_References] = SentReferences()
 
     @property
     def threshold(self) -> float:
@@ -228,19 +238,37 @@ class FrameSelector:
             return replace(decision, send=True, reason=SendReason.MOVED)
         return decision
 
-    def commit_last(self) -> None:
-        """The last decided frame was sent: later frames are compared with it."""
+    def commit_last(self, seq: int | None = None) -> None:
+        """The last decided frame was sent: later frames are compared with it. Given its frame
+        number `seq`, that is undone if `frame_lost(seq)` says it never reached the edge."""
+        before = self._references()
         self._since_sent = 0
         self.filter.commit_last()
         if self._triggered:
             self.answers.sent()
         if self.features is not None and self._pending is not None:
             self.features.mark_sent(self._pending)
+        if seq is not None:
+            self._sent.sent(seq, before, self._references())
 
-    def frame_lost(self) -> None:
+    def frame_arrived(self, seq: int) -> None:
+        """The edge answered frame `seq`."""
+        self._sent.arrived(seq)
+
+    def frame_lost(self, seq: int | None = None) -> None:
         """A frame committed as sent never reached the edge: the held answer it was to set is
-        not what the edge holds."""
+        not what the edge holds, and later frames are compared with the last frame it has
+        (or, with none, go as the first)."""
         self.answers.lost()
+        restored = None if seq is None else self._sent.lost(seq)
+        if restored is not None:
+            self.filter.restore(restored.difference)
+            if self.features is not None and restored.motion is not None:
+                self.features.restore_sent(restored.motion)
+
+    def _references(self) -> _References:
+        motion = None if self.features is None else self.features.sent_reference
+        return _References(self.filter.reference, motion)
 
     def set_tracking(self, tracking: bool) -> None:
         self.filter.set_tracking(tracking)

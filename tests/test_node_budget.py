@@ -23,6 +23,9 @@ class Selector:
     def follow(self, reply: object) -> None:
         pass
 
+    def frame_arrived(self, seq: int) -> None:
+        pass
+
 
 class Sender:
     def drain(self) -> list[Delivery]:

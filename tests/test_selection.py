@@ -71,3 +71,27 @@ def test_without_a_tiny_detector_changed_frames_are_all_interesting() -> None:
     selector.commit_last()
     selection = selector.decide(frame(40), 0.1)
     assert selection.decision.send and selection.utility == 1.0 and selection.features is None
+
+
+def test_a_frame_that_never_reached_the_edge_is_not_what_later_frames_are_compared_with() -> None:
+    selector = warmed_up()
+    assert selector.decide(frame(0, 100), 6.0).decision.send  # someone came
+    selector.commit_last(seq=1)
+    selector.frame_lost(1)  # the edge refused it, or the uplink was down
+    again = selector.decide(frame(0, 100), 6.1)
+    assert again.decision.send and again.decision.reason is SendReason.ARRIVAL
+    selector.commit_last(seq=2)
+    selector.frame_arrived(2)
+    assert not selector.decide(frame(0, 100), 6.2).decision.send  # the edge has it now
+
+
+def test_a_lost_frame_older_than_the_reference_changes_nothing() -> None:
+    selector = warmed_up()
+    assert selector.decide(frame(0, 100), 6.0).decision.send
+    selector.commit_last(seq=1)
+    assert selector.decide(frame(0, 100, 400), 6.1).decision.send
+    selector.commit_last(seq=2)  # both on their way
+    selector.frame_lost(1)
+    assert not selector.decide(frame(0, 100, 400), 6.2).decision.send  # frame 2 stands
+    selector.frame_lost(2)  # ...until it is lost too: back to the empty scene the edge has
+    assert selector.decide(frame(0, 100, 400), 6.3).decision.send
