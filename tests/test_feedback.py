@@ -33,8 +33,10 @@ def person(x: float) -> Detection:
     return Detection("person", 0.9, Box(x, 100, x + 40, 200))
 
 
-def held(value: float) -> HeldAccuracy:
-    return HeldAccuracy(boxes=value, counts=value, events=value)
+def held(value: float, moving: int = 1, awaiting: int = 0) -> HeldAccuracy:
+    """`moving`: confirmed tracks that were not stationary before the frame; `awaiting`: tracks
+    one more look makes events."""
+    return HeldAccuracy(value, value, value, moving_tracks=moving, awaiting=awaiting)
 
 
 def test_stale_answers_lower_the_threshold_and_the_skip_share() -> None:
@@ -86,6 +88,63 @@ def test_a_camera_that_follows_the_tracked_boxes_may_send_sparser_frames() -> No
     assert controller.followed and controller.skip == pytest.approx(1 - 0.1 / 0.45)
     controller.observe(held(1.0), Gap(3, 0.3))  # a frame with no tracks to follow: it still does
     assert controller.skip == pytest.approx(1 - 0.1 / 0.45)
+
+
+def test_newcomers_to_a_still_scene_get_their_second_look_at_the_next_changed_frame() -> None:
+    """People who come into a scene where nothing moved for STILL_SCENE_S are no events yet:
+    the camera skips no changed frame until they are, then earns its skip share back."""
+    controller = QueryController(replace(SETTINGS, query=Query.EVENTS))
+    for _ in range(100):
+        controller.observe(held(1.0), Gap(3, 0.3, followed=True))
+    assert controller.skip == pytest.approx(1 - 0.1 / 0.45)
+    controller.observe(held(1.0, moving=0), Gap(30, 3.0, followed=True))  # parked cars only
+    assert controller.skip == pytest.approx(1 - 0.1 / 0.45)  # nothing came: no hurry
+    came = controller.observe(held(1.0, moving=0, awaiting=2), Gap(3, 0.3, followed=True))
+    assert came.skip == 0.0
+    back = [controller.observe(held(1.0), Gap(1, 0.1, followed=True)).skip for _ in range(3)]
+    assert back == pytest.approx([0.05, 0.1, 0.15])  # events now: step by step
+
+
+def test_newcomers_where_things_moved_just_now_change_nothing() -> None:
+    controller = QueryController(replace(SETTINGS, query=Query.EVENTS))
+    for _ in range(100):
+        controller.observe(held(1.0), Gap(3, 0.3))
+    skip = controller.skip
+    # The tracks ended a moment ago (a busy scene, or the detector lost them): not still.
+    assert controller.observe(held(1.0, moving=0, awaiting=2), Gap(3, 0.3)).skip == skip
+    # At a camera's start nothing is known of its scene: not still either.
+    fresh = QueryController(replace(SETTINGS, query=Query.EVENTS))
+    assert fresh.observe(held(1.0, moving=0, awaiting=2), Gap(3, 0.3)).skip > 0.0
+
+
+def test_boxes_and_counts_keep_their_skip_share_when_newcomers_come() -> None:
+    controller = QueryController(SETTINGS)
+    for _ in range(100):
+        controller.observe(held(1.0, moving=0), Gap(30, 3.0))
+    assert controller.observe(held(1.0, moving=0, awaiting=2), Gap(3, 0.3)).skip == (
+        SETTINGS.max_skip
+    )
+
+
+def test_a_congested_camera_backs_off_even_when_newcomers_come() -> None:
+    controller = QueryController(replace(SETTINGS, query=Query.EVENTS))
+    controller.observe(held(1.0, moving=0), Gap(30, 3.0))
+    advice = controller.observe(held(0.5, moving=0, awaiting=2), Gap(8, 0.8, congested=True))
+    assert advice.skip > 0.0  # asking for every frame would only add to what it drops
+
+
+def test_parked_cars_are_no_moving_tracks_and_a_newcomer_awaits_its_second_look() -> None:
+    tracker = IouTracker(TrackerSettings(confirm_s=0.2, min_hits=2, stationary_after_s=0.5))
+    answer = HeldAnswer()
+    car = Detection("car", 0.9, Box(300, 300, 400, 360))
+    answer.update(tracker, [car], 0.0)
+    answer.update(tracker, [car], 0.6)  # confirmed, and settled: stationary
+    _, came = answer.update(tracker, [car, person(100)], 1.2)
+    assert came.moving_tracks == 0 and came.awaiting == 1  # a still scene; someone new
+    _, confirmed = answer.update(tracker, [car, person(130)], 1.8)
+    assert confirmed.awaiting == 0  # an event now
+    _, walking = answer.update(tracker, [car, person(160)], 2.4)
+    assert walking.moving_tracks == 1
 
 
 def test_the_gap_average_counts_the_fresher_frames_before_the_stalest() -> None:

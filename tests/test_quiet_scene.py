@@ -93,3 +93,19 @@ def test_parked_vehicles_are_one_event_each(
     ]
     assert vehicles, "the parked car in the scene was not reported"
     assert all(start <= 5 * quiet_clip.fps for start in vehicles), vehicles
+
+
+def test_visitors_to_the_still_scene_are_reported_at_once(
+    quiet_clip: QuietClip, demo_run: dict[str, Any]
+) -> None:
+    """People who come into the still scene get their second look at the next frame, not a skip
+    share's gap later (`QueryController.most_skip`): each visit's first event is reported by its
+    third frame (0.2 s; a gap later, 0.4 s, before)."""
+    path = demo_run["database"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        (first,) = db.execute("SELECT MIN(captured_at) FROM frames").fetchone()
+        rows = db.execute("SELECT confirmed_at FROM events WHERE label = 'person'").fetchall()
+    reported = [(at - first) * quiet_clip.fps for (at,) in rows if at is not None]
+    for start, end in quiet_clip.busy:
+        during = [f for f in reported if start <= f < end]
+        assert during and min(during) <= start + 2.5, (start, sorted(during)[:3])
