@@ -55,6 +55,11 @@ class MotionSettings:
     """Box width / height kept: people are about 0.4, vehicles 1-3, slivers are flicker."""
     pixel_delta: int = 20
     """Grey levels for the pixel feature, as `DifferenceSettings.pixel_delta`."""
+    shadow_ratio: tuple[float, float] = (0.4, 0.95)
+    """A blob nearly all of whose pixels are the background dimmed by a factor in this range
+    is a shadow (or a cloud's edge): it is no arrival."""
+    shadow_share: float | None = 0.95
+    """Share of a blob's pixels within `shadow_ratio` that makes it a shadow (None: never)."""
 
     def __post_init__(self) -> None:
         if not (0.0 < self.learning_rate <= 1.0 and 0.0 <= self.foreground_rate <= 1.0):
@@ -67,6 +72,11 @@ class MotionSettings:
             raise ValueError("need 0 < min_area < max_area <= 1 (fractions of the image)")
         if not 0.0 < self.min_aspect < self.max_aspect:
             raise ValueError("need 0 < min_aspect < max_aspect")
+        low, high = self.shadow_ratio
+        if not 0.0 < low < high <= 1.0:
+            raise ValueError("shadow_ratio needs 0 < low < high <= 1 (a shadow only dims)")
+        if self.shadow_share is not None and not 0.0 < self.shadow_share <= 1.0:
+            raise ValueError("shadow_share must be in (0, 1] or None")
 
 
 class BackgroundModel:
@@ -107,6 +117,11 @@ class BackgroundModel:
         cv2.accumulateWeighted(frame, self._background, still_rate, cv2.bitwise_not(moving))
         if moving_rate > 0:
             cv2.accumulateWeighted(frame, self._background, moving_rate, moving)
+
+    @property
+    def lit(self) -> FloatImage | None:
+        """The background in the light of the last signature `foreground` saw."""
+        return None if self._lit is None else self._lit[1]
 
     def _relit(self, signature: Image) -> FloatImage:
         """The background in the light of `signature` (fitted once per signature)."""
@@ -240,6 +255,9 @@ class DifferenceFeatures:
     walking has left their old place, yet did not come."""
     unseen: int = 0
     """Blobs that overlap no blob of the last frame sent: the edge has not looked at them."""
+    solid_arrivals: int = 0
+    solid_unseen: int = 0
+    """The same, of the blobs that are not the background evenly dimmed (a shadow)."""
 
 
 @dataclass(frozen=True)
@@ -277,13 +295,17 @@ class FeatureExtractor:
         blobs = self.detector.detect(mask, frame_width, frame_height)
         previous = [b for frame in self._recent for b in frame]
         self._recent.append(blobs)
+        news = [b for b in blobs if not self._shadow(b, signature, mask, frame_width)]
         self.background.update(signature, mask)
         now = self._last = _Frame(signature, self._edges(signature), mask)
         foreground = float(np.count_nonzero(mask)) / mask.size
         ref = self._reference
         arrivals = _count_new(blobs, previous)
         if ref is None or ref.signature.shape != signature.shape:
-            return DifferenceFeatures(1.0, 1.0, 1.0, foreground, blobs, arrivals, len(blobs))
+            solid = _count_new(news, previous)
+            return DifferenceFeatures(
+                1.0, 1.0, 1.0, foreground, blobs, arrivals, len(blobs), solid, len(news)
+            )
         difference = np.asarray(cv2.absdiff(signature, ref.signature), np.uint8)
         changed = self._unmasked(difference) > self.settings.pixel_delta
         return DifferenceFeatures(
@@ -294,6 +316,8 @@ class FeatureExtractor:
             blobs=blobs,
             arrivals=arrivals,
             unseen=_count_new(blobs, self._sent_blobs),
+            solid_arrivals=_count_new(news, previous),
+            solid_unseen=_count_new(news, self._sent_blobs),
         )
 
     def mark_sent(self, signature: Image) -> None:
@@ -313,6 +337,23 @@ class FeatureExtractor:
     def restore_sent(self, reference: SentMotion) -> None:
         """Go back to an earlier sent frame (the later one never reached the edge)."""
         self._reference, self._sent_blobs = reference
+
+    def _shadow(self, blob: Detection, signature: Image, mask: Image, frame_width: int) -> bool:
+        """Whether the blob's foreground is the background dimmed evenly (a shadow, a
+        cloud's edge): a person or a car has parts brighter, or far darker, than the ground."""
+        s = self.settings
+        if s.shadow_share is None or self.background.lit is None:
+            return False
+        scale = mask.shape[1] / frame_width
+        x1, y1 = int(blob.box.x1 * scale), int(blob.box.y1 * scale)
+        x2, y2 = int(np.ceil(blob.box.x2 * scale)), int(np.ceil(blob.box.y2 * scale))
+        inside = mask[y1:y2, x1:x2] > 0
+        if not inside.any():
+            return False
+        lit = self.background.lit[y1:y2, x1:x2][inside]
+        ratio = signature[y1:y2, x1:x2][inside].astype(np.float32) / np.maximum(lit, 1.0)
+        low, high = s.shadow_ratio
+        return float(np.mean((ratio > low) & (ratio < high))) >= s.shadow_share
 
     def _foreground(self, signature: Image) -> Image:
         """The cleaned foreground, none under the motion mask (the background there is still

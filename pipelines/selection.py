@@ -230,7 +230,11 @@ class FrameSelector:
         tracking = self.filter.tracking
         # Tracking, the edge knows where its objects were: only new ones are arrivals. Else
         # anything the last frame sent did not show is new to it.
-        if features.arrivals > 0 or (not tracking and features.unseen > 0):
+        if tracking and features.arrivals > 0:
+            return replace(decision, send=True, reason=SendReason.ARRIVAL)
+        # Nothing moving tracked: an even dimming of the ground (a shadow crossing, a cloud's
+        # edge) is not news; while the edge tracks people, a blob like it may be one of them.
+        if not tracking and (features.solid_arrivals > 0 or features.solid_unseen > 0):
             return replace(decision, send=True, reason=SendReason.ARRIVAL)
         if reason is SendReason.CHANGED and not tracking and self.detector is None:
             return replace(decision, send=False, reason=SendReason.NOTHING_OF_INTEREST)

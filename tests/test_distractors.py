@@ -31,7 +31,7 @@ from tests.footage import vtest_path
 SPEC = DistractorClipSpec(seconds=20.0, cloud_at_s=(8.0, 14.0))
 
 
-def test_swaying_shadows_and_light_alone_send_almost_nothing() -> None:
+def test_swaying_shadows_and_light_alone_send_nothing() -> None:
     plate = background_plate(vtest_path()).astype(np.float32)
     tiny = TinyDetectorConfig()
     selector = FrameSelector(
@@ -48,8 +48,8 @@ def test_swaying_shadows_and_light_alone_send_almost_nothing() -> None:
     sent = [r for r in reasons if r not in (SendReason.UNCHANGED, SendReason.NOTHING_OF_INTEREST)]
     changed = sum(1 for r in reasons if r is not SendReason.UNCHANGED)
     assert changed > 0.1 * len(reasons)  # pixels do change: a plain difference filter sends them
-    assert len(sent) <= 0.05 * len(reasons), reasons
-    assert SendReason.KEEPALIVE not in sent  # nothing tracked: nothing to keep alive
+    # Nothing tracked: nothing to keep alive, and the shadow is no arrival (an even dimming).
+    assert sent == [SendReason.FIRST], reasons
 
 
 def _yolo(model: Path, input_size: int) -> YoloOnnxDetector:

@@ -16,7 +16,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from appliance.bench.quiet_clip import QuietClip, QuietClipSpec, build_quiet_clip
+from appliance.bench.distractor_clip import DistractorClipSpec, distractor_frames
+from appliance.bench.quiet_clip import QuietClip, QuietClipSpec, background_plate, build_quiet_clip
 from pipelines.detectors.hog import HogPeopleDetector
 from pipelines.frame_difference import FrameDifferenceFilter, Image
 from pipelines.motion import DifferenceFeatures, FeatureExtractor, MotionSettings
@@ -106,6 +107,24 @@ def test_empty_scene_is_silent_and_visits_are_seen(quiet: Quiet) -> None:
     assert sum(bool(f.blobs) for f in busy) >= 0.9 * len(busy)
 
 
+def test_visitors_are_solid_arrivals_and_a_crossing_shadow_is_not() -> None:
+    """A shadow is the ground dimmed evenly: a blob, but no news when nothing is tracked. The
+    people of a visit are brighter or far darker than the ground somewhere: news at once."""
+    plate = background_plate(vtest_path()).astype(np.float32)
+    frames = list(distractor_frames(plate, DistractorClipSpec(seconds=20.0)))
+    height, width = frames[0].shape[:2]
+    shadow = run([SIGNATURE(f) for f in frames], width, height)[WARMUP:]
+    assert sum(bool(f.blobs) for f in shadow) > 50  # the shadow is seen moving...
+    assert sum(f.arrivals for f in shadow) > 0  # ...and would come as an arrival...
+    assert sum(f.solid_arrivals + f.solid_unseen for f in shadow) == 0  # ...but is no news
+
+
+def test_each_visit_is_a_solid_arrival_at_once(quiet: Quiet) -> None:
+    features = run(quiet.signatures, quiet.width, quiet.height)
+    for start, _ in quiet.clip.busy:
+        assert any(f.solid_arrivals > 0 for f in features[start : start + 3]), start
+
+
 def test_boxes_are_scaled_to_the_original_frame(quiet: Quiet) -> None:
     start, end = quiet.clip.busy[0]
     signatures = quiet.signatures[:end]
@@ -183,9 +202,12 @@ def test_a_person_standing_still_stays_foreground_for_a_while(quiet: Quiet) -> N
         {"min_area": 0.6, "max_area": 0.5},
         {"max_area": 1.5},
         {"min_aspect": 2.0, "max_aspect": 1.0},
+        {"shadow_ratio": (0.9, 0.5)},
+        {"shadow_ratio": (0.5, 1.2)},
+        {"shadow_share": 0.0},
     ],
 )
-def test_settings_are_validated(bad: dict[str, float]) -> None:
+def test_settings_are_validated(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         MotionSettings(**bad)  # type: ignore[arg-type]
 

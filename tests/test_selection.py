@@ -95,3 +95,19 @@ def test_a_lost_frame_older_than_the_reference_changes_nothing() -> None:
     assert not selector.decide(frame(0, 100, 400), 6.2).decision.send  # frame 2 stands
     selector.frame_lost(2)  # ...until it is lost too: back to the empty scene the edge has
     assert selector.decide(frame(0, 100, 400), 6.3).decision.send
+
+
+def shadow(at: int) -> np.ndarray:
+    """The empty scene with a patch of ground dimmed evenly (a shadow)."""
+    image = frame().astype(np.float32)
+    image[200:360, at : at + 80] *= 0.7
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def test_a_shadow_is_news_only_while_the_edge_tracks_something() -> None:
+    still = warmed_up()
+    assert not still.decide(shadow(100), 6.0).decision.send  # nothing tracked: no arrival
+    busy = warmed_up()
+    busy.set_tracking(True)  # it may be the shadow of someone tracked, or someone like it
+    arrival = busy.decide(shadow(100), 6.0).decision
+    assert arrival.send and arrival.reason is SendReason.ARRIVAL
