@@ -342,7 +342,8 @@ class FeatureExtractor:
         """Whether the blob's foreground is the background dimmed evenly (a shadow, a
         cloud's edge): a person or a car has parts brighter, or far darker, than the ground."""
         s = self.settings
-        if s.shadow_share is None or self.background.lit is None:
+        background = self.background.lit  # as `_foreground` just fitted it to this signature
+        if s.shadow_share is None or background is None or background.shape != mask.shape:
             return False
         scale = mask.shape[1] / frame_width
         x1, y1 = int(blob.box.x1 * scale), int(blob.box.y1 * scale)
@@ -350,7 +351,7 @@ class FeatureExtractor:
         inside = mask[y1:y2, x1:x2] > 0
         if not inside.any():
             return False
-        lit = self.background.lit[y1:y2, x1:x2][inside]
+        lit = background[y1:y2, x1:x2][inside]
         ratio = signature[y1:y2, x1:x2][inside].astype(np.float32) / np.maximum(lit, 1.0)
         low, high = s.shadow_ratio
         return float(np.mean((ratio > low) & (ratio < high))) >= s.shadow_share
