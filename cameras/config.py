@@ -103,6 +103,15 @@ class TinyDetectorConfig(BaseModel):
         " image turned foreground or back since the last frame sent, however few pixels"
         " changed.",
     )
+    shadow_share: float | None = Field(
+        0.95,
+        gt=0,
+        le=1,
+        description="While the edge tracks nothing that moves, a blob with at least this share"
+        " of its pixels the background evenly dimmed (to 0.4-0.95 of its brightness: a"
+        " shadow, a cloud's edge) is no arrival; null: every blob is (for a scene where people"
+        " in mid-grey cross a lighter floor).",
+    )
 
     answer_keepalive_s: float = Field(
         60.0,
@@ -125,7 +134,10 @@ class TinyDetectorConfig(BaseModel):
         if self.kind == "none":
             return None
         return MotionSettings(
-            threshold=self.threshold, min_area=self.min_area, learning_rate=self.learning_rate
+            threshold=self.threshold,
+            min_area=self.min_area,
+            learning_rate=self.learning_rate,
+            shadow_share=self.shadow_share,
         )
 
 

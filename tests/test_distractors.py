@@ -31,9 +31,10 @@ from tests.footage import vtest_path
 SPEC = DistractorClipSpec(seconds=20.0, cloud_at_s=(8.0, 14.0))
 
 
-def test_swaying_shadows_and_light_alone_send_nothing() -> None:
+@pytest.mark.parametrize("shadow_share", [0.95, None])
+def test_swaying_shadows_and_light_alone_send_nothing(shadow_share: float | None) -> None:
     plate = background_plate(vtest_path()).astype(np.float32)
-    tiny = TinyDetectorConfig()
+    tiny = TinyDetectorConfig(shadow_share=shadow_share)
     selector = FrameSelector(
         DifferenceFilterConfig().settings(), tiny.settings(), tiny.arrival_area
     )
@@ -48,6 +49,10 @@ def test_swaying_shadows_and_light_alone_send_nothing() -> None:
     sent = [r for r in reasons if r not in (SendReason.UNCHANGED, SendReason.NOTHING_OF_INTEREST)]
     changed = sum(1 for r in reasons if r is not SendReason.UNCHANGED)
     assert changed > 0.1 * len(reasons)  # pixels do change: a plain difference filter sends them
+    if shadow_share is None:  # every blob may be news: the crossing shadow is sent
+        assert sent[0] is SendReason.FIRST and set(sent[1:]) == {SendReason.ARRIVAL}, sent
+        assert 1 < len(sent) <= 0.05 * len(reasons)
+        return
     # Nothing tracked: nothing to keep alive, and the shadow is no arrival (an even dimming).
     assert sent == [SendReason.FIRST], reasons
 
