@@ -80,15 +80,14 @@ def held_accuracy(
     now: Sequence[Detection],
     tracks: Sequence[TrackedObject],
     update: TrackUpdate,
-    before: Sequence[TrackedObject] = (),
+    moving: int = 0,
     awaiting: int = 0,
 ) -> HeldAccuracy:
     """`held`: the last analysed frame's detections; `now`: this frame's; `tracks`: the
     confirmed tracks predicted to this frame before it was seen; `update`: the tracker's
-    update with it; `before`: every live confirmed track before it (`IouTracker.active`);
-    `awaiting`: the tracks one more look confirms, after it."""
+    update with it; `moving`: the confirmed moving tracks before it
+    (`IouTracker.moving_events`); `awaiting`: the tracks one more look confirms, after it."""
     score = score_frame(labelled(held), labelled(now))
-    moving = sum(1 for t in before if not t.stationary)
     events = _followed(tracks, update)
     return HeldAccuracy(score.f1, score.count_accuracy, events, moving, awaiting)
 
@@ -236,7 +235,7 @@ class QueryController:
             self.skip = max(0.0, self.skip - 3 * s.skip_step)
         elif self.accuracy > s.accuracy_target + s.margin:
             self.threshold = min(s.maximum, self.threshold * s.increase)
-            self.skip = min(self.most_skip, self.skip + s.skip_step)
+            self.skip += s.skip_step
         self.skip = min(self.skip, self.most_skip)
         return RateAdvice(self.threshold, self.skip)
 
@@ -290,11 +289,11 @@ class HeldAnswer:
         weak detections: `pipelines.weak_detections`, and how far the camera saw its tracks
         move: `pipelines.box_motion`); also return how accurate the held answer (the
         detections, never the weak ones) was."""
-        before = tracker.active
+        moving = tracker.moving_events
         tracks = tracker.predict(timestamp, moved)
         update = tracker.update(detections, timestamp, appearances, weak, moved)
         awaiting = tracker.awaiting_second_look
-        accuracy = held_accuracy(self.detections, detections, tracks, update, before, awaiting)
+        accuracy = held_accuracy(self.detections, detections, tracks, update, moving, awaiting)
         self.detections = list(detections)
         return update, accuracy
 

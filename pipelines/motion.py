@@ -301,10 +301,10 @@ class FeatureExtractor:
         foreground = float(np.count_nonzero(mask)) / mask.size
         ref = self._reference
         arrivals = _count_new(blobs, previous)
+        solid_arrivals = _count_new(news, previous)
         if ref is None or ref.signature.shape != signature.shape:
-            solid = _count_new(news, previous)
             return DifferenceFeatures(
-                1.0, 1.0, 1.0, foreground, blobs, arrivals, len(blobs), solid, len(news)
+                1.0, 1.0, 1.0, foreground, blobs, arrivals, len(blobs), solid_arrivals, len(news)
             )
         difference = np.asarray(cv2.absdiff(signature, ref.signature), np.uint8)
         changed = self._unmasked(difference) > self.settings.pixel_delta
@@ -316,7 +316,7 @@ class FeatureExtractor:
             blobs=blobs,
             arrivals=arrivals,
             unseen=_count_new(blobs, self._sent_blobs),
-            solid_arrivals=_count_new(news, previous),
+            solid_arrivals=solid_arrivals,
             solid_unseen=_count_new(news, self._sent_blobs),
         )
 

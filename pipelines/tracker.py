@@ -77,6 +77,11 @@ class IouTracker:
         drops them): what keepalive frames are for."""
         return sum(1 for t in self._tracks if not t.stationary)
 
+    @property
+    def moving_events(self) -> int:
+        """Confirmed tracks that are not stationary (lost ones too, until they end)."""
+        return sum(1 for t in self._tracks if t.confirmed and not t.stationary)
+
     def update(
         self,
         detections: Sequence[Detection],
