@@ -26,6 +26,14 @@ event's answer is a track over many frames, which only the edge's tracker follow
 
 
 @dataclass(frozen=True)
+class HeldDetections:
+    """The camera's detections on a frame sent, and that frame's time."""
+
+    detections: tuple[Detection, ...]
+    timestamp: float
+
+
+@dataclass(frozen=True)
 class TriggerDecision:
     """Whether a frame's detections make the held answer stale, and why."""
 
@@ -50,9 +58,9 @@ class HeldAnswerTrigger:
         if keepalive_s <= 0:
             raise ValueError("keepalive_s must be positive")
         self.keepalive_s = keepalive_s
-        self._sent: tuple[list[Detection], float] | None = None
-        """The detections on the last frame sent and its time (None: nothing sent yet)."""
-        self._pending: tuple[list[Detection], float] | None = None
+        self._sent: HeldDetections | None = None
+        """The detections on the last frame sent (None: nothing sent yet)."""
+        self._pending: HeldDetections | None = None
 
     def decide(
         self, found: Sequence[Detection], timestamp: float, query: Query, target: float
@@ -60,14 +68,13 @@ class HeldAnswerTrigger:
         """Nothing is remembered until `sent()` says the frame went."""
         if query not in TRIGGERED:
             raise ValueError(f"the {query.value} query is not answered by one frame's detections")
-        self._pending = (list(found), timestamp)
+        self._pending = HeldDetections(tuple(found), timestamp)
         if self._sent is None:
             return TriggerDecision(1.0, stale=True, keepalive=False)
-        held, last_time = self._sent
-        score = score_frame(labelled(held), labelled(found))
+        score = score_frame(labelled(self._sent.detections), labelled(found))
         accuracy = score.count_accuracy if query is Query.COUNTS else score.f1
         stale = accuracy < target
-        due = timestamp - last_time >= self.keepalive_s
+        due = timestamp - self._sent.timestamp >= self.keepalive_s
         return TriggerDecision(accuracy, stale=stale, keepalive=due and not stale)
 
     def sent(self) -> None:
@@ -75,7 +82,17 @@ class HeldAnswerTrigger:
         if self._pending is not None:
             self._sent = self._pending
 
+    @property
+    def held(self) -> HeldDetections | None:
+        """What later frames are scored against (None: nothing sent, the next frame goes)."""
+        return self._sent
+
+    def restore(self, held: HeldDetections | None) -> None:
+        """Score later frames against `held` again: the last frame the edge has, when the one
+        sent after it never reached it (`pipelines.sent_references`)."""
+        self._sent = held
+
     def lost(self) -> None:
-        """A frame sent never reached the edge (replaced while the uplink was busy, or failed):
-        what the edge holds is unknown, so the next frame goes."""
+        """A frame sent never reached the edge, and which one it holds is unknown: the next
+        frame goes."""
         self._sent = None

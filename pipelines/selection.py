@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from pipelines.answer_trigger import TRIGGERED, HeldAnswerTrigger
+from pipelines.answer_trigger import TRIGGERED, HeldAnswerTrigger, HeldDetections
 from pipelines.detectors import Detector
 from pipelines.feedback import EdgeReply, Query
 from pipelines.frame_difference import (
@@ -46,10 +46,12 @@ few pixels, and it may draw one box around two parked cars side by side)."""
 
 @dataclass(frozen=True)
 class _References:
-    """What later frames are compared with: the filter's frame and the features' frame."""
+    """What later frames are compared with: the filter's frame, the features' frame and the
+    answer the edge holds (as the camera's detector saw it)."""
 
     difference: tuple[Image, float] | None
     motion: SentMotion | None
+    answer: HeldDetections | None
 
 
 @dataclass(frozen=True)
@@ -260,19 +262,23 @@ class FrameSelector:
         self._sent.arrived(seq)
 
     def frame_lost(self, seq: int | None = None) -> None:
-        """A frame committed as sent never reached the edge: the held answer it was to set is
-        not what the edge holds, and later frames are compared with the last frame it has
-        (or, with none, go as the first)."""
-        self.answers.lost()
-        restored = None if seq is None else self._sent.lost(seq)
+        """A frame committed as sent never reached the edge: later frames are compared with
+        the last frame it has (or, with none, go as the first), and the answer held is that
+        frame's. A newer frame on its way stands. Without `seq`, which frame the edge holds is
+        unknown: the held answer is dropped, so the next frame goes."""
+        if seq is None:
+            self.answers.lost()
+            return
+        restored = self._sent.lost(seq)
         if restored is not None:
             self.filter.restore(restored.difference)
             if self.features is not None and restored.motion is not None:
                 self.features.restore_sent(restored.motion)
+            self.answers.restore(restored.answer)
 
     def _references(self) -> _References:
         motion = None if self.features is None else self.features.sent_reference
-        return _References(self.filter.reference, motion)
+        return _References(self.filter.reference, motion, self.answers.held)
 
     def set_tracking(self, tracking: bool) -> None:
         self.filter.set_tracking(tracking)

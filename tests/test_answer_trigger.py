@@ -56,8 +56,22 @@ def test_a_frame_that_never_reached_the_edge_makes_the_next_one_go() -> None:
     trigger.decide(people(0, 100), 0.0, Query.BOXES, 0.9)
     trigger.sent()
     assert not trigger.decide(people(0, 100), 0.1, Query.BOXES, 0.9).send
-    trigger.lost()  # replaced while the uplink was busy: the edge holds something else
+    trigger.lost()  # which frame the edge holds is unknown
     assert trigger.decide(people(0, 100), 0.2, Query.BOXES, 0.9).stale
+
+
+def test_a_lost_frames_answer_gives_way_to_the_one_the_edge_holds() -> None:
+    trigger = HeldAnswerTrigger()
+    trigger.decide(people(0, 100), 0.0, Query.BOXES, 0.9)
+    trigger.sent()
+    arrived = trigger.held
+    trigger.decide(people(300), 0.1, Query.BOXES, 0.9)
+    trigger.sent()
+    assert trigger.decide(people(0, 100), 0.2, Query.BOXES, 0.9).stale
+    trigger.restore(arrived)  # the second never reached the edge
+    assert not trigger.decide(people(0, 100), 0.3, Query.BOXES, 0.9).send
+    trigger.restore(None)  # nor did the first
+    assert trigger.decide(people(0, 100), 0.4, Query.BOXES, 0.9).stale
 
 
 def test_events_and_a_bad_keepalive_are_refused() -> None:
@@ -128,6 +142,34 @@ def test_a_camera_with_its_model_sends_the_frames_where_the_held_answer_goes_sta
     assert [i for i, _ in boxes] == expected(Query.BOXES)
     assert {reason for _, reason in counting[1:] + boxes[1:]} == {SendReason.STALE}
     assert 3 <= len(counting) < len(boxes) < 0.8 * len(events), (counting, boxes)
+
+
+def test_a_lost_frame_is_not_the_answer_later_frames_are_held_against(
+    trained_model: Path,
+) -> None:
+    """With the edge's model on the camera, a boxes camera whose frame never reached the edge
+    goes on from the frame the edge has: the camera seeing frame 0's picture again sends
+    nothing, however different the lost frame was. A frame lost while a newer one is on its way
+    leaves that one the reference."""
+    tiny, difference = TinyDetectorConfig(), DifferenceFilterConfig().settings()
+    selector = FrameSelector(
+        difference, tiny.settings(), tiny.arrival_area, _detector(trained_model)
+    )
+    frames = vtest_frames(0, 80)
+    selector.follow(EdgeReply(5, None, query=Query.BOXES, target=TARGET))  # the query is known
+    assert selector.decide(frames[0], 0.0).decision.reason is SendReason.FIRST
+    selector.commit_last(seq=0)
+    selector.frame_arrived(0)
+    assert selector.decide(frames[79], 7.9).decision.reason is SendReason.STALE
+    selector.commit_last(seq=79)
+    selector.frame_lost(79)  # refused, or the uplink was down
+    assert not selector.decide(frames[0], 8.0).decision.send
+    assert selector.decide(frames[79], 8.1).decision.send
+    selector.commit_last(seq=80)
+    assert selector.decide(frames[40], 8.2).decision.send
+    selector.commit_last(seq=81)  # 80 and 81 both on their way
+    selector.frame_lost(80)
+    assert not selector.decide(frames[40], 8.3).decision.send  # 81 stands
 
 
 def test_without_a_detector_a_counts_camera_follows_the_difference_filter() -> None:
