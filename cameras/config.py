@@ -121,7 +121,19 @@ class TinyDetectorConfig(BaseModel):
         " the model runs on every frame and a frame goes when its detections make the answer"
         " the edge holds (the count or boxes of the last frame sent) fall below the query's"
         " target, changes of the picture alone send nothing; and a frame after this long even"
-        " when the answer holds, so that the edge's picture and tracks stay fresh.",
+        " when the answer holds, so that the edge's picture and tracks stay fresh. The same for"
+        " counts on motion blobs (count_agreement).",
+    )
+
+    count_agreement: float | None = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="Counts query (the edge's filter_control.query), motion blobs: a frame goes"
+        " when the number of moving blobs (the median of the last 3 frames) agrees less than"
+        " this with the last frame sent's (as count accuracy: 1 - difference / the larger),"
+        " changes of the picture alone send nothing; and a frame after answer_keepalive_s."
+        " null: the difference filter and the edge's skip share decide, as for events.",
     )
 
     @model_validator(mode="after")

@@ -83,6 +83,7 @@ def build_selector(config: CameraConfig) -> FrameSelector:
         tiny.arrival_area,
         detector,
         tiny.answer_keepalive_s,
+        tiny.count_agreement,
     )
 
 

@@ -54,7 +54,9 @@ class SendReason(str, Enum):
     """Changed, skipped: the edge answers the camera's query well enough with fewer frames."""
     STALE = "stale"
     """Counts or boxes query: the camera's object detector finds the answer the edge holds (the
-    last frame sent's count or boxes) below the query's target here (`pipelines.answer_trigger`)."""
+    last frame sent's count or boxes) below the query's target here (`pipelines.answer_trigger`);
+    or, on motion blobs, a counts camera's moving blobs are too many more or fewer than on the
+    last frame sent (`pipelines.blob_counts`)."""
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,12 @@ class FrameScore:
 
     @property
     def count_accuracy(self) -> float:
-        return 1.0 - abs(self.reported - self.expected) / max(self.reported, self.expected, 1)
+        return count_agreement(self.reported, self.expected)
+
+
+def count_agreement(reported: int, expected: int) -> float:
+    """1 - |reported - expected| / the larger (1.0 when both are 0): a frame's count accuracy."""
+    return 1.0 - abs(reported - expected) / max(reported, expected, 1)
 
 
 @dataclass(frozen=True)

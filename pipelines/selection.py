@@ -7,7 +7,8 @@ change with nothing of interest is dropped unless the edge is tracking something
 even an empty frame tells it that someone left); objects that came or went are sent even when
 too few pixels changed for the threshold. For a camera whose query is counts or boxes, the
 object detector runs on every frame and a frame goes when the answer the edge holds goes stale
-(`pipelines.answer_trigger`).
+(`pipelines.answer_trigger`); a counts camera on motion blobs sends when the number of moving
+blobs changed (`pipelines.blob_counts`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from pipelines.answer_trigger import TRIGGERED, HeldAnswerTrigger, HeldDetections
+from pipelines.answer_trigger import TRIGGERED, HeldAnswerTrigger, HeldDetections, TriggerDecision
+from pipelines.blob_counts import BlobCountTrigger, HeldCount
 from pipelines.detectors import Detector
 from pipelines.feedback import EdgeReply, Query
 from pipelines.frame_difference import (
@@ -47,11 +49,12 @@ few pixels, and it may draw one box around two parked cars side by side)."""
 @dataclass(frozen=True)
 class _References:
     """What later frames are compared with: the filter's frame, the features' frame and the
-    answer the edge holds (as the camera's detector saw it)."""
+    answer the edge holds (as the camera's detector, or its blob count, saw it)."""
 
     difference: tuple[Image, float] | None
     motion: SentMotion | None
     answer: HeldDetections | None
+    blob_count: HeldCount | None
 
 
 @dataclass(frozen=True)
@@ -79,15 +82,26 @@ class FrameSelector:
         arrival_area: float = 0.003,
         detector: Detector | None = None,
         answer_keepalive_s: float = 60.0,
+        count_agreement: float | None = 0.8,
     ) -> None:
         """``detector``: decides interest instead of the motion blobs, on full frames.
-        ``answer_keepalive_s``: counts and boxes queries with a detector, the longest a held
-        answer goes without a frame."""
+        ``answer_keepalive_s``: counts and boxes queries with a detector (counts on motion
+        blobs), the longest a held answer goes without a frame. ``count_agreement``: a counts
+        camera on motion blobs sends when its blob count agrees less than this with the last
+        frame sent's (None: the difference filter decides, as for events)."""
         self.filter = FrameDifferenceFilter(difference)
         self.detector = detector
         self.answers = HeldAnswerTrigger(answer_keepalive_s)
+        self.blob_counts = (
+            None
+            if count_agreement is None or motion is None
+            else BlobCountTrigger(count_agreement, answer_keepalive_s)
+        )
         self._triggered = False
         """The last decided frame was decided by the held answer."""
+        self._counted = False
+        """The last decided frame was a counts camera's on motion blobs: its blob count is what
+        the edge holds once it is sent, whatever sent it."""
         self.query: Query | None = None
         """The edge's question for this camera (its last reply; None: none said)."""
         self.target: float | None = None
@@ -118,12 +132,20 @@ class FrameSelector:
         pixels change."""
         return self.detector is not None and self.query in TRIGGERED and self.target is not None
 
+    @property
+    def counting_blobs(self) -> bool:
+        """A counts camera on motion blobs: frames go when the moving blobs' count changes."""
+        return self.detector is None and self.blob_counts is not None and self.query is Query.COUNTS
+
     def decide(self, frame: Image, timestamp: float) -> Selection:
         height, width = frame.shape[:2]
         selection = self.decide_signature(self.filter.signature(frame), width, height, timestamp)
         self._triggered = self.holding_answers
+        self._counted = self.counting_blobs
         if self._triggered:
             return self._by_answer(selection, self._detect(frame), timestamp)
+        if self._counted:
+            return self._by_blob_count(selection, timestamp)
         if self.detector is None or selection.decision.reason not in LOOKED_AT:
             return selection
         return self._by_objects(selection, self._detect(frame))
@@ -144,17 +166,20 @@ class FrameSelector:
         do not (a crowd walking on changes every pixel and no count)."""
         assert self.query is not None and self.target is not None
         held = self.answers.decide(objects, now, self.query, self.target)
-        reason = SendReason.UNCHANGED
-        if selection.decision.reason is SendReason.FIRST:
-            reason = SendReason.FIRST
-        elif held.stale:
-            reason = SendReason.STALE
-        elif held.keepalive:
-            reason = SendReason.KEEPALIVE
-        decision = replace(
-            selection.decision, send=reason is not SendReason.UNCHANGED, reason=reason
-        )
+        decision = _held_decision(selection.decision, held)
         return replace(selection, decision=decision, utility=float(len(objects)), objects=objects)
+
+    def _by_blob_count(self, selection: Selection, now: float) -> Selection:
+        """Counts on motion blobs: the first frame, a frame whose blob count moved from the last
+        frame sent's, and a keepalive go; changes of the picture alone do not. Where the whole
+        picture moved, the blobs count nothing: the filter decides."""
+        features = selection.features
+        assert self.blob_counts is not None and features is not None
+        countable = self.blob_counts.countable(features.foreground, now)
+        held = self.blob_counts.decide(len(features.blobs), now)
+        if not countable:
+            return selection
+        return replace(selection, decision=_held_decision(selection.decision, held))
 
     def _by_objects(self, selection: Selection, objects: list[Detection]) -> Selection:
         """A change the detector finds nothing new in is dropped unless the edge tracks
@@ -252,6 +277,8 @@ class FrameSelector:
         self.filter.commit_last()
         if self._triggered:
             self.answers.sent()
+        if self._counted and self.blob_counts is not None:
+            self.blob_counts.sent()
         if self.features is not None and self._pending is not None:
             self.features.mark_sent(self._pending)
         if seq is not None:
@@ -268,6 +295,8 @@ class FrameSelector:
         unknown: the held answer is dropped, so the next frame goes."""
         if seq is None:
             self.answers.lost()
+            if self.blob_counts is not None:
+                self.blob_counts.lost()
             return
         restored = self._sent.lost(seq)
         if restored is not None:
@@ -275,10 +304,13 @@ class FrameSelector:
             if self.features is not None and restored.motion is not None:
                 self.features.restore_sent(restored.motion)
             self.answers.restore(restored.answer)
+            if self.blob_counts is not None:
+                self.blob_counts.restore(restored.blob_count)
 
     def _references(self) -> _References:
         motion = None if self.features is None else self.features.sent_reference
-        return _References(self.filter.reference, motion, self.answers.held)
+        counted = None if self.blob_counts is None else self.blob_counts.held
+        return _References(self.filter.reference, motion, self.answers.held, counted)
 
     def set_tracking(self, tracking: bool) -> None:
         self.filter.set_tracking(tracking)
@@ -299,3 +331,16 @@ class FrameSelector:
 
     def set_threshold(self, threshold: float) -> None:
         self.filter.set_threshold(threshold)
+
+
+def _held_decision(decision: FilterDecision, held: TriggerDecision) -> FilterDecision:
+    """A frame decided by the answer it would set: the first frame, a frame where the held
+    answer went stale, and a keepalive when it has held for long go."""
+    reason = SendReason.UNCHANGED
+    if decision.reason is SendReason.FIRST:
+        reason = SendReason.FIRST
+    elif held.stale:
+        reason = SendReason.STALE
+    elif held.keepalive:
+        reason = SendReason.KEEPALIVE
+    return replace(decision, send=reason is not SendReason.UNCHANGED, reason=reason)

@@ -172,10 +172,14 @@ def test_a_lost_frame_is_not_the_answer_later_frames_are_held_against(
     assert not selector.decide(frames[40], 8.3).decision.send  # 81 stands
 
 
-def test_without_a_detector_a_counts_camera_follows_the_difference_filter() -> None:
-    """Motion blobs are not a count: a node on them sends by the picture, whatever the query."""
-    tiny = TinyDetectorConfig()
+def test_without_a_detector_or_blob_counts_a_counts_camera_follows_the_difference_filter() -> None:
+    """With `count_agreement` off, a node on motion blobs sends by the picture, whatever the
+    query (on by default: tests/test_blob_counts.py)."""
+    tiny = TinyDetectorConfig(count_agreement=None)
     difference = DifferenceFilterConfig().settings()
-    sent = _sent(FrameSelector(difference, tiny.settings(), tiny.arrival_area), Query.COUNTS)
+    selector = FrameSelector(
+        difference, tiny.settings(), tiny.arrival_area, count_agreement=tiny.count_agreement
+    )
+    sent = _sent(selector, Query.COUNTS)
     assert SendReason.STALE not in {reason for _, reason in sent}
     assert len(sent) > 0.5 * FRAMES  # people walk: the picture changes on most frames
