@@ -13,8 +13,9 @@ the frames that go (Vigil's node-side detection, with Reducto's per-query target
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from pipelines.feedback import Query
 from pipelines.metrics import labelled, score_frame
@@ -50,45 +51,51 @@ class TriggerDecision:
         return self.stale or self.keepalive
 
 
-class HeldAnswerTrigger:
-    """Remembers the camera's detections on the last frame sent and scores new frames' against
-    them."""
+class Stamped(Protocol):
+    @property
+    def timestamp(self) -> float: ...
+
+
+Held = TypeVar("Held", bound=Stamped)
+
+
+class HeldTrigger(Generic[Held]):
+    """The answer the edge holds between frames, as the camera sees it: that of the last frame
+    sent, and that of the frame just decided, which becomes it once `sent()` says it went."""
 
     def __init__(self, keepalive_s: float = 60.0) -> None:
         if keepalive_s <= 0:
             raise ValueError("keepalive_s must be positive")
         self.keepalive_s = keepalive_s
-        self._sent: HeldDetections | None = None
-        """The detections on the last frame sent (None: nothing sent yet)."""
-        self._pending: HeldDetections | None = None
+        self._sent: Held | None = None
+        """The last frame sent's (None: nothing sent yet, the next frame goes)."""
+        self._pending: Held | None = None
 
-    def decide(
-        self, found: Sequence[Detection], timestamp: float, query: Query, target: float
+    def _judge(
+        self, now: Held, accuracy_of: Callable[[Held], float], target: float
     ) -> TriggerDecision:
-        """Nothing is remembered until `sent()` says the frame went."""
-        if query not in TRIGGERED:
-            raise ValueError(f"the {query.value} query is not answered by one frame's detections")
-        self._pending = HeldDetections(tuple(found), timestamp)
+        """`now` becomes what is held if this frame is sent; `accuracy_of(held)` is how well
+        the answer held still answers for this frame."""
+        self._pending = now
         if self._sent is None:
             return TriggerDecision(1.0, stale=True, keepalive=False)
-        score = score_frame(labelled(self._sent.detections), labelled(found))
-        accuracy = score.count_accuracy if query is Query.COUNTS else score.f1
+        accuracy = accuracy_of(self._sent)
         stale = accuracy < target
-        due = timestamp - self._sent.timestamp >= self.keepalive_s
+        due = now.timestamp - self._sent.timestamp >= self.keepalive_s
         return TriggerDecision(accuracy, stale=stale, keepalive=due and not stale)
 
     def sent(self) -> None:
-        """The last decided frame was sent: later frames are scored against its detections."""
+        """The last decided frame was sent: later frames are judged against it."""
         if self._pending is not None:
             self._sent = self._pending
 
     @property
-    def held(self) -> HeldDetections | None:
-        """What later frames are scored against (None: nothing sent, the next frame goes)."""
+    def held(self) -> Held | None:
+        """What later frames are judged against (None: nothing sent, the next frame goes)."""
         return self._sent
 
-    def restore(self, held: HeldDetections | None) -> None:
-        """Score later frames against `held` again: the last frame the edge has, when the one
+    def restore(self, held: Held | None) -> None:
+        """Judge later frames against `held` again: the last frame the edge has, when the one
         sent after it never reached it (`pipelines.sent_references`)."""
         self._sent = held
 
@@ -96,3 +103,21 @@ class HeldAnswerTrigger:
         """A frame sent never reached the edge, and which one it holds is unknown: the next
         frame goes."""
         self._sent = None
+
+
+class HeldAnswerTrigger(HeldTrigger[HeldDetections]):
+    """Remembers the camera's detections on the last frame sent and scores new frames' against
+    them."""
+
+    def decide(
+        self, found: Sequence[Detection], timestamp: float, query: Query, target: float
+    ) -> TriggerDecision:
+        """Nothing is remembered until `sent()` says the frame went."""
+        if query not in TRIGGERED:
+            raise ValueError(f"the {query.value} query is not answered by one frame's detections")
+
+        def accuracy(held: HeldDetections) -> float:
+            score = score_frame(labelled(held.detections), labelled(found))
+            return score.count_accuracy if query is Query.COUNTS else score.f1
+
+        return self._judge(HeldDetections(tuple(found), timestamp), accuracy, target)

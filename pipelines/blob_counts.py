@@ -20,7 +20,7 @@ import statistics
 from collections import deque
 from dataclasses import dataclass
 
-from pipelines.answer_trigger import TriggerDecision
+from pipelines.answer_trigger import HeldTrigger, TriggerDecision
 from pipelines.metrics import count_agreement
 
 COUNTABLE_FOREGROUND = 0.25
@@ -47,18 +47,15 @@ class HeldCount:
     timestamp: float
 
 
-class BlobCountTrigger:
+class BlobCountTrigger(HeldTrigger[HeldCount]):
     """Remembers the blob count of the last frame sent and compares new frames' with it."""
 
     def __init__(self, agreement: float = 0.8, keepalive_s: float = 60.0) -> None:
         if not 0.0 < agreement <= 1.0:
             raise ValueError(f"agreement must be in (0, 1], got {agreement}")
-        if keepalive_s <= 0:
-            raise ValueError("keepalive_s must be positive")
-        self.agreement, self.keepalive_s = agreement, keepalive_s
+        super().__init__(keepalive_s)
+        self.agreement = agreement
         self._recent: deque[int] = deque(maxlen=COUNT_WINDOW)
-        self._sent: HeldCount | None = None
-        self._pending: HeldCount | None = None
         self._moved_at: float | None = None
         """When the whole picture last moved (the first frame: the background model has yet
         to learn the scene)."""
@@ -75,28 +72,8 @@ class BlobCountTrigger:
         """`blobs`: this frame's moving blobs. Nothing is remembered as sent until `sent()`."""
         self._recent.append(blobs)
         count = int(statistics.median_low(self._recent))
-        self._pending = HeldCount(count, timestamp)
-        if self._sent is None:
-            return TriggerDecision(1.0, stale=True, keepalive=False)
-        accuracy = count_agreement(self._sent.count, count)
-        stale = accuracy < self.agreement
-        due = timestamp - self._sent.timestamp >= self.keepalive_s
-        return TriggerDecision(accuracy, stale=stale, keepalive=due and not stale)
-
-    def sent(self) -> None:
-        """The last decided frame was sent: later frames are compared with its count."""
-        if self._pending is not None:
-            self._sent = self._pending
-
-    @property
-    def held(self) -> HeldCount | None:
-        """What later frames are compared with (None: nothing sent, the next frame goes)."""
-        return self._sent
-
-    def restore(self, held: HeldCount | None) -> None:
-        """Compare later frames with `held` again (the last frame the edge has)."""
-        self._sent = held
-
-    def lost(self) -> None:
-        """Which frame the edge holds is unknown: the next frame goes."""
-        self._sent = None
+        return self._judge(
+            HeldCount(count, timestamp),
+            lambda held: count_agreement(held.count, count),
+            self.agreement,
+        )
