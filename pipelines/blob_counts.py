@@ -8,8 +8,8 @@ goes when their count (the median of the last `COUNT_WINDOW` frames: blobs of a 
 merge from one frame to the next) agrees with the count on the last frame sent less than
 `agreement`, scored as count accuracy is (`pipelines.metrics.count_agreement`). Things that stand
 still are no blobs, but their count changes only when one comes or goes, which moves. `bench
-system` (docs/benchmarks.md): vtest 60 frames at 0.918 and the quiet clip 26 at 0.994, where
-the best baselines tuned to that need 73 and 50. Where the whole picture moves, blobs count
+system` (docs/benchmarks.md): vtest 60 frames at 0.924 and the quiet clip 26 at 0.994, where
+the best baselines tuned to that need 100 and 50. Where the whole picture moves, blobs count
 nothing (`COUNTABLE_FOREGROUND`, `SETTLE_S`): there the difference filter decides, as for
 events.
 """

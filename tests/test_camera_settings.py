@@ -147,7 +147,7 @@ def test_a_cameras_query_is_set_through_the_api_and_shown_in_stats(tmp_path: Pat
         assert response.status_code == 200, response.text
         replies = feed(client, edge, CAMERA, jpegs)
         assert all(r["feedback"]["skip_share"] is not None for r in replies)
-        # Exact boxes keep the camera's own JPEG quality; counts, like events, need less.
+        # Exact boxes keep the camera's own JPEG quality (counts too); events need less.
         assert all(r["feedback"]["jpeg_quality"] is None for r in replies)
         stats = client.get("/api/v1/stats", headers=edge.read_headers()).json()
         (camera,) = [c for c in stats["cameras"] if c["id"] == CAMERA]
@@ -157,6 +157,8 @@ def test_a_cameras_query_is_set_through_the_api_and_shown_in_stats(tmp_path: Pat
         assert 0.0 <= control["estimated_accuracy"] <= 1.0
         assert control["skip_share"] == replies[-1]["feedback"]["skip_share"]
         assert put(client, edge, {"query": "counts"}).status_code == 200
+        assert feed(client, edge, CAMERA, jpegs[:1])[0]["feedback"]["jpeg_quality"] is None
+        assert put(client, edge, {"query": "events"}).status_code == 200
         assert feed(client, edge, CAMERA, jpegs[:1])[0]["feedback"]["jpeg_quality"] == 70
 
 
