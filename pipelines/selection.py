@@ -94,9 +94,10 @@ class FrameSelector:
         self.answers = HeldAnswerTrigger(answer_keepalive_s)
         self.blob_counts = (
             None
-            if count_agreement is None or motion is None
+            if count_agreement is None or motion is None or detector is not None
             else BlobCountTrigger(count_agreement, answer_keepalive_s)
         )
+        """Counts on motion blobs (None: a detector, no blobs, or the rule off)."""
         self._triggered = False
         """The last decided frame was decided by the held answer."""
         self._counted = False
@@ -135,7 +136,7 @@ class FrameSelector:
     @property
     def counting_blobs(self) -> bool:
         """A counts camera on motion blobs: frames go when the moving blobs' count changes."""
-        return self.detector is None and self.blob_counts is not None and self.query is Query.COUNTS
+        return self.blob_counts is not None and self.query is Query.COUNTS
 
     def decide(self, frame: Image, timestamp: float) -> Selection:
         height, width = frame.shape[:2]
