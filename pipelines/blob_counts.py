@@ -8,10 +8,11 @@ goes when their count (the median of the last `COUNT_WINDOW` frames: blobs of a 
 merge from one frame to the next) agrees with the count on the last frame sent less than
 `agreement`, scored as count accuracy is (`pipelines.metrics.count_agreement`). Things that stand
 still are no blobs, but their count changes only when one comes or goes, which moves. `bench
-system` (docs/benchmarks.md): vtest 60 frames at 0.924 and the quiet clip 26 at 0.994, where
+system` (docs/benchmarks.md): vtest 51 frames at 0.923 and the quiet clip 26 at 0.994, where
 the best baselines tuned to that need 100 and 50. Where the whole picture moves, blobs count
 nothing (`COUNTABLE_FOREGROUND`, `SETTLE_S`): there the difference filter decides, as for
-events.
+events. In a camera's first seconds they count nothing either, but the edge holds the first
+frame's answer: only things coming where it showed none add to it (`BlobView.LEARNING`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import statistics
 from collections import deque
 from dataclasses import dataclass
+from enum import Enum
 
 from pipelines.answer_trigger import HeldTrigger, TriggerDecision
 from pipelines.metrics import count_agreement
@@ -37,6 +39,22 @@ background model has to learn the scene again."""
 COUNT_WINDOW = 3
 """Frames whose median blob count is a frame's count (1: vtest 74 frames at 0.920, 3: 54 at
 0.924, offline at agreement 0.8)."""
+
+
+class BlobView(str, Enum):
+    """What a frame's motion blobs can say of how many things move."""
+
+    COUNTING = "counting"
+    """They are the moving things: a frame goes when their number moves."""
+    LEARNING = "learning"
+    """The camera's first SETTLE_S, its picture still: the background model is the first frame,
+    people included, so blobs are where people were, not how many are. The edge holds the
+    first frame's answer, just sent: only arrivals (things where it showed none) add to it.
+    Sending the filter's changed frames there cost vtest 8-9 of its 59-65 counts frames, for
+    0.001-0.004 of count accuracy (docs/benchmarks.md)."""
+    MOVED = "moved"
+    """The whole picture moved, or did less than SETTLE_S ago: the edge's answer may be of
+    another scene, and the difference filter decides as for events."""
 
 
 @dataclass(frozen=True)
@@ -59,14 +77,22 @@ class BlobCountTrigger(HeldTrigger[HeldCount]):
         self._moved_at: float | None = None
         """When the whole picture last moved (the first frame: the background model has yet
         to learn the scene)."""
+        self._learning = True
+        """Since the first frame, the whole picture has not moved."""
 
-    def countable(self, foreground: float, timestamp: float) -> bool:
-        """Whether blobs count things on this frame (`foreground`: its share of the picture off
-        the background model): not while, or for SETTLE_S after, the whole picture moved, nor
+    def view(self, foreground: float, timestamp: float) -> BlobView:
+        """What blobs say on this frame (`foreground`: its share of the picture off the
+        background model): nothing while, or for SETTLE_S after, the whole picture moved, nor
         in the camera's first SETTLE_S."""
-        if self._moved_at is None or foreground > COUNTABLE_FOREGROUND:
+        if self._moved_at is None:
             self._moved_at = timestamp
-        return timestamp - self._moved_at >= SETTLE_S
+        if foreground > COUNTABLE_FOREGROUND:
+            self._moved_at = timestamp
+            self._learning = False
+        if timestamp - self._moved_at >= SETTLE_S:
+            self._learning = False
+            return BlobView.COUNTING
+        return BlobView.LEARNING if self._learning else BlobView.MOVED
 
     def decide(self, blobs: int, timestamp: float) -> TriggerDecision:
         """`blobs`: this frame's moving blobs. Nothing is remembered as sent until `sent()`."""

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pipelines.answer_trigger import TRIGGERED, HeldAnswerTrigger, HeldDetections, TriggerDecision
-from pipelines.blob_counts import BlobCountTrigger, HeldCount
+from pipelines.blob_counts import BlobCountTrigger, BlobView, HeldCount
 from pipelines.detectors import Detector
 from pipelines.feedback import EdgeReply, Query
 from pipelines.frame_difference import (
@@ -173,14 +173,20 @@ class FrameSelector:
     def _by_blob_count(self, selection: Selection, now: float) -> Selection:
         """Counts on motion blobs: the first frame, a frame whose blob count moved from the last
         frame sent's, and a keepalive go; changes of the picture alone do not. Where the whole
-        picture moved, the blobs count nothing: the filter decides."""
+        picture moved, the blobs count nothing: the filter decides. In the camera's first
+        seconds only arrivals add to the first frame's answer."""
         features = selection.features
         assert self.blob_counts is not None and features is not None
-        countable = self.blob_counts.countable(features.foreground, now)
+        view = self.blob_counts.view(features.foreground, now)
         held = self.blob_counts.decide(len(features.blobs), now)
-        if not countable:
+        decision = selection.decision
+        if view is BlobView.COUNTING:
+            return replace(selection, decision=_held_decision(decision, held))
+        if view is BlobView.MOVED or decision.reason in (SendReason.FIRST, SendReason.ARRIVAL):
             return selection
-        return replace(selection, decision=_held_decision(selection.decision, held))
+        return replace(
+            selection, decision=replace(decision, send=False, reason=SendReason.UNCHANGED)
+        )
 
     def _by_objects(self, selection: Selection, objects: list[Detection]) -> Selection:
         """A change the detector finds nothing new in is dropped unless the edge tracks

@@ -13,17 +13,17 @@ import pytest
 
 from appliance.bench.quiet_clip import QuietClip, QuietClipSpec, build_quiet_clip
 from cameras.config import DifferenceFilterConfig, TinyDetectorConfig
-from pipelines.blob_counts import COUNTABLE_FOREGROUND, SETTLE_S, BlobCountTrigger
+from pipelines.blob_counts import COUNTABLE_FOREGROUND, SETTLE_S, BlobCountTrigger, BlobView
 from pipelines.feedback import EdgeReply, Query
 from pipelines.frame_difference import SendReason
 from pipelines.selection import FrameSelector
-from tests.footage import vtest_path
+from tests.footage import vtest_frames, vtest_path
 
 
 def settled() -> BlobCountTrigger:
     trigger = BlobCountTrigger(agreement=0.8)
-    assert not trigger.countable(0.01, 0.0)  # a camera's first seconds: the scene is unknown
-    assert trigger.countable(0.01, SETTLE_S)
+    assert trigger.view(0.01, 0.0) is BlobView.LEARNING  # the first frame is the background
+    assert trigger.view(0.01, SETTLE_S) is BlobView.COUNTING
     return trigger
 
 
@@ -62,9 +62,50 @@ def test_a_keepalive_goes_when_the_count_held_long() -> None:
 
 def test_blobs_count_nothing_while_the_whole_picture_moves() -> None:
     trigger = settled()
-    assert not trigger.countable(COUNTABLE_FOREGROUND + 0.01, 5.0)  # a pan, a cut, the lights
-    assert not trigger.countable(0.01, 5.0 + SETTLE_S - 0.1)  # the background relearns
-    assert trigger.countable(0.01, 5.0 + SETTLE_S)
+    assert trigger.view(COUNTABLE_FOREGROUND + 0.01, 5.0) is BlobView.MOVED  # a pan, a cut
+    assert trigger.view(0.01, 5.0 + SETTLE_S - 0.1) is BlobView.MOVED  # the background relearns
+    assert trigger.view(0.01, 5.0 + SETTLE_S) is BlobView.COUNTING
+
+
+def test_a_picture_that_moves_in_the_first_seconds_is_moved_not_learning() -> None:
+    trigger = BlobCountTrigger()
+    assert trigger.view(0.05, 0.0) is BlobView.LEARNING
+    assert trigger.view(COUNTABLE_FOREGROUND + 0.01, 0.5) is BlobView.MOVED  # a pan from the start
+    assert trigger.view(0.05, 1.0) is BlobView.MOVED  # the first frame's answer may be stale
+    assert trigger.view(0.05, 0.5 + SETTLE_S) is BlobView.COUNTING
+
+
+def counts_selector(count_agreement: float | None, moving_tracks: int = 0) -> FrameSelector:
+    tiny = TinyDetectorConfig()
+    selector = FrameSelector(
+        DifferenceFilterConfig().settings(),
+        tiny.settings(),
+        tiny.arrival_area,
+        count_agreement=count_agreement,
+    )
+    selector.follow(EdgeReply(moving_tracks, None, query=Query.COUNTS, target=0.9))
+    return selector
+
+
+def test_a_counts_camera_adds_only_arrivals_to_its_first_frame_while_blobs_learn() -> None:
+    """vtest's first 2 s: people walk, pixels change on every frame; the blobs' background is
+    the first frame, so they count nothing yet. The first frame's answer stands, and only
+    things coming where it showed none go (the filter alone sent changed frames there)."""
+    frames = vtest_frames(0, 20)
+    sent: dict[str, dict[int, SendReason]] = {}
+    for name, agreement in (("blobs", 0.8), ("filter", None)):
+        selector = counts_selector(agreement, moving_tracks=4)  # the edge follows the walkers
+        sent[name] = {}
+        for i, frame in enumerate(frames):
+            decision = selector.decide(frame, i / 10.0).decision
+            if decision.send:
+                sent[name][i] = decision.reason
+                selector.commit_last()
+    assert sent["blobs"].pop(0) is SendReason.FIRST
+    assert set(sent["blobs"].values()) <= {SendReason.ARRIVAL}, sent["blobs"]
+    assert len(sent["blobs"]) <= 2
+    changed = [i for i, reason in sent["filter"].items() if reason is SendReason.CHANGED]
+    assert len(changed) >= 5, sent["filter"]  # what the blobs' first seconds no longer send
 
 
 def test_a_lost_frames_count_gives_way_to_the_one_the_edge_holds() -> None:
@@ -119,15 +160,7 @@ def sent_by(selector: FrameSelector, clip: QuietClip) -> dict[int, SendReason]:
 
 
 def test_a_counts_camera_sends_when_people_come_and_leave(visits: QuietClip) -> None:
-    tiny = TinyDetectorConfig()
-    selector = FrameSelector(
-        DifferenceFilterConfig().settings(),
-        tiny.settings(),
-        tiny.arrival_area,
-        count_agreement=tiny.count_agreement,
-    )
-    selector.follow(EdgeReply(0, None, query=Query.COUNTS, target=0.9))
-    sent = sent_by(selector, visits)
+    sent = sent_by(counts_selector(TinyDetectorConfig().count_agreement), visits)
     assert sent.pop(0) is SendReason.FIRST
     assert set(sent.values()) == {SendReason.STALE}
     second = round(visits.fps)
