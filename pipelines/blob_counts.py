@@ -8,7 +8,7 @@ goes when their count (the median of the last `COUNT_WINDOW` frames: blobs of a 
 merge from one frame to the next) agrees with the count on the last frame sent less than
 `agreement`, scored as count accuracy is (`pipelines.metrics.count_agreement`). Things that stand
 still are no blobs, but their count changes only when one comes or goes, which moves. `bench
-system` (docs/benchmarks.md): vtest 51 frames at 0.923 and the quiet clip 26 at 0.994, where
+system` (docs/benchmarks.md): vtest 50 frames at 0.923 and the quiet clip 25 at 0.994, where
 the best baselines tuned to that need 100 and 50. Where the whole picture moves, blobs count
 nothing (`COUNTABLE_FOREGROUND`, `SETTLE_S`): there the difference filter decides, as for
 events. In a camera's first seconds they count nothing either, but the edge holds the first
@@ -79,6 +79,10 @@ class BlobCountTrigger(HeldTrigger[HeldCount]):
         to learn the scene)."""
         self._learning = True
         """Since the first frame, the whole picture has not moved."""
+        self._counting = False
+        """The last frame's blobs counted things (`view`)."""
+        self._rebase = False
+        """The blobs have just begun to count: their count is what the held answer stands for."""
 
     def view(self, foreground: float, timestamp: float) -> BlobView:
         """What blobs say on this frame (`foreground`: its share of the picture off the
@@ -89,15 +93,25 @@ class BlobCountTrigger(HeldTrigger[HeldCount]):
         if foreground > COUNTABLE_FOREGROUND:
             self._moved_at = timestamp
             self._learning = False
-        if timestamp - self._moved_at >= SETTLE_S:
+        counting = timestamp - self._moved_at >= SETTLE_S
+        self._rebase = counting and not self._counting
+        self._counting = counting
+        if counting:
             self._learning = False
             return BlobView.COUNTING
         return BlobView.LEARNING if self._learning else BlobView.MOVED
 
     def decide(self, blobs: int, timestamp: float) -> TriggerDecision:
-        """`blobs`: this frame's moving blobs. Nothing is remembered as sent until `sent()`."""
+        """`blobs`: this frame's moving blobs. Nothing is remembered as sent until `sent()`.
+
+        On the first frame the blobs count on (`view`), the frames sent before it, by the
+        difference filter or as arrivals, have kept the edge's answer up: the count it stands
+        for is theirs now, not the blobs' of the frame that went last, which counted nothing."""
         self._recent.append(blobs)
         count = int(statistics.median_low(self._recent))
+        if self._rebase and self._sent is not None:
+            self._sent = HeldCount(count, self._sent.timestamp)
+        self._rebase = False
         return self._judge(
             HeldCount(count, timestamp),
             lambda held: count_agreement(held.count, count),

@@ -101,8 +101,9 @@ class FrameSelector:
         self._triggered = False
         """The last decided frame was decided by the held answer."""
         self._counted = False
-        """The last decided frame was a counts camera's on motion blobs: its blob count is what
-        the edge holds once it is sent, whatever sent it."""
+        """The blob-count trigger saw the last decided frame (whatever the query, so that it
+        knows what the edge holds when a camera learns it answers counts): its blob count is
+        what the edge holds once it is sent, whatever sent it."""
         self.query: Query | None = None
         """The edge's question for this camera (its last reply; None: none said)."""
         self.target: float | None = None
@@ -142,7 +143,7 @@ class FrameSelector:
         height, width = frame.shape[:2]
         selection = self.decide_signature(self.filter.signature(frame), width, height, timestamp)
         self._triggered = self.holding_answers
-        self._counted = self.counting_blobs
+        self._counted = self.blob_counts is not None
         if self._triggered:
             return self._by_answer(selection, self._detect(frame), timestamp)
         if self._counted:
@@ -174,12 +175,15 @@ class FrameSelector:
         """Counts on motion blobs: the first frame, a frame whose blob count moved from the last
         frame sent's, and a keepalive go; changes of the picture alone do not. Where the whole
         picture moved, the blobs count nothing: the filter decides. In the camera's first
-        seconds only arrivals add to the first frame's answer."""
+        seconds only arrivals add to the first frame's answer. A camera asked another question
+        (or none yet: its first frame) only has the trigger see the frame."""
         features = selection.features
         assert self.blob_counts is not None and features is not None
         view = self.blob_counts.view(features.foreground, now)
         held = self.blob_counts.decide(len(features.blobs), now)
         decision = selection.decision
+        if not self.counting_blobs:
+            return selection
         if view is BlobView.COUNTING:
             return replace(selection, decision=_held_decision(decision, held))
         if view is BlobView.MOVED or decision.reason in (SendReason.FIRST, SendReason.ARRIVAL):

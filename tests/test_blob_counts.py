@@ -75,6 +75,26 @@ def test_a_picture_that_moves_in_the_first_seconds_is_moved_not_learning() -> No
     assert trigger.view(0.05, 0.5 + SETTLE_S) is BlobView.COUNTING
 
 
+def test_when_blobs_begin_to_count_their_count_is_what_the_held_answer_stands_for() -> None:
+    """The frames sent before (the first, arrivals, the filter's while the picture moved) kept
+    the edge's answer up; the blobs of the last of them counted nothing."""
+    trigger = BlobCountTrigger()
+    assert trigger.view(0.01, 0.0) is BlobView.LEARNING
+    trigger.decide(0, 0.0)  # the background model is this frame: no blobs, whoever is there
+    trigger.sent()
+    for i in range(1, 20):
+        assert trigger.view(0.01, i / 10) is BlobView.LEARNING
+        trigger.decide(5, i / 10)
+    assert trigger.view(0.01, SETTLE_S) is BlobView.COUNTING
+    assert not trigger.decide(5, SETTLE_S).send  # 5 against 0 before the change
+    held = trigger.held
+    assert held is not None and held.count == 5 and held.timestamp == 0.0  # keepalive from 0
+    assert trigger.view(0.01, 2.1) is BlobView.COUNTING
+    assert not trigger.decide(2, 2.1).send  # one frame: the median of 5, 5, 2
+    assert trigger.view(0.01, 2.2) is BlobView.COUNTING
+    assert trigger.decide(2, 2.2).stale  # now 2 against 5
+
+
 def counts_selector(count_agreement: float | None, moving_tracks: int = 0) -> FrameSelector:
     tiny = TinyDetectorConfig()
     selector = FrameSelector(
@@ -157,6 +177,31 @@ def sent_by(selector: FrameSelector, clip: QuietClip) -> dict[int, SendReason]:
             sent[i] = decision.reason
             selector.commit_last()
     return sent
+
+
+def test_the_first_frame_sent_before_the_camera_knew_its_query_is_the_count_held(
+    visits: QuietClip,
+) -> None:
+    """A camera learns its query from the edge's reply to its first frame. The empty scene's
+    first 4 s send nothing more (before, the blobs' first count went as stale at 2 s: the
+    trigger had not seen the first frame go)."""
+    tiny = TinyDetectorConfig()
+    selector = FrameSelector(
+        DifferenceFilterConfig().settings(),
+        tiny.settings(),
+        tiny.arrival_area,
+        count_agreement=tiny.count_agreement,
+    )
+    frames = frames_of(visits)[: visits.busy[0][0]]
+    assert len(frames) >= 3 * visits.fps  # the empty scene, before anyone comes
+    first = selector.decide(frames[0], 0.0).decision
+    assert first.send and first.reason is SendReason.FIRST
+    selector.commit_last()
+    selector.follow(EdgeReply(0, None, query=Query.COUNTS, target=0.9))
+    sent = [
+        i for i, f in enumerate(frames[1:], 1) if selector.decide(f, i / visits.fps).decision.send
+    ]
+    assert sent == []
 
 
 def test_a_counts_camera_sends_when_people_come_and_leave(visits: QuietClip) -> None:
