@@ -1,4 +1,5 @@
-"""Load a YAML file into a config model; every failure becomes one readable `ConfigError` line."""
+"""Load a YAML file into a config model; every failure becomes one readable `ConfigError` line.
+Write one for a child process (`write_config`), readable by its owner only."""
 
 from __future__ import annotations
 
@@ -79,3 +80,14 @@ def _env_value(name: str, path: Path, where: tuple[str, ...]) -> str:
         field = ".".join(where) or "(top level)"
         raise ConfigError(f"{path}: {field}: environment variable {name} is not set")
     return value
+
+
+def write_config(path: Path, content: dict[str, Any], sort_keys: bool = True) -> Path:
+    """Write `content` as YAML to `path`, readable and writable by its owner only: the configs
+    the appliance writes for its child processes (benchmarks, the demo) carry camera tokens, the
+    API token and the database URL, and may go to a folder the user named."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        yaml.safe_dump(content, out, sort_keys=sort_keys)
+    return path

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import httpx
-import yaml
 
+from appliance.config_loader import write_config
 from appliance.ui_launcher import HEALTH_PATH, streamlit_command
 from ui.config import CONFIG_ENV, UiConfig
 
@@ -51,7 +51,7 @@ class DemoUi:
         self.log_path = run_dir / "ui.log"
         self._config_path = run_dir / "ui.yaml"
         settings = {**self._config.model_dump(exclude_none=True), "api_token": TOKEN_REFERENCE}
-        self._config_path.write_text(yaml.safe_dump(settings), encoding="utf-8")
+        write_config(self._config_path, settings)
         self._api_token = api_token
         self.process: subprocess.Popen[bytes] | None = None
 

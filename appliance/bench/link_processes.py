@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
 from appliance.bench.netns_link import ShapedLink
+from appliance.config_loader import write_config
 
 PORT = 8080
 CAMERA_ID = "linkbench"
@@ -59,7 +59,7 @@ def edge_config(work: Path, exits: tuple[ExitFile, ...], api_token: str, token: 
             "exits": [{"name": e.name, "model_path": str(e.path)} for e in exits],
         },
     }
-    return _write(work / "edge.yaml", config)
+    return write_config(work / "edge.yaml", config)
 
 
 def camera_config(
@@ -85,7 +85,7 @@ def camera_config(
             "threads": 1,
         },
     }
-    return _write(work / "camera.yaml", config)
+    return write_config(work / "camera.yaml", config)
 
 
 def start_role(
@@ -138,8 +138,3 @@ def tail(log: Path, lines: int = 5) -> str:
     except OSError:
         return "(no log)"
     return " | ".join(text[-lines:]) or "(empty log)"
-
-
-def _write(path: Path, config: dict[str, Any]) -> Path:
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path

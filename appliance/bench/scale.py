@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
 from appliance.bench.built_clips import bench_video
 from appliance.bench.defaults import DEFAULT_CACHE_DIR
 from appliance.bench.edge_yaml import edge_yaml
+from appliance.config_loader import write_config
 from appliance.edge.server import free_port
 from appliance.progress import SILENT, Progress, counted, progress_from
 
@@ -44,11 +44,6 @@ def _cli() -> list[str]:
     return [sys.executable, "-m", "appliance.cli", "--log-level", "WARNING"]
 
 
-def _write(path: Path, content: dict[str, Any]) -> Path:
-    path.write_text(yaml.safe_dump(content))
-    return path
-
-
 class _Edge:
     def __init__(self, workdir: Path, cameras: int, edge_config: dict[str, Any]) -> None:
         self.port = free_port()
@@ -59,7 +54,7 @@ class _Edge:
             "data_dir": str(workdir / "edge"),
             "cameras": [{"id": f"cam{i}", "token": f"bench-token-{i}"} for i in range(cameras)],
         }
-        path = _write(workdir / "edge.yaml", config)
+        path = write_config(workdir / "edge.yaml", config)
         self.log = (workdir / "edge.log").open("wb")
         self.process = subprocess.Popen(
             [*_cli(), "edge", "--config", str(path)], stdout=self.log, stderr=subprocess.STDOUT
@@ -105,7 +100,7 @@ def _start_camera(
         "token": f"bench-token-{index}",
         "realtime": True,
     }
-    path = _write(workdir / f"cam{index}.yaml", config)
+    path = write_config(workdir / f"cam{index}.yaml", config)
     return subprocess.Popen(
         [*_cli(), "camera", "--config", str(path), "--frames", str(frames)],
         stdout=subprocess.PIPE,

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
+from appliance.config_loader import write_config
 from appliance.edge.server import free_port
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class SoakEdge:
             "cameras": [{"id": cid, "token": token} for cid, token in self.tokens.items()],
         }
         config_path = workdir / "edge.yaml"
-        config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        write_config(config_path, config, sort_keys=False)
         with self.log_path.open("ab") as output:
             self.process = subprocess.Popen(
                 [*_cli(), "edge", "--config", str(config_path)],
@@ -136,7 +136,7 @@ class SoakNode:
     def __init__(self, workdir: Path, camera_id: str, config: dict[str, Any]) -> None:
         self.camera_id = camera_id
         self.config_path = workdir / f"{camera_id}.yaml"
-        self.config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        write_config(self.config_path, config, sort_keys=False)
         self.log_path = workdir / f"{camera_id}.log"
         self.out_path = workdir / f"{camera_id}.out"
         self.starts = 0
