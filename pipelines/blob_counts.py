@@ -109,8 +109,8 @@ class BlobCountTrigger(HeldTrigger[HeldCount]):
         for is theirs now, not the blobs' of the frame that went last, which counted nothing."""
         self._recent.append(blobs)
         count = int(statistics.median_low(self._recent))
-        if self._rebase and self._sent is not None:
-            self._sent = HeldCount(count, self._sent.timestamp)
+        if self._rebase and self.held is not None:
+            self.restore(HeldCount(count, self.held.timestamp))
         self._rebase = False
         return self._judge(
             HeldCount(count, timestamp),

@@ -100,10 +100,6 @@ class FrameSelector:
         """Counts on motion blobs (None: a detector, no blobs, or the rule off)."""
         self._triggered = False
         """The last decided frame was decided by the held answer."""
-        self._counted = False
-        """The blob-count trigger saw the last decided frame (whatever the query, so that it
-        knows what the edge holds when a camera learns it answers counts): its blob count is
-        what the edge holds once it is sent, whatever sent it."""
         self.query: Query | None = None
         """The edge's question for this camera (its last reply; None: none said)."""
         self.target: float | None = None
@@ -143,10 +139,11 @@ class FrameSelector:
         height, width = frame.shape[:2]
         selection = self.decide_signature(self.filter.signature(frame), width, height, timestamp)
         self._triggered = self.holding_answers
-        self._counted = self.blob_counts is not None
         if self._triggered:
             return self._by_answer(selection, self._detect(frame), timestamp)
-        if self._counted:
+        if self.blob_counts is not None:
+            # Whatever the query: the trigger knows what the edge holds when a camera learns
+            # (from the reply to its first frame) that it answers counts.
             return self._by_blob_count(selection, timestamp)
         if self.detector is None or selection.decision.reason not in LOOKED_AT:
             return selection
@@ -288,8 +285,8 @@ class FrameSelector:
         self.filter.commit_last()
         if self._triggered:
             self.answers.sent()
-        if self._counted and self.blob_counts is not None:
-            self.blob_counts.sent()
+        if self.blob_counts is not None:
+            self.blob_counts.sent()  # whatever sent it, its blob count is what the edge holds
         if self.features is not None and self._pending is not None:
             self.features.mark_sent(self._pending)
         if seq is not None:
